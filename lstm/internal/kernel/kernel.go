@@ -1,0 +1,173 @@
+// Package kernel is the small set of numeric routines that the LSTM's heavy work goes through:
+// the matrix multiply, the fused gate activations of one time step and their derivatives, and a
+// few elementwise loops. The model code calls nothing else for its O(T·B·H²) work, so a faster
+// implementation can replace this package without touching the model.
+//
+// All matrices are dense and row-major, described BLAS-style by a slice and a leading dimension.
+// The routines are generic over float32 (training and inference) and float64 (gradient checks).
+// The multiply goes to gonum's pure-Go BLAS (blas32 for float32, blas64 for float64).
+package kernel
+
+import (
+	"math"
+	"unsafe"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// Float is the element type of every buffer: float32 or float64.
+type Float interface{ ~float32 | ~float64 }
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// as32 and as64 reinterpret a slice of a Float type whose size is known; they never copy.
+func as32[T Float](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+func as64[T Float](s []T) []float64 {
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ as transA and transB
+// say, op(A) is m×k, op(B) is k×n and C is m×n, all row-major with leading dimensions lda, ldb
+// and ldc. It works in place on c.
+func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if unsafe.Sizeof(alpha) == 4 {
+		blas32.Implementation().Sgemm(trans(transA), trans(transB), m, n, k,
+			float32(alpha), as32(a), lda, as32(b), ldb, float32(beta), as32(c), ldc)
+		return
+	}
+	blas64.Implementation().Dgemm(trans(transA), trans(transB), m, n, k,
+		float64(alpha), as64(a), lda, as64(b), ldb, float64(beta), as64(c), ldc)
+}
+
+// Sigmoid returns 1/(1+e^-x).
+func Sigmoid[T Float](x T) T {
+	return T(1 / (1 + math.Exp(-float64(x))))
+}
+
+// Tanh returns the hyperbolic tangent of x.
+func Tanh[T Float](x T) T {
+	return T(math.Tanh(float64(x)))
+}
+
+// GatesForward finishes one LSTM step for one sample. On entry z holds the pre-activations of
+// the four gates in the order i, f, g, o (4·n values); on return it holds their activations
+// σ(z_i), σ(z_f), tanh(z_g), σ(z_o). It writes the new cell state c = f⊙cPrev + i⊙g, its tanh
+// tc, and the output h = o⊙tc (n values each).
+func GatesForward[T Float](z, cPrev, c, tc, h []T) {
+	n := len(c)
+	zi, zf, zg, zo := z[:n], z[n:2*n], z[2*n:3*n], z[3*n:4*n]
+	cPrev, tc, h = cPrev[:n], tc[:n], h[:n]
+	for j := range n {
+		i := Sigmoid(zi[j])
+		f := Sigmoid(zf[j])
+		g := Tanh(zg[j])
+		o := Sigmoid(zo[j])
+		cj := f*cPrev[j] + i*g
+		t := Tanh(cj)
+		zi[j], zf[j], zg[j], zo[j] = i, f, g, o
+		c[j], tc[j], h[j] = cj, t, o*t
+	}
+}
+
+// GatesBackward undoes GatesForward for one sample. act holds the activations i, f, g, o that
+// GatesForward left in z, cPrev and tc the step's previous cell state and tanh of its cell state,
+// dh the gradient of the loss with respect to the step's output h. dc holds on entry the gradient
+// arriving at the step's cell state from the next step and on return the gradient with respect to
+// cPrev. It writes the gradient with respect to the pre-activations into dz (4·n values).
+func GatesBackward[T Float](act, cPrev, tc, dh, dc, dz []T) {
+	n := len(dc)
+	ai, af, ag, ao := act[:n], act[n:2*n], act[2*n:3*n], act[3*n:4*n]
+	di, df, dg, do := dz[:n], dz[n:2*n], dz[2*n:3*n], dz[3*n:4*n]
+	cPrev, tc, dh = cPrev[:n], tc[:n], dh[:n]
+	for j := range n {
+		i, f, g, o, t := ai[j], af[j], ag[j], ao[j], tc[j]
+		dcj := dc[j] + dh[j]*o*(1-t*t)
+		do[j] = dh[j] * t * o * (1 - o)
+		di[j] = dcj * g * i * (1 - i)
+		df[j] = dcj * cPrev[j] * f * (1 - f)
+		dg[j] = dcj * i * (1 - g*g)
+		dc[j] = dcj * f
+	}
+}
+
+// AddBias adds the vector bias to each of the rows of the row-major matrix x (len(bias) columns).
+func AddBias[T Float](x, bias []T) {
+	n := len(bias)
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		for j, b := range bias {
+			row[j] += b
+		}
+	}
+}
+
+// AddColumnSums adds the column sums of the row-major matrix x (len(sum) columns) to sum.
+func AddColumnSums[T Float](sum, x []T) {
+	n := len(sum)
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		for j, v := range row {
+			sum[j] += v
+		}
+	}
+}
+
+// Add sets dst[i] = a[i] + b[i].
+func Add[T Float](dst, a, b []T) {
+	b = b[:len(a)]
+	dst = dst[:len(a)]
+	for i, v := range a {
+		dst[i] = v + b[i]
+	}
+}
+
+// Mul sets dst[i] = a[i] · b[i].
+func Mul[T Float](dst, a, b []T) {
+	b = b[:len(a)]
+	dst = dst[:len(a)]
+	for i, v := range a {
+		dst[i] = v * b[i]
+	}
+}
+
+// Axpy adds alpha·x to y.
+func Axpy[T Float](alpha T, x, y []T) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// Scale multiplies every element of x by alpha.
+func Scale[T Float](alpha T, x []T) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+// Zero sets every element of x to 0.
+func Zero[T Float](x []T) {
+	clear(x)
+}
+
+// SumSquares returns Σ x[i]² accumulated in float64.
+func SumSquares[T Float](x []T) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}

@@ -1,0 +1,373 @@
+package lstm
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/seqclf/seqclf/lstm/internal/kernel"
+)
+
+// Pooling says how a sample's per-step outputs of the top layer become the one vector the head
+// reads. Every mode reads only the sample's real steps.
+type Pooling int
+
+const (
+	// PoolLast reads the output at the sample's last real step (the seed's choice).
+	PoolLast Pooling = iota
+	// PoolMean averages the outputs over the real steps.
+	PoolMean
+	// PoolMax takes the elementwise maximum over the real steps.
+	PoolMax
+)
+
+var poolingNames = [...]string{"last", "mean", "max"}
+
+// String returns the pooling's name as the config writes it: last, mean or max.
+func (p Pooling) String() string {
+	if p < 0 || int(p) >= len(poolingNames) {
+		return fmt.Sprintf("Pooling(%d)", int(p))
+	}
+	return poolingNames[p]
+}
+
+// ParsePooling returns the pooling named s (last, mean or max).
+func ParsePooling(s string) (Pooling, error) {
+	for i, n := range poolingNames {
+		if s == n {
+			return Pooling(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown pooling %q: use one of %s", s, strings.Join(poolingNames[:], ", "))
+}
+
+// Config is the shape of a model, in the seed's words.
+type Config struct {
+	InputDim  int     // the size of one time step's input: the embedding dim, or 28 pixels for MNIST rows
+	NumUnits  int     // num_units: the neurons of each gate, the size of h and c
+	NumLayers int     // stacked LSTM layers, ≥ 1
+	Classes   int     // outputs of the dense head, ≥ 2
+	Pooling   Pooling // how the head reads the top layer's outputs
+	Dropout   float64 // dropout between stacked layers while training, in [0, 1)
+}
+
+// Validate returns an error naming the first field that cannot make a model.
+func (c Config) Validate() error {
+	switch {
+	case c.InputDim <= 0:
+		return fmt.Errorf("input dimension is %d: it must be at least 1", c.InputDim)
+	case c.NumUnits <= 0:
+		return fmt.Errorf("num_units is %d: it must be at least 1", c.NumUnits)
+	case c.NumLayers <= 0:
+		return fmt.Errorf("num_layers is %d: it must be at least 1", c.NumLayers)
+	case c.Classes < 2:
+		return fmt.Errorf("classes is %d: a classifier needs at least 2", c.Classes)
+	case c.Pooling < PoolLast || c.Pooling > PoolMax:
+		return fmt.Errorf("pooling is %v: use last, mean or max", c.Pooling)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return fmt.Errorf("dropout is %v: it must be in [0, 1)", c.Dropout)
+	}
+	return nil
+}
+
+// Model is a stack of LSTM layers and a dense head from NumUnits to Classes. It holds only
+// parameters: the buffers of a forward pass live in a Workspace.
+type Model[T Float] struct {
+	Config Config
+	Layers []*Layer[T]
+	// HeadW (NumUnits × Classes) and HeadB (Classes) map the pooled output to the logits.
+	HeadW, HeadB *Param[T]
+}
+
+// New returns a model of the given shape, initialised from rng: each layer as newLayer says,
+// then the head's weights Glorot-uniform and its biases zero.
+func New[T Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model[T]{Config: cfg}
+	in := cfg.InputDim
+	for i := range cfg.NumLayers {
+		m.Layers = append(m.Layers, newLayer[T](fmt.Sprintf("lstm.%d", i), in, cfg.NumUnits, rng))
+		in = cfg.NumUnits
+	}
+	m.HeadW = newParam[T]("head.w", cfg.NumUnits, cfg.Classes)
+	m.HeadB = newParam[T]("head.b", 1, cfg.Classes)
+	glorotUniform(m.HeadW.Value, 0, cfg.Classes, cfg.NumUnits, cfg.Classes, rng)
+	return m, nil
+}
+
+// Params returns the model's parameters in a fixed order: each layer's W and B, then the head's.
+func (m *Model[T]) Params() []*Param[T] {
+	var ps []*Param[T]
+	for _, l := range m.Layers {
+		ps = append(ps, l.W, l.B)
+	}
+	return append(ps, m.HeadW, m.HeadB)
+}
+
+// Workspace holds the buffers of forward and backward passes. Its buffers grow to the largest
+// batch seen and are reused, so a training loop allocates nothing once its first batch has run.
+// A workspace serves one goroutine at a time.
+type Workspace[T Float] struct {
+	steps   int
+	units   int
+	lengths []int
+	x       []T
+	train   bool
+	layers  []layerBuffers[T]
+	in      [][]T // in[l], l ≥ 1: the input of layer l after dropout
+	mask    [][]T // mask[l], l ≥ 1: the dropout mask applied to it, 0 or 1/(1-p)
+	pooled  []T   // B·H
+	argmax  []int32
+	logits  []T // B·C
+	probs   []T // B·C
+	dlogits []T // B·C
+	dpooled []T // B·H
+	lossed  bool
+}
+
+// NewWorkspace returns an empty workspace for m.
+func (m *Model[T]) NewWorkspace() *Workspace[T] {
+	n := m.Config.NumLayers
+	return &Workspace[T]{layers: make([]layerBuffers[T], n), in: make([][]T, n), mask: make([][]T, n)}
+}
+
+// Outputs returns the per-step outputs h_t of layer l (0 is the bottom) from the last Forward,
+// shaped [time_step][batch_size][num_units] as in the seed's figure. At a sample's padding steps
+// they repeat its last real output. The slice belongs to ws.
+func (ws *Workspace[T]) Outputs(l int) []T {
+	bh := len(ws.lengths) * ws.units
+	return ws.layers[l].hs[bh : (ws.steps+1)*bh]
+}
+
+// InputGrad returns the gradient of the loss with respect to the inputs x of the last Backward,
+// shaped like x: [time_step][batch_size][input_dim]. The slice belongs to ws.
+func (ws *Workspace[T]) InputGrad() []T {
+	return ws.layers[0].dx
+}
+
+// Forward runs the model on a batch: x holds the inputs time-major, [steps][len(lengths)][InputDim],
+// and lengths[b] ≤ steps the real steps of sample b. With train set, dropout between layers draws
+// its masks from rng (which may be nil otherwise). It returns the logits, [batch][Classes], which
+// belong to ws.
+func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, train bool, rng *rand.Rand) []T {
+	cfg := m.Config
+	batch, h, c := len(lengths), cfg.NumUnits, cfg.Classes
+	for b, n := range lengths {
+		if n < 0 || n > steps {
+			panic(fmt.Sprintf("lstm: sample %d has length %d, outside [0, %d]", b, n, steps))
+		}
+	}
+	ws.steps, ws.units, ws.x, ws.train, ws.lossed = steps, h, x, train, false
+	ws.lengths = append(ws.lengths[:0], lengths...)
+	dropout := train && cfg.Dropout > 0
+	in := x
+	for l, layer := range m.Layers {
+		buf := &ws.layers[l]
+		buf.resize(steps, batch, h, layer.InputDim)
+		if l > 0 && dropout {
+			ws.in[l] = grow(ws.in[l], len(in))
+			ws.mask[l] = grow(ws.mask[l], len(in))
+			keep := 1 - cfg.Dropout
+			scale := T(1 / keep)
+			for i, v := range in {
+				var k T
+				if rng.Float64() < keep {
+					k = scale
+				}
+				ws.mask[l][i] = k
+				ws.in[l][i] = v * k
+			}
+			in = ws.in[l]
+		} else if l > 0 {
+			ws.in[l] = in
+		}
+		layer.forward(buf, in, ws.lengths, steps)
+		in = buf.hs[batch*h : (steps+1)*batch*h]
+	}
+	ws.pooled = grow(ws.pooled, batch*h)
+	m.pool(ws, in)
+	ws.logits = grow(ws.logits, batch*c)
+	for b := range batch {
+		copy(ws.logits[b*c:(b+1)*c], m.HeadB.Value)
+	}
+	kernel.Gemm(false, false, batch, c, h, 1, ws.pooled, h, m.HeadW.Value, c, 1, ws.logits, c)
+	return ws.logits
+}
+
+// pool reduces the top layer's outputs out ([steps][batch][H]) to ws.pooled ([batch][H]).
+func (m *Model[T]) pool(ws *Workspace[T], out []T) {
+	batch, h, steps := len(ws.lengths), m.Config.NumUnits, ws.steps
+	bh := batch * h
+	switch m.Config.Pooling {
+	case PoolLast:
+		if steps == 0 {
+			clear(ws.pooled)
+			return
+		}
+		// Padding steps repeat the last real output, so the final step holds it.
+		copy(ws.pooled, out[(steps-1)*bh:steps*bh])
+	case PoolMean:
+		clear(ws.pooled)
+		for b, n := range ws.lengths {
+			p := ws.pooled[b*h : (b+1)*h]
+			for t := range n {
+				kernel.Axpy(1, out[t*bh+b*h:t*bh+(b+1)*h], p)
+			}
+			if n > 0 {
+				kernel.Scale(1/T(n), p)
+			}
+		}
+	case PoolMax:
+		ws.argmax = grow(ws.argmax, bh)
+		for b, n := range ws.lengths {
+			p, arg := ws.pooled[b*h:(b+1)*h], ws.argmax[b*h:(b+1)*h]
+			clear(p)
+			for j := range arg {
+				arg[j] = -1
+			}
+			for t := range n {
+				row := out[t*bh+b*h : t*bh+(b+1)*h]
+				for j, v := range row {
+					if t == 0 || v > p[j] {
+						p[j], arg[j] = v, int32(t)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Probs returns the softmax of the last Forward's logits, [batch][Classes]; the slice belongs to ws.
+func (m *Model[T]) Probs(ws *Workspace[T]) []T {
+	c := m.Config.Classes
+	ws.probs = grow(ws.probs, len(ws.logits))
+	for r := 0; r < len(ws.logits); r += c {
+		softmax(ws.probs[r:r+c], ws.logits[r:r+c])
+	}
+	return ws.probs
+}
+
+// softmax writes the softmax of z into p, subtracting max(z) first so that no exp overflows,
+// and returns log Σ exp(z), the log-sum-exp.
+func softmax[T Float](p, z []T) float64 {
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = math.Max(mx, float64(v))
+	}
+	var s float64
+	for j, v := range z {
+		e := math.Exp(float64(v) - mx)
+		p[j] = T(e)
+		s += e
+	}
+	for j := range p {
+		p[j] = T(float64(p[j]) / s)
+	}
+	return mx + math.Log(s)
+}
+
+// ErrLabel is returned by Loss for a label outside [0, Classes).
+var ErrLabel = errors.New("lstm: label out of range")
+
+// Loss returns the softmax cross-entropy of the last Forward's logits against labels, the mean
+// over the batch of -log p(label), each sample weighted by classWeights[label] when classWeights
+// is not nil (the weighted mean Σ w_b·ℓ_b / Σ w_b, as PyTorch's nn.CrossEntropyLoss). It keeps the
+// gradient with respect to the logits for Backward.
+func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float64, error) {
+	c := m.Config.Classes
+	batch := len(ws.lengths)
+	if len(labels) != batch {
+		panic(fmt.Sprintf("lstm: %d labels for a batch of %d", len(labels), batch))
+	}
+	if classWeights != nil && len(classWeights) != c {
+		panic(fmt.Sprintf("lstm: %d class weights for %d classes", len(classWeights), c))
+	}
+	ws.probs = grow(ws.probs, batch*c)
+	ws.dlogits = grow(ws.dlogits, batch*c)
+	var loss, wsum float64
+	for b, y := range labels {
+		if y < 0 || y >= c {
+			return 0, fmt.Errorf("%w: sample %d has label %d, want 0..%d", ErrLabel, b, y, c-1)
+		}
+		w := 1.0
+		if classWeights != nil {
+			w = float64(classWeights[y])
+		}
+		z, p := ws.logits[b*c:(b+1)*c], ws.probs[b*c:(b+1)*c]
+		lse := softmax(p, z)
+		loss += w * (lse - float64(z[y]))
+		wsum += w
+	}
+	for b, y := range labels {
+		w := 1.0
+		if classWeights != nil {
+			w = float64(classWeights[y])
+		}
+		p, d := ws.probs[b*c:(b+1)*c], ws.dlogits[b*c:(b+1)*c]
+		for j := range d {
+			d[j] = T(w * float64(p[j]) / wsum)
+		}
+		d[y] -= T(w / wsum)
+	}
+	ws.lossed = true
+	return loss / wsum, nil
+}
+
+// Backward propagates the gradient of the last Loss back through the head, the pooling and every
+// layer, adding the parameters' gradients into their Grad (call ZeroGrad between steps) and
+// leaving the inputs' gradient in ws.InputGrad.
+func (m *Model[T]) Backward(ws *Workspace[T]) {
+	if !ws.lossed {
+		panic("lstm: Backward without a Loss after the last Forward")
+	}
+	cfg := m.Config
+	batch, h, c, steps := len(ws.lengths), cfg.NumUnits, cfg.Classes, ws.steps
+	bh := batch * h
+	// Head: dW += pooledᵀ·dlogits, db += Σ dlogits, dpooled = dlogits·Wᵀ.
+	kernel.Gemm(true, false, h, c, batch, 1, ws.pooled, h, ws.dlogits, c, 1, m.HeadW.Grad, c)
+	kernel.AddColumnSums(m.HeadB.Grad, ws.dlogits)
+	ws.dpooled = grow(ws.dpooled, bh)
+	kernel.Gemm(false, true, batch, h, c, 1, ws.dlogits, c, m.HeadW.Value, c, 0, ws.dpooled, h)
+
+	top := len(m.Layers) - 1
+	dh := ws.layers[top].dh
+	clear(dh)
+	switch cfg.Pooling {
+	case PoolLast:
+		if steps > 0 {
+			copy(dh[(steps-1)*bh:], ws.dpooled)
+		}
+	case PoolMean:
+		for b, n := range ws.lengths {
+			for t := range n {
+				kernel.Axpy(1/T(n), ws.dpooled[b*h:(b+1)*h], dh[t*bh+b*h:t*bh+(b+1)*h])
+			}
+		}
+	case PoolMax:
+		for i, t := range ws.argmax[:bh] {
+			if t >= 0 {
+				dh[int(t)*bh+i] += ws.dpooled[i]
+			}
+		}
+	}
+	for l := top; l >= 0; l-- {
+		in := ws.x
+		if l > 0 {
+			in = ws.in[l]
+		}
+		buf := &ws.layers[l]
+		m.Layers[l].backward(buf, in, ws.lengths, steps)
+		if l > 0 {
+			below := ws.layers[l-1].dh
+			if ws.train && cfg.Dropout > 0 {
+				kernel.Mul(below, buf.dx, ws.mask[l])
+			} else {
+				copy(below, buf.dx)
+			}
+		}
+	}
+}

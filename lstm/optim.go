@@ -1,0 +1,126 @@
+package lstm
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/seqclf/seqclf/lstm/internal/kernel"
+)
+
+// Optimizer updates parameters from their gradients. Its state (momentum, moments) is kept per
+// parameter, by position: pass the same slice, in the same order, at every step.
+type Optimizer[T Float] interface {
+	Step(params []*Param[T])
+}
+
+// SGD is stochastic gradient descent with momentum and L2 weight decay, as torch.optim.SGD
+// (dampening 0, no Nesterov): g ← g + λ·p; v ← μ·v + g (v = g at the first step); p ← p − lr·v.
+type SGD[T Float] struct {
+	LR, Momentum, WeightDecay float64
+	velocity                  [][]T
+}
+
+// Step applies one update to params.
+func (o *SGD[T]) Step(params []*Param[T]) {
+	first := o.velocity == nil && o.Momentum != 0
+	if first {
+		o.velocity = make([][]T, len(params))
+	}
+	checkState(len(o.velocity), len(params), o.Momentum != 0)
+	lr, mu, wd := T(o.LR), T(o.Momentum), T(o.WeightDecay)
+	for k, p := range params {
+		var v []T
+		if o.Momentum != 0 {
+			if first {
+				o.velocity[k] = make([]T, len(p.Value))
+			}
+			v = o.velocity[k]
+		}
+		for i, g := range p.Grad {
+			g += wd * p.Value[i]
+			if v != nil {
+				if first {
+					v[i] = g
+				} else {
+					v[i] = mu*v[i] + g
+				}
+				g = v[i]
+			}
+			p.Value[i] -= lr * g
+		}
+	}
+}
+
+// Adam is the Adam optimizer (Kingma & Ba) with bias correction, as torch.optim.Adam; WeightDecay
+// adds λ·p to the gradient (L2). With Decoupled set it is AdamW (Loshchilov & Hutter), as
+// torch.optim.AdamW: p ← p·(1 − lr·λ) before the Adam update, and the gradient is left alone.
+type Adam[T Float] struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	Decoupled                          bool
+	step                               int
+	m, v                               [][]T
+}
+
+// NewAdam returns Adam with PyTorch's defaults (β1 0.9, β2 0.999, ε 1e-8) and learning rate lr.
+func NewAdam[T Float](lr float64) *Adam[T] {
+	return &Adam[T]{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+}
+
+// NewAdamW returns AdamW with PyTorch's defaults (β1 0.9, β2 0.999, ε 1e-8, weight decay 0.01).
+func NewAdamW[T Float](lr float64) *Adam[T] {
+	return &Adam[T]{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Decoupled: true}
+}
+
+// Step applies one update to params.
+func (o *Adam[T]) Step(params []*Param[T]) {
+	if o.m == nil {
+		o.m, o.v = make([][]T, len(params)), make([][]T, len(params))
+		for k, p := range params {
+			o.m[k], o.v[k] = make([]T, len(p.Value)), make([]T, len(p.Value))
+		}
+	}
+	checkState(len(o.m), len(params), true)
+	o.step++
+	b1, b2 := T(o.Beta1), T(o.Beta2)
+	stepSize := T(o.LR / (1 - math.Pow(o.Beta1, float64(o.step))))
+	bc2 := T(math.Sqrt(1 - math.Pow(o.Beta2, float64(o.step))))
+	eps, wd := T(o.Eps), T(o.WeightDecay)
+	decay := T(1 - o.LR*o.WeightDecay)
+	for k, p := range params {
+		m, v := o.m[k], o.v[k]
+		for i, g := range p.Grad {
+			if o.Decoupled {
+				p.Value[i] *= decay
+			} else {
+				g += wd * p.Value[i]
+			}
+			m[i] = b1*m[i] + (1-b1)*g
+			v[i] = b2*v[i] + (1-b2)*g*g
+			denom := T(math.Sqrt(float64(v[i])))/bc2 + eps
+			p.Value[i] -= stepSize * m[i] / denom
+		}
+	}
+}
+
+func checkState(have, want int, used bool) {
+	if used && have != want {
+		panic(fmt.Sprintf("lstm: optimizer state for %d parameters, stepped with %d", have, want))
+	}
+}
+
+// ClipGradNorm scales the gradients of params so that their global L2 norm is at most maxNorm,
+// as torch.nn.utils.clip_grad_norm_ does (by maxNorm/(norm+1e-6) when norm exceeds maxNorm). It
+// returns the norm before clipping.
+func ClipGradNorm[T Float](params []*Param[T], maxNorm float64) float64 {
+	var ss float64
+	for _, p := range params {
+		ss += kernel.SumSquares(p.Grad)
+	}
+	norm := math.Sqrt(ss)
+	if coef := maxNorm / (norm + 1e-6); coef < 1 {
+		for _, p := range params {
+			kernel.Scale(T(coef), p.Grad)
+		}
+	}
+	return norm
+}
