@@ -79,6 +79,7 @@ type Model[T Float] struct {
 	Layers []*Layer[T]
 	// HeadW (NumUnits × Classes) and HeadB (Classes) map the pooled output to the logits.
 	HeadW, HeadB *Param[T]
+	params       []*Param[T]
 }
 
 // New returns a model of the given shape, initialised from rng: each layer as newLayer says,
@@ -96,16 +97,47 @@ func New[T Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	m.HeadW = newParam[T]("head.w", cfg.NumUnits, cfg.Classes)
 	m.HeadB = newParam[T]("head.b", 1, cfg.Classes)
 	glorotUniform(m.HeadW.Value, 0, cfg.Classes, cfg.NumUnits, cfg.Classes, rng)
+	for _, l := range m.Layers {
+		m.params = append(m.params, l.W, l.B)
+	}
+	m.params = append(m.params, m.HeadW, m.HeadB)
 	return m, nil
 }
 
 // Params returns the model's parameters in a fixed order: each layer's W and B, then the head's.
+// The slice is the model's own: do not change it.
 func (m *Model[T]) Params() []*Param[T] {
-	var ps []*Param[T]
-	for _, l := range m.Layers {
-		ps = append(ps, l.W, l.B)
+	return m.params
+}
+
+// NumParams returns the number of trainable values: Σ over layers of 4·H·(H+input)+4·H, plus
+// H·classes + classes for the head.
+func (m *Model[T]) NumParams() int {
+	return NumParams(m.params)
+}
+
+// TrainOptions are the knobs of one training step beyond the optimizer.
+type TrainOptions[T Float] struct {
+	ClassWeights []T    // per-class loss weights, or nil for all 1
+	ClipNorm     float64 // clip the gradients' global norm to this, if > 0
+}
+
+// TrainStep runs one training step on a batch: Forward with dropout drawn from rng, Loss,
+// Backward from zeroed gradients, clipping, and opt.Step. It returns the batch's loss. The
+// inputs' gradient is left in ws.InputGrad for a trainable embedding table.
+func (m *Model[T]) TrainStep(ws *Workspace[T], x []T, lengths []int, steps int, labels []int, opt Optimizer[T], o TrainOptions[T], rng *rand.Rand) (float64, error) {
+	m.Forward(ws, x, lengths, steps, true, rng)
+	loss, err := m.Loss(ws, labels, o.ClassWeights)
+	if err != nil {
+		return 0, err
 	}
-	return append(ps, m.HeadW, m.HeadB)
+	ZeroGrad(m.params)
+	m.Backward(ws)
+	if o.ClipNorm > 0 {
+		ClipGradNorm(m.params, o.ClipNorm)
+	}
+	opt.Step(m.params)
+	return loss, nil
 }
 
 // Workspace holds the buffers of forward and backward passes. Its buffers grow to the largest

@@ -1,0 +1,73 @@
+package lstm
+
+import (
+	"fmt"
+	"testing"
+)
+
+// benchShape is one of the two shapes that matter: MNIST rows and text.
+type benchShape struct {
+	name                               string
+	batch, steps, input, units, labels int
+}
+
+var benchShapes = []benchShape{
+	{"mnist-rows", 128, 28, 28, 128, 10},
+	{"text", 64, 256, 100, 128, 2},
+}
+
+func benchSetup(b *testing.B, s benchShape) (*Model[float32], *Workspace[float32], []float32, []int, []int) {
+	rng := testRNG()
+	m, err := New[float32](Config{InputDim: s.input, NumUnits: s.units, NumLayers: 1, Classes: s.labels}, rng)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := make([]float32, s.steps*s.batch*s.input)
+	for i := range x {
+		x[i] = float32(rng.Float64())
+	}
+	lengths, labels := make([]int, s.batch), make([]int, s.batch)
+	for i := range lengths {
+		lengths[i] = s.steps
+		labels[i] = i % s.labels
+	}
+	return m, m.NewWorkspace(), x, lengths, labels
+}
+
+// BenchmarkForward measures inference: the forward pass and the head, full-length batches.
+func BenchmarkForward(b *testing.B) {
+	for _, s := range benchShapes {
+		b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d", s.name, s.batch, s.steps, s.input, s.units), func(b *testing.B) {
+			m, ws, x, lengths, _ := benchSetup(b, s)
+			m.Forward(ws, x, lengths, s.steps, false, nil)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				m.Forward(ws, x, lengths, s.steps, false, nil)
+			}
+			b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+// BenchmarkTrainStep measures training: forward, loss, backward and an Adam step.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, s := range benchShapes {
+		b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d", s.name, s.batch, s.steps, s.input, s.units), func(b *testing.B) {
+			m, ws, x, lengths, labels := benchSetup(b, s)
+			opt := NewAdam[float32](0.001)
+			step := func() {
+				if _, err := m.TrainStep(ws, x, lengths, s.steps, labels, opt, TrainOptions[float32]{}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			step()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				step()
+			}
+			b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}

@@ -1,0 +1,211 @@
+package lstm
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParamCountIsTheSeedsFormula(t *testing.T) {
+	// The seed's MNIST model: 28 inputs, 128 units, 10 classes.
+	m, err := New[float32](Config{InputDim: 28, NumUnits: 128, NumLayers: 1, Classes: 10}, testRNG())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lstmParams := 4*128*(128+28) + 4*128
+	if got := m.Layers[0].NumParams(); got != lstmParams {
+		t.Errorf("layer has %d parameters, want 4·128·(128+28)+4·128 = %d", got, lstmParams)
+	}
+	if got, want := m.NumParams(), lstmParams+128*10+10; got != want {
+		t.Errorf("model has %d parameters, want %d", got, want)
+	}
+}
+
+func TestInitialisation(t *testing.T) {
+	const in, h = 5, 7
+	m, err := New[float64](Config{InputDim: in, NumUnits: h, NumLayers: 2, Classes: 3}, testRNG())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for li, l := range m.Layers {
+		for j, b := range l.B.Value {
+			want := 0.0
+			if j >= h && j < 2*h {
+				want = 1
+			}
+			if b != want {
+				t.Errorf("layer %d bias[%d] = %g, want %g (forget gate 1, others 0)", li, j, b, want)
+			}
+		}
+		// Each gate's recurrent block is orthogonal: its Gram matrix is the identity.
+		d := l.InputDim
+		for g := range 4 {
+			at := func(r, c int) float64 { return l.W.Value[(d+r)*4*h+g*h+c] }
+			for a := range h {
+				for b := range h {
+					var dot float64
+					for r := range h {
+						dot += at(r, a) * at(r, b)
+					}
+					want := 0.0
+					if a == b {
+						want = 1
+					}
+					if math.Abs(dot-want) > 1e-12 {
+						t.Fatalf("layer %d gate %d: column %d · column %d = %g, want %g", li, g, a, b, dot, want)
+					}
+				}
+			}
+		}
+		// Input weights lie within the Glorot limit of one gate's layer.
+		limit := math.Sqrt(6 / float64(d+h))
+		for i, w := range l.W.Value[:d*4*h] {
+			if math.Abs(w) > limit {
+				t.Fatalf("layer %d input weight %d = %g beyond ±%g", li, i, w, limit)
+			}
+		}
+	}
+	m2, _ := New[float64](Config{InputDim: in, NumUnits: h, NumLayers: 2, Classes: 3}, testRNG())
+	for i, p := range m.Params() {
+		if !slices.Equal(p.Value, m2.Params()[i].Value) {
+			t.Errorf("%s differs between two models from the same seed", p.Name)
+		}
+	}
+}
+
+// TestPaddingIsIgnored runs each sample of a padded batch alone, unpadded, and wants the same
+// logits and the same per-step outputs at its real steps; at padding steps the outputs repeat
+// the last real one.
+func TestPaddingIsIgnored(t *testing.T) {
+	for _, pool := range []Pooling{PoolLast, PoolMean, PoolMax} {
+		cfg := Config{InputDim: 3, NumUnits: 5, NumLayers: 2, Classes: 4, Pooling: pool}
+		m, err := New[float64](cfg, testRNG())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(9, 9))
+		const steps = 6
+		lengths := []int{6, 2, 4}
+		batch := len(lengths)
+		x := make([]float64, steps*batch*cfg.InputDim)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		ws := m.NewWorkspace()
+		logits := slices.Clone(m.Forward(ws, x, lengths, steps, false, nil))
+		out := slices.Clone(ws.Outputs(1))
+		if len(out) != steps*batch*cfg.NumUnits {
+			t.Fatalf("Outputs has %d values, want [%d][%d][%d]", len(out), steps, batch, cfg.NumUnits)
+		}
+		for b, n := range lengths {
+			var xb []float64
+			for s := range n {
+				i := (s*batch + b) * cfg.InputDim
+				xb = append(xb, x[i:i+cfg.InputDim]...)
+			}
+			one := m.NewWorkspace()
+			lb := m.Forward(one, xb, []int{n}, n, false, nil)
+			for c := range cfg.Classes {
+				if d := math.Abs(lb[c] - logits[b*cfg.Classes+c]); d > 1e-12 {
+					t.Errorf("%v: sample %d logit %d: %g alone, %g in the batch", pool, b, c, lb[c], logits[b*cfg.Classes+c])
+				}
+			}
+			alone := one.Outputs(1)
+			h := cfg.NumUnits
+			for s := range steps {
+				got := out[(s*batch+b)*h : (s*batch+b+1)*h]
+				want := alone[min(s, n-1)*h : (min(s, n-1)+1)*h]
+				for j := range h {
+					if math.Abs(got[j]-want[j]) > 1e-12 {
+						t.Fatalf("%v: sample %d step %d unit %d: %g in the batch, want %g", pool, b, s, j, got[j], want[j])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestLossIsStableForLargeLogits(t *testing.T) {
+	m, err := New[float32](Config{InputDim: 1, NumUnits: 2, NumLayers: 1, Classes: 3}, testRNG())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := m.NewWorkspace()
+	m.Forward(ws, []float32{0, 0}, []int{1, 1}, 1, false, nil)
+	copy(ws.logits, []float32{1000, 0, -1000, 50, 1050, 1000})
+	loss, err := m.Loss(ws, []int{0, 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sample 0: -log p = log(1+e^-1000+e^-2000) ≈ 0; sample 1: log(1+e^-1000+e^-50) ≈ e^-50.
+	if math.IsNaN(loss) || math.Abs(loss) > 1e-6 {
+		t.Errorf("loss = %g, want ≈ 0", loss)
+	}
+	if _, err := m.Loss(ws, []int{0, 3}, nil); err == nil || !strings.Contains(err.Error(), "label 3") {
+		t.Errorf("label 3 of 3 classes: error %v, want one naming the label", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := Config{InputDim: 2, NumUnits: 3, NumLayers: 1, Classes: 2}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.InputDim = 0 }, "input dimension"},
+		{func(c *Config) { c.NumUnits = -1 }, "num_units"},
+		{func(c *Config) { c.NumLayers = 0 }, "num_layers"},
+		{func(c *Config) { c.Classes = 1 }, "classes"},
+		{func(c *Config) { c.Dropout = 1 }, "dropout"},
+		{func(c *Config) { c.Dropout = math.NaN() }, "dropout"},
+		{func(c *Config) { c.Pooling = 7 }, "pooling"},
+	} {
+		cfg := good
+		c.mod(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want one naming %s", cfg, err, c.want)
+		}
+		if _, err := New[float32](cfg, testRNG()); err == nil {
+			t.Errorf("New accepted %+v", cfg)
+		}
+	}
+	if p, err := ParsePooling("max"); err != nil || p != PoolMax {
+		t.Errorf("ParsePooling(max) = %v, %v", p, err)
+	}
+	if _, err := ParsePooling("avg"); err == nil || !strings.Contains(err.Error(), "last, mean, max") {
+		t.Errorf("ParsePooling(avg): error %v, want one listing the modes", err)
+	}
+}
+
+// TestTrainStepAllocatesNothing checks that once a workspace has seen its batch shape, a whole
+// training step, dropout and Adam included, allocates nothing. (The shape is small enough that
+// gonum's GEMM runs serially: its parallel path allocates for its goroutines.)
+func TestTrainStepAllocatesNothing(t *testing.T) {
+	rng := testRNG()
+	m, err := New[float32](Config{InputDim: 4, NumUnits: 8, NumLayers: 2, Classes: 3, Dropout: 0.2, Pooling: PoolMax}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps, batch = 10, 6
+	x := make([]float32, steps*batch*4)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	lengths, labels := []int{10, 3, 7, 1, 10, 5}, []int{0, 1, 2, 0, 1, 2}
+	ws, opt := m.NewWorkspace(), NewAdam[float32](0.001)
+	step := func() {
+		if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, TrainOptions[float32]{ClipNorm: 1}, rng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	if n := testing.AllocsPerRun(20, step); n != 0 {
+		t.Errorf("a training step allocates %v times, want 0", n)
+	}
+}
