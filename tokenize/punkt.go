@@ -1,0 +1,191 @@
+// The English Punkt customisation below is taken from github.com/jdkato/prose/v2 (segment.go),
+// so that sentences come out as prose.NewDocument would cut them, but with the model loaded once
+// per process instead of at every call.
+//
+// Copyright (c) 2015 Eric Bower; Copyright (c) 2017-2018 Joseph Kato. MIT License:
+//
+// Permission is hereby granted, free of charge, to any person obtaining a copy of this software
+// and associated documentation files (the "Software"), to deal in the Software without
+// restriction, including without limitation the rights to use, copy, modify, merge, publish,
+// distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
+// Software is furnished to do so, subject to the following conditions:
+//
+// The above copyright notice and this permission notice shall be included in all copies or
+// substantial portions of the Software.
+//
+// THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
+// BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+// NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+// DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+// OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+
+package tokenize
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+
+	"gopkg.in/neurosnap/sentences.v1"
+	"gopkg.in/neurosnap/sentences.v1/data"
+)
+
+// punkt is the English sentence model, built on first use and shared by every Tokenizer of the
+// process. Building it decodes a 1 MB JSON model (about 16 ms); using it only reads it, so one
+// model serves concurrent callers.
+var punkt = sync.OnceValues(newPunkt)
+
+func newPunkt() (*sentences.DefaultSentenceTokenizer, error) {
+	b, err := data.Asset("data/english.json")
+	if err != nil {
+		return nil, err
+	}
+	training, err := sentences.LoadTraining(b)
+	if err != nil {
+		return nil, err
+	}
+	for _, abbr := range []string{"sgt", "gov", "no", "mt"} {
+		training.AbbrevTypes.Add(abbr)
+	}
+
+	lang := sentences.NewPunctStrings()
+	word := &punktWords{}
+	word.PunctStrings = lang
+	annotations := sentences.NewAnnotations(training, lang, word)
+	ortho := &sentences.OrthoContext{
+		Storage:      training,
+		PunctStrings: lang,
+		TokenType:    word,
+		TokenFirst:   word,
+	}
+	annotations = append(annotations, &multiPunct{
+		Storage:      training,
+		TokenParser:  word,
+		TokenGrouper: &sentences.DefaultTokenGrouper{},
+		Ortho:        ortho,
+	})
+	return &sentences.DefaultSentenceTokenizer{
+		Storage:       training,
+		PunctStrings:  lang,
+		WordTokenizer: word,
+		Annotations:   annotations,
+	}, nil
+}
+
+type punktWords struct {
+	sentences.DefaultWordTokenizer
+}
+
+var (
+	reAbbr              = regexp.MustCompile(`((?:[\w]\.)+[\w]*\.)`)
+	reLooksLikeEllipsis = regexp.MustCompile(`(?:\.\s?){2,}\.`)
+	reEntities          = regexp.MustCompile(`Yahoo!`)
+	sentEnders          = []string{
+		`."`, `.)`, `.’`, `.”`,
+		`?`, `?"`, `?'`, `?)`, `?’`, `?”`,
+		`!`, `!"`, `!'`, `!)`, `!’`, `!”`,
+	}
+	sentParens = []string{`.[`, `.(`, `."`, `?[`, `?(`, `![`, `!(`}
+)
+
+// HasSentEndChars reports whether t ends in sentence-final punctuation other than a bare period.
+func (e *punktWords) HasSentEndChars(t *sentences.Token) bool {
+	for _, ender := range sentEnders {
+		if strings.HasSuffix(t.Tok, ender) && !reEntities.MatchString(t.Tok) {
+			return true
+		}
+	}
+	for _, paren := range sentParens {
+		if strings.Contains(t.Tok, paren) {
+			return true
+		}
+	}
+	return false
+}
+
+// multiPunct teases out abbreviations such as "F.B.I.".
+type multiPunct struct {
+	*sentences.Storage
+	sentences.TokenParser
+	sentences.TokenGrouper
+	sentences.Ortho
+}
+
+func (a *multiPunct) Annotate(tokens []*sentences.Token) []*sentences.Token {
+	for _, pair := range a.TokenGrouper.Group(tokens) {
+		if len(pair) < 2 || pair[1] == nil {
+			tok := pair[0].Tok
+			if strings.Contains(tok, "\n") && strings.Contains(tok, " ") {
+				pair[0].SentBreak = false // an errant newline
+			}
+			continue
+		}
+		a.tokenAnnotation(pair[0], pair[1])
+	}
+	return tokens
+}
+
+func looksInternal(tok string) bool {
+	for _, p := range []string{")", `’`, `”`, `"`, `'`} {
+		if strings.HasSuffix(tok, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *multiPunct) tokenAnnotation(one, two *sentences.Token) {
+	var nextTyp string
+	if strings.HasSuffix(one.Tok, ".") && two.Tok == "." {
+		one.SentBreak = false
+		two.SentBreak = false
+		return
+	}
+
+	isNonBreak := strings.HasSuffix(one.Tok, ".") && !one.SentBreak
+	// The counts skip regular expressions that cannot match: an ellipsis has three periods, an
+	// abbreviation like "F.B.I." at least two.
+	isEllipsis := strings.Count(one.Tok, ".") >= 3 && reLooksLikeEllipsis.MatchString(one.Tok)
+	isInternal := one.SentBreak && looksInternal(one.Tok)
+
+	if isNonBreak || isEllipsis || isInternal {
+		nextTyp = a.TokenParser.TypeNoSentPeriod(two)
+		isStarter := a.SentStarters[nextTyp]
+		if isEllipsis {
+			if a.TokenParser.FirstUpper(two) || isStarter != 0 {
+				one.SentBreak = true
+				return
+			}
+		}
+		if isInternal {
+			if a.TokenParser.FirstLower(two) && isStarter == 0 {
+				one.SentBreak = false
+				return
+			}
+		}
+		if isNonBreak && a.TokenParser.FirstUpper(two) {
+			if a.Storage.OrthoContext[nextTyp]&112 != 0 {
+				one.SentBreak = true
+			}
+		}
+	}
+
+	if strings.Count(one.Tok, ".") < 2 || !reAbbr.MatchString(one.Tok) {
+		return
+	}
+	if a.IsInitial(one) {
+		return
+	}
+	one.Abbr = true
+	one.SentBreak = false
+	if a.Ortho.Heuristic(two) == 1 {
+		one.SentBreak = true
+		return
+	}
+	if nextTyp == "" {
+		nextTyp = a.TokenParser.TypeNoSentPeriod(two)
+	}
+	if a.TokenParser.FirstUpper(two) && a.SentStarters[nextTyp] != 0 {
+		one.SentBreak = true
+	}
+}
