@@ -17,24 +17,26 @@ type Optimizer[T Float] interface {
 // (dampening 0, no Nesterov): g ← g + λ·p; v ← μ·v + g (v = g at the first step); p ← p − lr·v.
 type SGD[T Float] struct {
 	LR, Momentum, WeightDecay float64
-	velocity                  [][]T
+	// Velocity is the momentum buffer of each parameter, nil before the first step; a checkpoint
+	// saves it to resume exactly.
+	Velocity [][]T
 }
 
 // Step applies one update to params.
 func (o *SGD[T]) Step(params []*Param[T]) {
-	first := o.velocity == nil && o.Momentum != 0
+	first := o.Velocity == nil && o.Momentum != 0
 	if first {
-		o.velocity = make([][]T, len(params))
+		o.Velocity = make([][]T, len(params))
 	}
-	checkState(len(o.velocity), len(params), o.Momentum != 0)
+	checkState(len(o.Velocity), len(params), o.Momentum != 0)
 	lr, mu, wd := T(o.LR), T(o.Momentum), T(o.WeightDecay)
 	for k, p := range params {
 		var v []T
 		if o.Momentum != 0 {
 			if first {
-				o.velocity[k] = make([]T, len(p.Value))
+				o.Velocity[k] = make([]T, len(p.Value))
 			}
-			v = o.velocity[k]
+			v = o.Velocity[k]
 		}
 		for i, g := range p.Grad {
 			g += wd * p.Value[i]
@@ -57,8 +59,10 @@ func (o *SGD[T]) Step(params []*Param[T]) {
 type Adam[T Float] struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 	Decoupled                          bool
-	step                               int
-	m, v                               [][]T
+	// Steps counts the updates made; M and V are the first and second moments of each
+	// parameter, nil before the first step. A checkpoint saves them to resume exactly.
+	Steps int
+	M, V  [][]T
 }
 
 // NewAdam returns Adam with PyTorch's defaults (β1 0.9, β2 0.999, ε 1e-8) and learning rate lr.
@@ -73,21 +77,21 @@ func NewAdamW[T Float](lr float64) *Adam[T] {
 
 // Step applies one update to params.
 func (o *Adam[T]) Step(params []*Param[T]) {
-	if o.m == nil {
-		o.m, o.v = make([][]T, len(params)), make([][]T, len(params))
+	if o.M == nil {
+		o.M, o.V = make([][]T, len(params)), make([][]T, len(params))
 		for k, p := range params {
-			o.m[k], o.v[k] = make([]T, len(p.Value)), make([]T, len(p.Value))
+			o.M[k], o.V[k] = make([]T, len(p.Value)), make([]T, len(p.Value))
 		}
 	}
-	checkState(len(o.m), len(params), true)
-	o.step++
+	checkState(len(o.M), len(params), true)
+	o.Steps++
 	b1, b2 := T(o.Beta1), T(o.Beta2)
-	stepSize := T(o.LR / (1 - math.Pow(o.Beta1, float64(o.step))))
-	bc2 := T(math.Sqrt(1 - math.Pow(o.Beta2, float64(o.step))))
+	stepSize := T(o.LR / (1 - math.Pow(o.Beta1, float64(o.Steps))))
+	bc2 := T(math.Sqrt(1 - math.Pow(o.Beta2, float64(o.Steps))))
 	eps, wd := T(o.Eps), T(o.WeightDecay)
 	decay := T(1 - o.LR*o.WeightDecay)
 	for k, p := range params {
-		m, v := o.m[k], o.v[k]
+		m, v := o.M[k], o.V[k]
 		for i, g := range p.Grad {
 			if o.Decoupled {
 				p.Value[i] *= decay

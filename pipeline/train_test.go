@@ -1,0 +1,107 @@
+package pipeline
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/seqclf/seqclf/lstm"
+)
+
+// mnistExcerpt returns the 20 committed t10k images as samples (see testdata/mnist-README.md).
+func mnistExcerpt(t *testing.T) (*Images, []Sample) {
+	t.Helper()
+	im, labels, err := ReadIDXPair("testdata/mnist-t10k-20-images-idx3-ubyte.gz", "testdata/mnist-t10k-20-labels-idx1-ubyte.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := make([]Sample, len(labels))
+	for i, l := range labels {
+		samples[i] = Sample{Index: i, Label: l, Doc: i}
+	}
+	return im, samples
+}
+
+func newTrainer(t *testing.T, im *Images) *Trainer {
+	t.Helper()
+	m, err := lstm.New[float32](lstm.Config{InputDim: 28, NumUnits: 16, NumLayers: 2, Classes: 10, Dropout: 0.2}, rand.New(rand.NewPCG(5, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Trainer{Model: m, Features: &RowFeatures{Images: im, Slice: SliceRows}, Opt: lstm.NewAdam[float32](0.01), BatchSize: 6, Seed: 11}
+}
+
+func weights(m *lstm.Model[float32]) [][]float32 {
+	var w [][]float32
+	for _, p := range m.Params() {
+		w = append(w, slices.Clone(p.Value))
+	}
+	return w
+}
+
+// TestTrainerFitsAndResumes trains on 20 real MNIST images until it fits them, and checks that an
+// epoch stopped after a step and resumed from there ends with the weights of an uninterrupted one.
+func TestTrainerFitsAndResumes(t *testing.T) {
+	im, samples := mnistExcerpt(t)
+	whole := newTrainer(t, im)
+	var first, last EpochResult
+	for epoch := range 30 {
+		res, err := whole.Epoch(context.Background(), samples, epoch, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Steps != 4 || res.Samples != 20 || res.Stopped {
+			t.Fatalf("epoch %d: %+v, want 4 steps over 20 samples", epoch, res)
+		}
+		if epoch == 0 {
+			first = res
+		}
+		last = res
+	}
+	if !(last.Loss < first.Loss/4) {
+		t.Errorf("loss went from %.4f to %.4f in 30 epochs: it should fall by far more", first.Loss, last.Loss)
+	}
+	p := &Predictor{Model: whole.Model, Features: whole.Features, BatchSize: 7}
+	probs, loss := p.Predict(samples)
+	if got := countCorrect(probs, labelsOf(samples), 10); got < 18 {
+		t.Errorf("after 30 epochs it gets %d of its 20 training images right (loss %.3f), want ≥ 18", got, loss)
+	}
+
+	// The same run, stopped after the second step of epoch 2 and resumed at step 2.
+	parted := newTrainer(t, im)
+	for epoch := range 30 {
+		if epoch != 2 {
+			if _, err := parted.Epoch(context.Background(), samples, epoch, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		res, err := parted.Epoch(ctx, samples, epoch, 0, func(step int, _ float64) {
+			if step == 2 {
+				cancel()
+			}
+		})
+		if err != nil || !res.Stopped || res.Steps != 2 {
+			t.Fatalf("cancelled epoch: %+v, %v; want stopped after 2 steps", res, err)
+		}
+		if _, err := parted.Epoch(context.Background(), samples, epoch, res.Steps, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w1, w2 := weights(whole.Model), weights(parted.Model)
+	for i := range w1 {
+		if !slices.Equal(w1[i], w2[i]) {
+			t.Errorf("%s differs between the uninterrupted and the resumed run", whole.Model.Params()[i].Name)
+		}
+	}
+}
+
+func labelsOf(samples []Sample) []int {
+	var l []int
+	for _, s := range samples {
+		l = append(l, s.Label)
+	}
+	return l
+}
