@@ -118,7 +118,7 @@ func (m *Model[T]) NumParams() int {
 
 // TrainOptions are the knobs of one training step beyond the optimizer.
 type TrainOptions[T Float] struct {
-	ClassWeights []T    // per-class loss weights, or nil for all 1
+	ClassWeights []T     // per-class loss weights, or nil for all 1
 	ClipNorm     float64 // clip the gradients' global norm to this, if > 0
 }
 
