@@ -158,15 +158,16 @@ func (v *Vocab) Tokens() []string { return v.tokens }
 // Counts returns the corpus counts in id order. The slice is the Vocab's own: do not change it.
 func (v *Vocab) Counts() []int64 { return v.counts }
 
-// Encode returns the ids of tokens, UnkID for each token the dictionary does not hold.
-func (v *Vocab) Encode(tokens []string) []int {
-	return v.AppendEncode(make([]int, 0, len(tokens)), tokens)
+// Encode returns the ids of tokens, UnkID for each token the dictionary does not hold, as the
+// int32 that batches and the embedding table take.
+func (v *Vocab) Encode(tokens []string) []int32 {
+	return v.AppendEncode(make([]int32, 0, len(tokens)), tokens)
 }
 
 // AppendEncode appends the ids of tokens to dst and returns it.
-func (v *Vocab) AppendEncode(dst []int, tokens []string) []int {
+func (v *Vocab) AppendEncode(dst []int32, tokens []string) []int32 {
 	for _, t := range tokens {
-		dst = append(dst, v.ID(t))
+		dst = append(dst, int32(v.ID(t)))
 	}
 	return dst
 }

@@ -52,7 +52,7 @@ func TestMinCountMaxSize(t *testing.T) {
 func TestEncode(t *testing.T) {
 	v := count(corpus).Build(2, 0)
 	got := v.Encode([]string{"the", "cat", "zebra", "<pad>", "<unk>", "sat"})
-	want := []int{2, 4, UnkID, UnkID, UnkID, 6}
+	want := []int32{2, 4, UnkID, UnkID, UnkID, 6}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Encode = %v, want %v", got, want)
 	}

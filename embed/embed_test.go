@@ -1,0 +1,224 @@
+package embed
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/seqclf/seqclf/vocab"
+)
+
+func rng() *rand.Rand { return rand.New(rand.NewPCG(42, 1)) }
+
+func TestNew(t *testing.T) {
+	a, err := New(1000, 16, 0.5, rng())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range a.Row(PadID) {
+		if x != 0 {
+			t.Fatalf("pad row not zero: %v", a.Row(PadID))
+		}
+	}
+	if std := a.Std(func(id int) bool { return id != PadID }); math.Abs(std-0.5) > 0.02 {
+		t.Errorf("std %.3f, want 0.5", std)
+	}
+	b, _ := New(1000, 16, 0.5, rng())
+	if !reflect.DeepEqual(a.Data, b.Data) {
+		t.Error("same seed, different tables")
+	}
+	if _, err := New(0, 16, 1, rng()); !errors.Is(err, ErrShape) {
+		t.Errorf("0 rows: %v", err)
+	}
+	if _, err := FromData(2, 3, make([]float32, 5)); !errors.Is(err, ErrShape) {
+		t.Errorf("FromData 5 values for 2×3: %v", err)
+	}
+}
+
+func seqTable(t *testing.T) *Table {
+	t.Helper()
+	// Row id holds id*10 + k.
+	data := make([]float32, 5*3)
+	for id := range 5 {
+		for k := range 3 {
+			data[id*3+k] = float32(id*10 + k)
+		}
+	}
+	tab, err := FromData(5, 3, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func TestLookupAndFill(t *testing.T) {
+	tab := seqTable(t)
+	if got := tab.Lookup(make([]float32, 6), []int32{4, 2}); !reflect.DeepEqual(got, []float32{40, 41, 42, 20, 21, 22}) {
+		t.Errorf("Lookup = %v", got)
+	}
+	// Two sequences, three steps: [3 1] and [2]; x is [step][batch][dim].
+	x := make([]float32, 3*2*3)
+	for i := range x {
+		x[i] = -1 // Fill must overwrite padding with zeros
+	}
+	tab.FillTimeMajor(x, [][]int32{{3, 1, 4, 4}, {2}}, 3)
+	want := []float32{
+		30, 31, 32, 20, 21, 22, // step 0
+		10, 11, 12, 0, 0, 0, // step 1
+		40, 41, 42, 0, 0, 0, // step 2 (the first sequence is cut at 3)
+	}
+	if !reflect.DeepEqual(x, want) {
+		t.Errorf("FillTimeMajor:\ngot  %v\nwant %v", x, want)
+	}
+}
+
+func TestSparseUpdates(t *testing.T) {
+	tab := seqTable(t)
+	before := append([]float32(nil), tab.Data...)
+	g := tab.NewGrad()
+	seqs := [][]int32{{3, 0}, {3, 2}} // id 3 twice, padding id 0 once
+	dx := make([]float32, 2*2*3)
+	for i := range dx {
+		dx[i] = 1
+	}
+	g.AddTimeMajor(dx, seqs, 2)
+	if !reflect.DeepEqual(g.Rows, []int32{3, 2}) {
+		t.Fatalf("rows %v, want [3 2] (pad dropped)", g.Rows)
+	}
+	if !reflect.DeepEqual(g.Data, []float32{2, 2, 2, 1, 1, 1}) {
+		t.Fatalf("grad %v", g.Data)
+	}
+	tab.SGD(g, 0.5)
+	for id := range 5 {
+		for k := range 3 {
+			d := before[id*3+k] - tab.Row(id)[k]
+			want := map[int]float32{3: 1, 2: 0.5}[id]
+			if d != want {
+				t.Errorf("row %d moved by %v, want %v", id, d, want)
+			}
+		}
+	}
+
+	frozen := seqTable(t)
+	frozen.Trainable = false
+	frozen.SGD(g, 0.5)
+	NewAdam(0.1).Step(frozen, g)
+	if !reflect.DeepEqual(frozen.Data, before) {
+		t.Error("a frozen table changed")
+	}
+
+	adam := seqTable(t)
+	opt := NewAdam(0.1)
+	opt.Step(adam, g)
+	// At the first step Adam moves each coordinate by lr·g/(|g|+ε) ≈ lr.
+	for id := range 5 {
+		want := map[int]float64{3: 0.1, 2: 0.1}[id]
+		for k := range 3 {
+			if d := float64(before[id*3+k] - adam.Row(id)[k]); math.Abs(d-want) > 1e-5 {
+				t.Errorf("Adam: row %d moved by %v, want %v", id, d, want)
+			}
+		}
+	}
+	g.Reset()
+	if len(g.Rows) != 0 || len(g.Data) != 0 {
+		t.Error("Reset left rows")
+	}
+}
+
+func testDict(t *testing.T) *vocab.Vocab {
+	t.Helper()
+	toks := []string{vocab.Pad, vocab.Unk, "the", "Cat", "dog", "DOG", "sat", "new york", "missing"}
+	v, err := vocab.New(toks, make([]int64, len(toks)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestLoad(t *testing.T) {
+	for _, file := range []string{"testdata/glove-4d.txt", "testdata/word2vec-4d.vec"} {
+		t.Run(file, func(t *testing.T) {
+			dict := testDict(t)
+			tab, _ := New(dict.Len(), 4, 1, rng())
+			st, err := LoadFile(file, dict, tab)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := func(tok string) []float32 { id, _ := dict.Lookup(tok); return tab.Row(id) }
+			checks := map[string][]float32{
+				"the": {0.1, 0.2, 0.3, 0.4},
+				"Cat": {-0.5, 0.25, 0.1, 0}, // lowercase fallback
+				"DOG": {1, 2, 3, 4},         // fallback: the first line whose lowercase is "dog"
+			}
+			checks["dog"] = []float32{9, 9, 9, 9} // exact beats the earlier "Dog"
+			if strings.HasSuffix(file, ".txt") {
+				checks["new york"] = []float32{3, 3, 3, 3} // a token with a space
+			}
+			for tok, want := range checks {
+				if got := row(tok); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: %v, want %v", tok, got, want)
+				}
+			}
+			want := LoadStats{Vectors: 7, Exact: 4, Lowercase: 2, Missing: 1}
+			if strings.HasSuffix(file, ".vec") { // the first five lines only
+				want = LoadStats{Vectors: 5, Exact: 3, Lowercase: 2, Missing: 2}
+			}
+			if st != want {
+				t.Errorf("stats %+v, want %+v", st, want)
+			}
+			for _, x := range tab.Row(vocab.PadID) {
+				if x != 0 {
+					t.Fatal("pad row changed")
+				}
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dict := testDict(t)
+	for file, want := range map[string]string{
+		"testdata/glove-3d.txt":     "glove-3d.txt:1: the file's vectors have 3 values, the table has 4 dimensions",
+		"testdata/bad-number.txt":   `bad-number.txt:2: value 3: "x" is not a number`,
+		"testdata/short-line.txt":   "short-line.txt:2: 3 values after the token, the table has 4 dimensions",
+		"testdata/no-such-file.txt": "no such file",
+	} {
+		tab, _ := New(dict.Len(), 4, 1, rng())
+		_, err := LoadFile(file, dict, tab)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want it to say %q", file, err, want)
+		}
+	}
+	tab, _ := New(dict.Len(), 4, 1, rng())
+	if _, err := Load(strings.NewReader("3 5\n"), "hdr", dict, tab); err == nil || !strings.Contains(err.Error(), "header says 5 dimensions") {
+		t.Errorf("header mismatch: %v", err)
+	}
+	if _, err := Load(strings.NewReader("\n\n"), "empty", dict, tab); !errors.Is(err, ErrFormat) {
+		t.Errorf("empty file: %v", err)
+	}
+	small, _ := New(3, 4, 1, rng())
+	if _, err := Load(strings.NewReader("the 1 2 3 4\n"), "x", dict, small); !errors.Is(err, ErrShape) {
+		t.Errorf("table/dictionary size mismatch: %v", err)
+	}
+}
+
+func TestLoadGzip(t *testing.T) {
+	dict := testDict(t)
+	path := t.TempDir() + "/v.txt.gz"
+	raw, err := os.ReadFile("testdata/glove-4d.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, gz(t, raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tab, _ := New(dict.Len(), 4, 1, rng())
+	st, err := LoadFile(path, dict, tab)
+	if err != nil || st.Exact != 4 {
+		t.Fatalf("gzip: %+v %v", st, err)
+	}
+}

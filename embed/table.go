@@ -1,0 +1,200 @@
+package embed
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// PadID is the id whose row is kept zero (vocab.PadID).
+const PadID = 0
+
+// A Table is the embedding matrix, Rows()×Dim() float32 values stored row by row.
+type Table struct {
+	rows, dim int
+	// Data holds row id at Data[id*Dim() : (id+1)*Dim()].
+	Data []float32
+	// Trainable says whether SGD and Adam change the table; false freezes it.
+	Trainable bool
+}
+
+// ErrShape is wrapped by the errors about sizes that do not fit.
+var ErrShape = errors.New("embed: shape mismatch")
+
+// New returns a trainable rows×dim table drawn from N(0, std²) with rng, row PadID zero.
+func New(rows, dim int, std float64, rng *rand.Rand) (*Table, error) {
+	if rows < 1 || dim < 1 {
+		return nil, fmt.Errorf("%w: a table needs at least one row and one column, not %d×%d", ErrShape, rows, dim)
+	}
+	t := &Table{rows: rows, dim: dim, Data: make([]float32, rows*dim), Trainable: true}
+	for i := dim; i < len(t.Data); i++ {
+		t.Data[i] = float32(rng.NormFloat64() * std)
+	}
+	return t, nil
+}
+
+// FromData returns a table over data, rows×dim values row by row (a stored table). It takes
+// ownership of data.
+func FromData(rows, dim int, data []float32) (*Table, error) {
+	if rows < 1 || dim < 1 || len(data) != rows*dim {
+		return nil, fmt.Errorf("%w: %d values for a %d×%d table", ErrShape, len(data), rows, dim)
+	}
+	return &Table{rows: rows, dim: dim, Data: data, Trainable: true}, nil
+}
+
+// Rows returns the number of rows, the dictionary size.
+func (t *Table) Rows() int { return t.rows }
+
+// Dim returns the length of one vector.
+func (t *Table) Dim() int { return t.dim }
+
+// Row returns the vector of id; it aliases the table.
+func (t *Table) Row(id int) []float32 { return t.Data[id*t.dim : (id+1)*t.dim : (id+1)*t.dim] }
+
+// Lookup writes the vectors of ids one after the other into dst, which must hold
+// len(ids)·Dim() values, and returns it.
+func (t *Table) Lookup(dst []float32, ids []int32) []float32 {
+	for i, id := range ids {
+		copy(dst[i*t.dim:(i+1)*t.dim], t.Row(int(id)))
+	}
+	return dst
+}
+
+// FillTimeMajor writes the LSTM input of a batch into x: x[s][b] is the vector of seqs[b][s],
+// zeros where s ≥ len(seqs[b]). x must hold steps·len(seqs)·Dim() values; sequences longer than
+// steps are cut.
+func (t *Table) FillTimeMajor(x []float32, seqs [][]int32, steps int) {
+	d, nb := t.dim, len(seqs)
+	for s := range steps {
+		for b, seq := range seqs {
+			dst := x[(s*nb+b)*d : (s*nb+b+1)*d]
+			if s < len(seq) {
+				copy(dst, t.Row(int(seq[s])))
+			} else {
+				clear(dst)
+			}
+		}
+	}
+}
+
+// Std returns the standard deviation of the values of the rows for which use(id) is true.
+func (t *Table) Std(use func(id int) bool) float64 {
+	var n, sum, sq float64
+	for id := range t.rows {
+		if !use(id) {
+			continue
+		}
+		for _, x := range t.Row(id) {
+			sum += float64(x)
+			sq += float64(x) * float64(x)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	mean := sum / n
+	return math.Sqrt(max(sq/n-mean*mean, 0))
+}
+
+// A Grad is a sparse gradient of a table: the rows a batch used and their gradients.
+type Grad struct {
+	dim  int
+	pos  map[int32]int
+	Rows []int32   // the ids touched, in first-use order
+	Data []float32 // the gradient of Rows[i] at Data[i*dim : (i+1)*dim]
+}
+
+// NewGrad returns an empty gradient for t.
+func (t *Table) NewGrad() *Grad { return &Grad{dim: t.dim, pos: make(map[int32]int)} }
+
+// Reset empties g, keeping its memory.
+func (g *Grad) Reset() {
+	clear(g.pos)
+	g.Rows, g.Data = g.Rows[:0], g.Data[:0]
+}
+
+// Add adds d, a gradient of the vector of id, to g. Gradients of PadID are dropped.
+func (g *Grad) Add(id int32, d []float32) {
+	if id == PadID {
+		return
+	}
+	i, ok := g.pos[id]
+	if !ok {
+		i = len(g.Rows)
+		g.pos[id] = i
+		g.Rows = append(g.Rows, id)
+		g.Data = append(g.Data, make([]float32, g.dim)...)
+	}
+	dst := g.Data[i*g.dim : (i+1)*g.dim]
+	for k, v := range d {
+		dst[k] += v
+	}
+}
+
+// AddTimeMajor adds the gradient dx of an input that FillTimeMajor wrote (same seqs and steps)
+// to the rows that filled it.
+func (g *Grad) AddTimeMajor(dx []float32, seqs [][]int32, steps int) {
+	d, nb := g.dim, len(seqs)
+	for s := range steps {
+		for b, seq := range seqs {
+			if s < len(seq) {
+				g.Add(seq[s], dx[(s*nb+b)*d:(s*nb+b+1)*d])
+			}
+		}
+	}
+}
+
+// SGD applies row ← row − lr·grad to the rows in g, if t is trainable.
+func (t *Table) SGD(g *Grad, lr float32) {
+	if !t.Trainable {
+		return
+	}
+	for i, id := range g.Rows {
+		row, gr := t.Row(int(id)), g.Data[i*t.dim:(i+1)*t.dim]
+		for k := range row {
+			row[k] -= lr * gr[k]
+		}
+	}
+}
+
+// Adam is the Adam optimizer applied lazily: only the rows of a gradient get their moments and
+// values updated, with the bias correction of the global step count (TensorFlow's LazyAdam).
+type Adam struct {
+	LR, Beta1, Beta2, Eps float64
+	// Steps counts the updates; M and V are the moments, Rows()·Dim() values each, nil before
+	// the first step. A checkpoint saves them to resume exactly.
+	Steps int
+	M, V  []float32
+}
+
+// NewAdam returns Adam with the usual defaults (β1 0.9, β2 0.999, ε 1e-8) and learning rate lr.
+func NewAdam(lr float64) *Adam { return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8} }
+
+// Step applies one update of the rows in g to t, if t is trainable.
+func (o *Adam) Step(t *Table, g *Grad) {
+	if !t.Trainable {
+		return
+	}
+	if o.M == nil {
+		o.M, o.V = make([]float32, len(t.Data)), make([]float32, len(t.Data))
+	}
+	o.Steps++
+	b1, b2 := float32(o.Beta1), float32(o.Beta2)
+	c1 := 1 - math.Pow(o.Beta1, float64(o.Steps))
+	c2 := 1 - math.Pow(o.Beta2, float64(o.Steps))
+	lr := float32(o.LR / c1)
+	sc2 := float32(math.Sqrt(c2))
+	eps := float32(o.Eps)
+	for i, id := range g.Rows {
+		off := int(id) * t.dim
+		gr := g.Data[i*t.dim : (i+1)*t.dim]
+		for k, gk := range gr {
+			m := b1*o.M[off+k] + (1-b1)*gk
+			v := b2*o.V[off+k] + (1-b2)*gk*gk
+			o.M[off+k], o.V[off+k] = m, v
+			t.Data[off+k] -= lr * m / (float32(math.Sqrt(float64(v)))/sc2 + eps)
+		}
+	}
+}
