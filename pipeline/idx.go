@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -74,9 +75,9 @@ type Images struct {
 // gzip-compressed; the compression is detected from the file's first bytes,
 // not its name. Errors name the file and say what is wrong with it.
 func ReadIDXImages(path string) (*Images, error) {
-	f, err := os.Open(path)
+	f, err := openIDX(path, "images")
 	if err != nil {
-		return nil, fmt.Errorf("mnist images: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	return DecodeIDXImages(f, path)
@@ -95,9 +96,9 @@ func DecodeIDXImages(r io.Reader, name string) (*Images, error) {
 // ReadIDXLabels reads an IDX label file (magic 0x00000801), raw or
 // gzip-compressed, and returns one label per image, each in 0..255.
 func ReadIDXLabels(path string) ([]int, error) {
-	f, err := os.Open(path)
+	f, err := openIDX(path, "labels")
 	if err != nil {
-		return nil, fmt.Errorf("mnist labels: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	return DecodeIDXLabels(f, path)
@@ -205,6 +206,22 @@ func (im *Images) FillBatch(dst []float32, idx []int, s Slice) {
 			}
 		}
 	}
+}
+
+// openIDX opens path for reading, with errors that say what to do.
+func openIDX(path, kind string) (*os.File, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("mnist %s: %s: no such file; check the path (scripts/fetch-data.sh mnist puts MNIST in data/mnist)", kind, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mnist %s: %w", kind, err)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("mnist %s: %s is a directory; give the path of an IDX file", kind, path)
+	}
+	return f, nil
 }
 
 // decodeIDX reads one unsigned-byte IDX file whose magic must be want and

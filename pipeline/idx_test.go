@@ -299,8 +299,13 @@ func TestReadIDXErrors(t *testing.T) {
 		})
 	}
 
-	if _, err := ReadIDXImages(filepath.Join(t.TempDir(), "missing.gz")); err == nil || !strings.Contains(err.Error(), "missing.gz") {
+	missing := filepath.Join(t.TempDir(), "missing.gz")
+	if _, err := ReadIDXLabels(missing); err == nil || !strings.Contains(err.Error(), missing+": no such file; check the path") {
 		t.Errorf("missing file: %v", err)
+	}
+	dir := t.TempDir()
+	if _, err := ReadIDXImages(dir); err == nil || !strings.Contains(err.Error(), dir+" is a directory") {
+		t.Errorf("directory: %v", err)
 	}
 }
 
@@ -319,4 +324,30 @@ func TestReadIDXPairCountMismatch(t *testing.T) {
 	if _, _, err := ReadIDXPair(images, writeFile(t, "l3", encodeIDX(1, []uint32{3}, []byte{0, 1, 2}))); err != nil {
 		t.Errorf("matching pair: %v", err)
 	}
+}
+
+// FuzzDecodeIDXImages checks that no input makes the reader panic, and that
+// what it accepts is consistent with its header.
+func FuzzDecodeIDXImages(f *testing.F) {
+	f.Add(encodeIDX(3, []uint32{2, 2, 2}, []byte{1, 2, 3, 4, 5, 6, 7, 8}))
+	f.Add(encodeIDX(1, []uint32{1}, []byte{3}))
+	f.Add([]byte{0x1f, 0x8b, 8, 0})
+	f.Add([]byte{})
+	if data, err := os.ReadFile(excerptLabels); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		im, err := DecodeIDXImages(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "mnist images: fuzz: ") {
+				t.Errorf("error does not name the input: %v", err)
+			}
+			return
+		}
+		if im.Count < 1 || im.Rows < 1 || im.Cols < 1 || len(im.Pixels) != im.Count*im.Rows*im.Cols {
+			t.Errorf("accepted %d×%d×%d with %d bytes", im.Count, im.Rows, im.Cols, len(im.Pixels))
+		}
+		dst := make([]float32, im.Rows*im.Cols)
+		im.FillBatch(dst, []int{im.Count - 1}, SliceColumns)
+	})
 }
