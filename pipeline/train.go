@@ -31,32 +31,6 @@ type Features interface {
 	Learn(dx []float32, batch []*Sample, steps int)
 }
 
-// RowFeatures feeds images row by row (or column by column): each row of pixels is one time
-// step, scaled to [0, 1]. Nothing in it is trained.
-type RowFeatures struct {
-	Images *Images
-	Slice  Slice
-	idx    []int
-}
-
-// Dim returns the pixels of one row (or column).
-func (f *RowFeatures) Dim() int { return f.Images.InputSize(f.Slice) }
-
-// Len returns the rows (or columns) of an image: every image has them all.
-func (f *RowFeatures) Len(*Sample) int { return f.Images.TimeStep(f.Slice) }
-
-// Fill writes the images of batch, time-major.
-func (f *RowFeatures) Fill(x []float32, batch []*Sample, steps int) {
-	f.idx = f.idx[:0]
-	for _, s := range batch {
-		f.idx = append(f.idx, s.Index)
-	}
-	f.Images.FillBatch(x, f.idx, f.Slice)
-}
-
-// Learn does nothing: pixels are not trained.
-func (*RowFeatures) Learn([]float32, []*Sample, int) {}
-
 // Trainer runs training steps of a model on batches of samples. It reuses its buffers from
 // batch to batch.
 type Trainer struct {
