@@ -195,7 +195,10 @@ func TestStoreTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys []string
-	s.View(func(tx *StoreTx) error { got, keys = tx.Get(BucketCheckpoint, "epoch"), tx.Keys(BucketCheckpoint); return nil })
+	s.View(func(tx *StoreTx) error {
+		got, keys = tx.Get(BucketCheckpoint, "epoch"), tx.Keys(BucketCheckpoint)
+		return nil
+	})
 	if !reflect.DeepEqual(got, []byte{2}) || !reflect.DeepEqual(keys, []string{"epoch"}) {
 		t.Errorf("got %v %v", got, keys)
 	}
