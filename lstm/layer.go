@@ -14,26 +14,20 @@ type Layer[T Float] struct {
 	W, B               *Param[T]
 }
 
-// newLayer returns a layer initialised as the package doc says: input weights Glorot-uniform per
-// gate, recurrent weights orthogonal per gate, biases zero but the forget gate's, which are 1.
-func newLayer[T Float](name string, inputDim, numUnits int, rng *rand.Rand) *Layer[T] {
-	h := numUnits
-	l := &Layer[T]{
-		InputDim: inputDim,
-		NumUnits: numUnits,
-		W:        newParam[T](name+".w", inputDim+h, 4*h),
-		B:        newParam[T](name+".b", 1, 4*h),
+// init draws the layer's starting weights from rng: input weights Glorot-uniform per gate,
+// recurrent weights orthogonal per gate, biases zero but the forget gate's, which are 1.
+func (l *Layer[T]) init(rng *rand.Rand) {
+	h, d := l.NumUnits, l.InputDim
+	for g := range 4 {
+		glorotUniform(l.W.Value, g*h, 4*h, d, h, rng)
 	}
 	for g := range 4 {
-		glorotUniform(l.W.Value, g*h, 4*h, inputDim, h, rng)
+		orthogonal(l.W.Value, d*4*h+g*h, 4*h, h, rng)
 	}
-	for g := range 4 {
-		orthogonal(l.W.Value, inputDim*4*h+g*h, 4*h, h, rng)
-	}
+	clear(l.B.Value)
 	for j := h; j < 2*h; j++ {
 		l.B.Value[j] = 1
 	}
-	return l
 }
 
 // NumParams returns the layer's parameter count, 4·H·(H+input_dim) + 4·H.

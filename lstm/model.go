@@ -85,21 +85,38 @@ type Model[T Float] struct {
 // New returns a model of the given shape, initialised from rng: each layer as newLayer says,
 // then the head's weights Glorot-uniform and its biases zero.
 func New[T Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
+	m, err := NewZero[T](cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range m.Layers {
+		l.init(rng)
+	}
+	glorotUniform(m.HeadW.Value, 0, cfg.Classes, cfg.NumUnits, cfg.Classes, rng)
+	return m, nil
+}
+
+// NewZero returns a model of the given shape with every parameter zero, to be filled with
+// stored weights.
+func NewZero[T Float](cfg Config) (*Model[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	m := &Model[T]{Config: cfg}
 	in := cfg.InputDim
 	for i := range cfg.NumLayers {
-		m.Layers = append(m.Layers, newLayer[T](fmt.Sprintf("lstm.%d", i), in, cfg.NumUnits, rng))
+		l := &Layer[T]{
+			InputDim: in,
+			NumUnits: cfg.NumUnits,
+			W:        newParam[T](fmt.Sprintf("lstm.%d.w", i), in+cfg.NumUnits, 4*cfg.NumUnits),
+			B:        newParam[T](fmt.Sprintf("lstm.%d.b", i), 1, 4*cfg.NumUnits),
+		}
+		m.Layers = append(m.Layers, l)
+		m.params = append(m.params, l.W, l.B)
 		in = cfg.NumUnits
 	}
 	m.HeadW = newParam[T]("head.w", cfg.NumUnits, cfg.Classes)
 	m.HeadB = newParam[T]("head.b", 1, cfg.Classes)
-	glorotUniform(m.HeadW.Value, 0, cfg.Classes, cfg.NumUnits, cfg.Classes, rng)
-	for _, l := range m.Layers {
-		m.params = append(m.params, l.W, l.B)
-	}
 	m.params = append(m.params, m.HeadW, m.HeadB)
 	return m, nil
 }

@@ -14,28 +14,6 @@ import (
 // token 2 come before token 3?", and checks that only the rows of used tokens moved.
 func TestEmbedFeaturesLearn(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	// ids: 0 <pad>, 1 <unk>, 2 A, 3 B, 4..8 filler; 9 is never used.
-	makeSamples := func(n int) []Sample {
-		var out []Sample
-		for range n {
-			length := 3 + rng.IntN(8)
-			ids := make([]int32, length)
-			for i := range ids {
-				ids[i] = int32(4 + rng.IntN(5))
-			}
-			pa, pb := rng.IntN(length), rng.IntN(length-1)
-			if pb >= pa {
-				pb++
-			}
-			ids[pa], ids[pb] = 2, 3
-			label := 0
-			if pa < pb {
-				label = 1
-			}
-			out = append(out, Sample{IDs: ids, Label: label})
-		}
-		return out
-	}
 	table, err := embed.New(10, 6, 0.5, rng)
 	if err != nil {
 		t.Fatal(err)
@@ -47,13 +25,13 @@ func TestEmbedFeaturesLearn(t *testing.T) {
 	}
 	f := &EmbedFeatures{Table: table, Adam: embed.NewAdam(0.01)}
 	tr := &Trainer{Model: m, Features: f, Opt: lstm.NewAdam[float32](0.01), BatchSize: 32, Seed: 1}
-	train := makeSamples(1600)
+	train := orderSamples(rng, 1600)
 	for epoch := range 6 {
 		if _, err := tr.Epoch(context.Background(), train, epoch, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	test := makeSamples(1000)
+	test := orderSamples(rng, 1000)
 	probs, _ := (&Predictor{Model: m, Features: f, BatchSize: 100}).Predict(test)
 	acc := float64(countCorrect(probs, labelsOf(test), 2)) / float64(len(test))
 	t.Logf("accuracy %.3f", acc)
@@ -66,4 +44,28 @@ func TestEmbedFeaturesLearn(t *testing.T) {
 			t.Errorf("row %d: moved %v, used by the data %v", id, moved, used)
 		}
 	}
+}
+
+// orderSamples makes samples of "does token 2 come before token 3?" over the ids 0 <pad>,
+// 1 <unk>, 2 A, 3 B and 4..8 fillers; id 9 is never used.
+func orderSamples(rng *rand.Rand, n int) []Sample {
+	var out []Sample
+	for d := range n {
+		length := 3 + rng.IntN(8)
+		ids := make([]int32, length)
+		for i := range ids {
+			ids[i] = int32(4 + rng.IntN(5))
+		}
+		pa, pb := rng.IntN(length), rng.IntN(length-1)
+		if pb >= pa {
+			pb++
+		}
+		ids[pa], ids[pb] = 2, 3
+		label := 0
+		if pa < pb {
+			label = 1
+		}
+		out = append(out, Sample{IDs: ids, Label: label, Doc: d})
+	}
+	return out
 }
