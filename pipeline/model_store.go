@@ -48,14 +48,14 @@ func getF32(dst []float32, b []byte, what string) error {
 
 // checkpointState is the JSON part of a checkpoint.
 type checkpointState struct {
-	Epoch        int    `json:"epoch"`           // the epoch under way, from 0
-	Step         int    `json:"step"`            // its steps done
-	BestValLoss  uint64 `json:"best_val_loss"`   // float64 bits (it starts at +Inf)
-	BadEpochs    int    `json:"bad_epochs"`      // epochs since the best, for early stopping
-	HasBest      bool   `json:"has_best"`        // best/ weights are present
-	AdamSteps    int    `json:"adam_steps"`      // lstm.Adam.Steps
+	Epoch        int    `json:"epoch"`            // the epoch under way, from 0
+	Step         int    `json:"step"`             // its steps done
+	BestValLoss  uint64 `json:"best_val_loss"`    // float64 bits (it starts at +Inf)
+	BadEpochs    int    `json:"bad_epochs"`       // epochs since the best, for early stopping
+	HasBest      bool   `json:"has_best"`         // best/ weights are present
+	AdamSteps    int    `json:"adam_steps"`       // lstm.Adam.Steps
 	EmbAdamSteps int    `json:"embed_adam_steps"` // embed.Adam.Steps
-	Done         bool   `json:"done"`            // training finished: nothing to resume
+	Done         bool   `json:"done"`             // training finished: nothing to resume
 }
 
 // trainState is what a training run keeps between steps, saved whole in each checkpoint.
