@@ -1,0 +1,368 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// Config is a pipeline's configuration: the YAML file of `seqclf pipeline run`, with the seed
+// tutorial's names for the model's sizes. Paths are taken relative to the working directory.
+type Config struct {
+	Seed      uint64         `mapstructure:"seed"`
+	OutputDir string         `mapstructure:"output_dir"`
+	Source    SourceConfig   `mapstructure:"source"`
+	Tokenize  TokenizeConfig `mapstructure:"tokenize"`
+	Vocab     VocabConfig    `mapstructure:"vocab"`
+	Embed     EmbedConfig    `mapstructure:"embed"`
+	LSTM      LSTMConfig     `mapstructure:"lstm"`
+	Train     TrainConfig    `mapstructure:"train"`
+}
+
+// SourceConfig says where the data is and how to read it.
+type SourceConfig struct {
+	Kind string `mapstructure:"kind"` // text or mnist
+	// Text sources.
+	Format          string  `mapstructure:"format"` // tsv, csv, jsonl or dir
+	Train           string  `mapstructure:"train"`
+	Test            string  `mapstructure:"test"`
+	ValidationSplit float64 `mapstructure:"validation_split"` // share of the training documents held out for validation
+	TestSplit       float64 `mapstructure:"test_split"`       // without a test path: share of the documents held out for testing
+	// Columns of tsv and csv (a 0-based number, or a name from the header line) and keys of jsonl;
+	// empty: 0 and 1 for tsv and csv, "label" and "text" for jsonl.
+	LabelColumn string `mapstructure:"label_column"`
+	TextColumn  string `mapstructure:"text_column"`
+	Header      bool   `mapstructure:"header"` // tsv and csv: the first line names the columns
+	// dir: each folder under the path is a label; Labels renames folders (several may share a
+	// label; matched without regard to case), and Extensions keeps only the files whose name
+	// ends so (".txt"; a trailing ".gz" aside). Empty: every folder its own label, every file.
+	Labels     map[string]string `mapstructure:"labels"`
+	Extensions []string          `mapstructure:"extensions"`
+	// mnist.
+	TrainImages string `mapstructure:"train_images"`
+	TrainLabels string `mapstructure:"train_labels"`
+	TestImages  string `mapstructure:"test_images"`
+	TestLabels  string `mapstructure:"test_labels"`
+	Slice       string `mapstructure:"slice"` // rows or columns
+}
+
+// TokenizeConfig holds the options of package tokenize and what one LSTM run sees.
+type TokenizeConfig struct {
+	Lowercase      bool   `mapstructure:"lowercase"`
+	NFKC           bool   `mapstructure:"nfkc"`
+	Numbers        bool   `mapstructure:"numbers"` // numbers become one token, <num>
+	SplitSentences bool   `mapstructure:"split_sentences"`
+	Unit           string `mapstructure:"unit"` // sentence or document
+}
+
+// VocabConfig holds the dictionary's limits.
+type VocabConfig struct {
+	MinCount int `mapstructure:"min_count"`
+	MaxSize  int `mapstructure:"max_size"` // entries, <pad> and <unk> included; 0: no limit
+}
+
+// EmbedConfig describes the embedding table.
+type EmbedConfig struct {
+	Dim        int    `mapstructure:"dim"`
+	Pretrained string `mapstructure:"pretrained"` // word2vec/GloVe/fastText text file, "" for none
+	Trainable  bool   `mapstructure:"trainable"`
+}
+
+// LSTMConfig describes the network.
+type LSTMConfig struct {
+	NumUnits  int     `mapstructure:"num_units"`
+	NumLayers int     `mapstructure:"num_layers"`
+	TimeStep  int     `mapstructure:"time_step"`
+	Pooling   string  `mapstructure:"pooling"`
+	Dropout   float64 `mapstructure:"dropout"`
+}
+
+// TrainConfig describes training.
+type TrainConfig struct {
+	BatchSize             int     `mapstructure:"batch_size"`
+	Epochs                int     `mapstructure:"epochs"`
+	Optimizer             string  `mapstructure:"optimizer"`
+	LearningRate          float64 `mapstructure:"learning_rate"`
+	ClipNorm              float64 `mapstructure:"clip_norm"`
+	EarlyStoppingPatience int     `mapstructure:"early_stopping_patience"`
+}
+
+// DefaultConfig returns the values of every key a file leaves out.
+func DefaultConfig() Config {
+	return Config{
+		Seed:      42,
+		OutputDir: "runs/default",
+		Source:    SourceConfig{Kind: "text", Format: "tsv", ValidationSplit: 0.1, Slice: "rows"},
+		Tokenize:  TokenizeConfig{Lowercase: true, NFKC: true, SplitSentences: true, Unit: "document"},
+		Vocab:     VocabConfig{MinCount: 2, MaxSize: 20000},
+		Embed:     EmbedConfig{Dim: 100, Trainable: true},
+		LSTM:      LSTMConfig{NumUnits: 128, NumLayers: 1, TimeStep: 256, Pooling: "last"},
+		Train: TrainConfig{BatchSize: 64, Epochs: 5, Optimizer: "adam", LearningRate: 0.001,
+			ClipNorm: 5},
+	}
+}
+
+// ErrConfig is wrapped by every error about a configuration's content.
+var ErrConfig = errors.New("bad configuration")
+
+// LoadConfig reads the YAML file at path ("" for none: the defaults alone), then applies the
+// environment variables SEQCLF_<KEY> (SEQCLF_LSTM_NUM_UNITS for lstm.num_units) and then the
+// key=value overrides of sets, in order. An unknown key, a value of the wrong type and a value
+// out of range are errors that name the key.
+func LoadConfig(path string, sets []string) (*Config, error) {
+	v := viper.New()
+	known := configKeys(reflect.TypeFor[Config](), "")
+	for key, val := range flatten(DefaultConfig()) {
+		v.SetDefault(key, val)
+	}
+	v.SetEnvPrefix("SEQCLF")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	where := "defaults"
+	if path != "" {
+		where = path
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		defer f.Close()
+		v.SetConfigType("yaml")
+		if err := v.ReadConfig(f); err != nil {
+			return nil, fmt.Errorf("config %s: %w: %v", path, ErrConfig, err)
+		}
+		for _, key := range v.AllKeys() {
+			if err := checkKey(known, key); err != nil {
+				return nil, fmt.Errorf("config %s: %w", path, err)
+			}
+		}
+	}
+	for _, s := range sets {
+		key, val, ok := strings.Cut(s, "=")
+		key = strings.ToLower(strings.TrimSpace(key))
+		if !ok || key == "" {
+			return nil, fmt.Errorf("--set %q: %w: want key=value, as lstm.num_units=64", s, ErrConfig)
+		}
+		if err := checkKey(known, key); err != nil {
+			return nil, fmt.Errorf("--set %s: %w", s, err)
+		}
+		v.Set(key, val)
+	}
+	cfg := DefaultConfig()
+	cfg.Source.Labels = nil
+	err := v.UnmarshalExact(&cfg, func(dc *mapstructure.DecoderConfig) {
+		dc.WeaklyTypedInput = false
+		dc.DecodeHook = strictHook
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w: %s", where, ErrConfig, decodeMessage(err))
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", where, err)
+	}
+	return &cfg, nil
+}
+
+// quotedKey matches the "'key' " that starts each of mapstructure's messages.
+var quotedKey = regexp.MustCompile(`(?m)^'([^']*)' `)
+
+// decodeMessage rewrites mapstructure's error as "key: what is wrong", one line.
+func decodeMessage(err error) string {
+	msg := strings.TrimSpace(err.Error())
+	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s):")
+	msg = quotedKey.ReplaceAllString(strings.TrimSpace(msg), "$1: ")
+	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ; ")), " ")
+}
+
+// Validate checks the values that do not depend on the data.
+func (c *Config) Validate() error {
+	bad := func(key string, val any, want string) error {
+		return fmt.Errorf("%w: %s is %v, want %s", ErrConfig, key, val, want)
+	}
+	oneOf := func(key, val string, allowed ...string) error {
+		if !slices.Contains(allowed, val) {
+			return bad(key, strconv.Quote(val), "one of "+strings.Join(allowed, ", "))
+		}
+		return nil
+	}
+	s := c.Source
+	for _, err := range []error{
+		oneOf("source.kind", s.Kind, "text", "mnist"),
+		oneOf("source.format", s.Format, "tsv", "csv", "jsonl", "dir"),
+		oneOf("source.slice", s.Slice, "rows", "columns"),
+		oneOf("tokenize.unit", c.Tokenize.Unit, "sentence", "document"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	for key, x := range map[string]float64{"source.validation_split": s.ValidationSplit, "source.test_split": s.TestSplit} {
+		if x < 0 || x >= 1 {
+			return bad(key, x, "a share in [0, 1)")
+		}
+	}
+	if c.LSTM.Dropout < 0 || c.LSTM.Dropout >= 1 {
+		return bad("lstm.dropout", c.LSTM.Dropout, "a probability in [0, 1)")
+	}
+	for key, x := range map[string]int{
+		"vocab.min_count": c.Vocab.MinCount, "embed.dim": c.Embed.Dim, "lstm.num_units": c.LSTM.NumUnits,
+		"lstm.num_layers": c.LSTM.NumLayers, "lstm.time_step": c.LSTM.TimeStep,
+		"train.batch_size": c.Train.BatchSize, "train.epochs": c.Train.Epochs,
+	} {
+		if x < 1 {
+			return bad(key, x, "at least 1")
+		}
+	}
+	if c.Vocab.MaxSize != 0 && c.Vocab.MaxSize < 3 {
+		return bad("vocab.max_size", c.Vocab.MaxSize, "0 (no limit) or at least 3 (<pad>, <unk> and a word)")
+	}
+	if c.Train.LearningRate <= 0 {
+		return bad("train.learning_rate", c.Train.LearningRate, "more than 0")
+	}
+	if c.Train.ClipNorm < 0 || c.Train.EarlyStoppingPatience < 0 {
+		return bad("train.clip_norm or train.early_stopping_patience", "negative", "0 (off) or more")
+	}
+	return nil
+}
+
+// configKeys returns the dotted keys of the struct type t, by mapstructure tag; a map field's key
+// ends in ".*" (any key below it).
+func configKeys(t reflect.Type, prefix string) []string {
+	var keys []string
+	for f := range t.Fields() {
+		key := prefix + f.Tag.Get("mapstructure")
+		switch f.Type.Kind() {
+		case reflect.Struct:
+			keys = append(keys, configKeys(f.Type, key+".")...)
+		case reflect.Map:
+			keys = append(keys, key+".*")
+		default:
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// checkKey returns an error naming key if it is not one of known.
+func checkKey(known []string, key string) error {
+	for _, k := range known {
+		if k == key || strings.HasSuffix(k, ".*") && strings.HasPrefix(key, strings.TrimSuffix(k, "*")) {
+			return nil
+		}
+	}
+	section, _, nested := strings.Cut(key, ".")
+	var near []string
+	for _, k := range known {
+		if nested && strings.HasPrefix(k, section+".") {
+			near = append(near, strings.TrimPrefix(strings.TrimSuffix(k, ".*"), section+"."))
+		}
+	}
+	if len(near) > 0 {
+		return fmt.Errorf("%w: unknown key %s (the keys of %s are %s)", ErrConfig, key, section, strings.Join(near, ", "))
+	}
+	return fmt.Errorf("%w: unknown key %s", ErrConfig, key)
+}
+
+// flatten returns the dotted keys of c with their values, for viper's defaults (which also make
+// viper look up each key's environment variable).
+func flatten(c Config) map[string]any {
+	out := make(map[string]any)
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			key := prefix + f.Tag.Get("mapstructure")
+			if f.Type.Kind() == reflect.Struct {
+				walk(v.Field(i), key+".")
+			} else if f.Type.Kind() != reflect.Map {
+				out[key] = v.Field(i).Interface()
+			}
+		}
+	}
+	walk(reflect.ValueOf(c), "")
+	return out
+}
+
+// strictHook converts the strings of environment variables and --set to the field's type, and
+// refuses what YAML gives of the wrong kind (a bool for a number, 1.5 for a count), where
+// mapstructure would convert silently.
+func strictHook(from, to reflect.Type, data any) (any, error) {
+	s, isString := data.(string)
+	switch to.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint:
+		if isString {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a whole number", s)
+			}
+			if to.Kind() == reflect.Uint64 || to.Kind() == reflect.Uint {
+				if n < 0 {
+					return nil, fmt.Errorf("%q is negative", s)
+				}
+				return uint64(n), nil
+			}
+			return n, nil
+		}
+		switch x := data.(type) {
+		case float64:
+			if x != math.Trunc(x) {
+				return nil, fmt.Errorf("%v is not a whole number", x)
+			}
+			return int64(x), nil
+		case bool:
+			return nil, fmt.Errorf("%v is not a number", x)
+		case int:
+			if x < 0 && (to.Kind() == reflect.Uint64 || to.Kind() == reflect.Uint) {
+				return nil, fmt.Errorf("%d is negative", x)
+			}
+		}
+	case reflect.Float64:
+		if isString {
+			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a number", s)
+			}
+			return x, nil
+		}
+		if _, ok := data.(bool); ok {
+			return nil, fmt.Errorf("%v is not a number", data)
+		}
+	case reflect.Bool:
+		if isString {
+			b, err := strconv.ParseBool(strings.TrimSpace(s))
+			if err != nil {
+				return nil, fmt.Errorf("%q is not true or false", s)
+			}
+			return b, nil
+		}
+		if _, ok := data.(bool); !ok {
+			return nil, fmt.Errorf("%v is not true or false", data)
+		}
+	case reflect.String:
+		switch data.(type) {
+		case int, int64, uint64, float64:
+			return fmt.Sprint(data), nil // a column number written without quotes
+		case bool:
+			return nil, fmt.Errorf("%v is not a text", data)
+		}
+	case reflect.Slice:
+		if isString {
+			var parts []string
+			for p := range strings.SplitSeq(s, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					parts = append(parts, p)
+				}
+			}
+			return parts, nil
+		}
+	}
+	return data, nil
+}

@@ -1,0 +1,130 @@
+package pipeline
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// issueExample is the configuration shape of issue 4, which must load as it is.
+const issueExample = `seed: 42
+output_dir: runs/spam
+source:   {kind: text, format: tsv, train: PATH, test: PATH, validation_split: 0.1}
+tokenize: {lowercase: true, split_sentences: true, unit: document}
+vocab:    {min_count: 2, max_size: 20000}
+embed:    {dim: 100, pretrained: "", trainable: true}
+lstm:     {num_units: 128, num_layers: 1, time_step: 256, pooling: last, dropout: 0}
+train:    {batch_size: 64, epochs: 5, optimizer: adam, learning_rate: 0.001, clip_norm: 5, early_stopping_patience: 0}
+`
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadConfigIssueExample(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, issueExample), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.OutputDir = "runs/spam"
+	want.Source.Train, want.Source.Test = "PATH", "PATH"
+	if !reflect.DeepEqual(*cfg, want) {
+		t.Errorf("got  %+v\nwant %+v", *cfg, want)
+	}
+}
+
+func TestLoadConfigOverrides(t *testing.T) {
+	path := writeConfig(t, issueExample+"\n")
+	t.Setenv("SEQCLF_LSTM_NUM_UNITS", "64")
+	t.Setenv("SEQCLF_TOKENIZE_LOWERCASE", "false")
+	cfg, err := LoadConfig(path, []string{"train.epochs=9", "source.extensions=.txt, .eml", "source.labels.spam-1=spam", "seed=7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LSTM.NumUnits != 64 || cfg.Tokenize.Lowercase || cfg.Train.Epochs != 9 || cfg.Seed != 7 {
+		t.Errorf("overrides not applied: %+v", cfg)
+	}
+	if !reflect.DeepEqual(cfg.Source.Extensions, []string{".txt", ".eml"}) {
+		t.Errorf("extensions %q", cfg.Source.Extensions)
+	}
+	if cfg.Source.Labels["spam-1"] != "spam" {
+		t.Errorf("labels %v", cfg.Source.Labels)
+	}
+	// --set wins over the environment.
+	cfg, err = LoadConfig(path, []string{"lstm.num_units=32"})
+	if err != nil || cfg.LSTM.NumUnits != 32 {
+		t.Errorf("--set over env: %v %+v", err, cfg)
+	}
+}
+
+func TestLoadConfigDirSource(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, `source:
+  format: dir
+  train: data/spam-assassin/data
+  test_split: 0.2
+  extensions: [.txt]
+  labels: {easy-ham-1: ham, spam-2: spam}
+  label_column: 3
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Source
+	if s.Format != "dir" || s.TestSplit != 0.2 || !reflect.DeepEqual(s.Extensions, []string{".txt"}) ||
+		!reflect.DeepEqual(s.Labels, map[string]string{"easy-ham-1": "ham", "spam-2": "spam"}) || s.LabelColumn != "3" {
+		t.Errorf("%+v", s)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	cases := []struct {
+		yaml string
+		sets []string
+		want string // the error must say this
+	}{
+		{"lstm: {nums_units: 3}", nil, "unknown key lstm.nums_units (the keys of lstm are num_units"},
+		{"colour: red", nil, "unknown key colour"},
+		{"lstm: {num_units: many}", nil, `lstm.num_units: "many" is not a whole number`},
+		{"lstm: {num_units: 1.5}", nil, "lstm.num_units"},
+		{"lstm: {num_units: true}", nil, "lstm.num_units"},
+		{"tokenize: {lowercase: 1}", nil, "tokenize.lowercase"},
+		{"train: {learning_rate: fast}", nil, "train.learning_rate"},
+		{"seed: -1", nil, "seed"},
+		{"source: {format: xml}", nil, `source.format is "xml", want one of tsv, csv, jsonl, dir`},
+		{"source: {test_split: 1.5}", nil, "source.test_split is 1.5"},
+		{"vocab: {max_size: 2}", nil, "vocab.max_size is 2"},
+		{"lstm: {time_step: 0}", nil, "lstm.time_step is 0"},
+		{"", []string{"lstm.num_unitz=3"}, "unknown key lstm.num_unitz"},
+		{"", []string{"lstm.num_units"}, "want key=value"},
+		{"", []string{"lstm.num_units=lots"}, "lstm.num_units"},
+		{"lstm: [1, 2", nil, "c.yaml"},
+	}
+	for _, c := range cases {
+		_, err := LoadConfig(writeConfig(t, c.yaml), c.sets)
+		if err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q %q: error %v, want one saying %q", c.yaml, c.sets, err, c.want)
+		}
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "none.yaml"), nil); err == nil {
+		t.Error("a missing file loaded")
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := LoadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*cfg, DefaultConfig()) {
+		t.Errorf("%+v", *cfg)
+	}
+}
