@@ -1,0 +1,139 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/seqclf/seqclf/tokenize"
+	"github.com/seqclf/seqclf/vocab"
+)
+
+// Unit says what one LSTM run sees: a sentence (the seed's choice; a document's label goes to each
+// of its sentences) or a whole document.
+type Unit int
+
+const (
+	// UnitSentence runs the LSTM once per sentence.
+	UnitSentence Unit = iota
+	// UnitDocument runs it once per document, its tokens cut to time_step.
+	UnitDocument
+)
+
+// ParseUnit returns the unit named s: sentence or document.
+func ParseUnit(s string) (Unit, error) {
+	switch s {
+	case "sentence":
+		return UnitSentence, nil
+	case "document":
+		return UnitDocument, nil
+	}
+	return 0, fmt.Errorf("unknown unit %q: use sentence or document", s)
+}
+
+// String returns the unit's name.
+func (u Unit) String() string {
+	if u == UnitDocument {
+		return "document"
+	}
+	return "sentence"
+}
+
+// EncodeText returns the id sequences that the LSTM sees for one document: one per sentence with
+// UnitSentence, one for the whole text with UnitDocument, each cut to timeStep ids. A text without
+// any token gives one empty sequence, so that every document gets a prediction.
+func EncodeText(tok *tokenize.Tokenizer, v *vocab.Vocab, text string, unit Unit, timeStep int) [][]int32 {
+	sents := tok.Tokenize(text)
+	var out [][]int32
+	if unit == UnitDocument {
+		var ids []int32
+		for _, s := range sents {
+			if len(ids) >= timeStep {
+				break
+			}
+			ids = v.AppendEncode(ids, s)
+		}
+		out = append(out, ids[:min(len(ids), timeStep)])
+	} else {
+		for _, s := range sents {
+			ids := v.Encode(s)
+			out = append(out, ids[:min(len(ids), timeStep)])
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, nil)
+	}
+	return out
+}
+
+// Classifier gives the class probabilities of texts with a trained text model. It is safe for
+// use by many goroutines at once: each call borrows a workspace of its own.
+type Classifier struct {
+	model     *Model
+	vocab     *vocab.Vocab
+	tok       *tokenize.Tokenizer
+	unit      Unit
+	timeStep  int
+	batchSize int
+	pool      sync.Pool // of *Predictor
+}
+
+// NewClassifier returns a classifier for model m (with its table), reading texts with tok and v
+// as in training.
+func NewClassifier(m *Model, v *vocab.Vocab, tok *tokenize.Tokenizer, unit Unit, timeStep, batchSize int) *Classifier {
+	c := &Classifier{model: m, vocab: v, tok: tok, unit: unit, timeStep: timeStep, batchSize: batchSize}
+	c.pool.New = func() any {
+		return &Predictor{Model: m.LSTM, Features: &EmbedFeatures{Table: m.Table}, BatchSize: batchSize}
+	}
+	return c
+}
+
+// Classes returns the class names, by label id.
+func (c *Classifier) Classes() []string { return c.model.Labels }
+
+// Classify returns the class probabilities of each text, len(texts) × classes flattened. With
+// UnitSentence, a document's probabilities are the softmax of the mean log-probability of its
+// sentences.
+func (c *Classifier) Classify(texts []string) []float32 {
+	var samples []Sample
+	for d, text := range texts {
+		for _, ids := range EncodeText(c.tok, c.vocab, text, c.unit, c.timeStep) {
+			samples = append(samples, Sample{IDs: ids, Doc: d})
+		}
+	}
+	p := c.pool.Get().(*Predictor)
+	probs, _ := p.Predict(samples)
+	c.pool.Put(p)
+	return CombineByDoc(probs, samples, len(texts), len(c.model.Labels))
+}
+
+// CombineByDoc turns per-sample probabilities (samples × classes) into per-document ones
+// (docs × classes): a document's probabilities are the softmax of the mean log-probability of
+// its samples. A document with one sample keeps its probabilities.
+func CombineByDoc(probs []float32, samples []Sample, docs, classes int) []float32 {
+	sum := make([]float64, docs*classes)
+	n := make([]int, docs)
+	for i, s := range samples {
+		n[s.Doc]++
+		for j := range classes {
+			sum[s.Doc*classes+j] += math.Log(math.Max(float64(probs[i*classes+j]), 1e-30))
+		}
+	}
+	out := make([]float32, docs*classes)
+	for d := range docs {
+		row := sum[d*classes : (d+1)*classes]
+		mx := math.Inf(-1)
+		for j := range row {
+			row[j] /= float64(max(n[d], 1))
+			mx = math.Max(mx, row[j])
+		}
+		var z float64
+		for _, v := range row {
+			z += math.Exp(v - mx)
+		}
+		for j, v := range row {
+			out[d*classes+j] = float32(math.Exp(v-mx) / z)
+		}
+	}
+	return out
+}
