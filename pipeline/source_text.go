@@ -1,0 +1,328 @@
+package pipeline
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ErrSource is wrapped by the errors about a source's content.
+var ErrSource = errors.New("bad source")
+
+// ReadDocuments streams the documents at path (a file, or a folder for format dir) read as sc
+// says. An error is yielded once, with an empty Document, and ends the stream; it names the file
+// and line and the config key to change.
+func ReadDocuments(path string, sc SourceConfig) iter.Seq2[Document, error] {
+	switch sc.Format {
+	case "tsv":
+		return readTSV(path, sc)
+	case "csv":
+		return readCSV(path, sc)
+	case "jsonl":
+		return readJSONL(path, sc)
+	case "dir":
+		return readDir(path, sc)
+	}
+	return func(yield func(Document, error) bool) {
+		yield(Document{}, fmt.Errorf("%w: source.format %q is none of tsv, csv, jsonl, dir", ErrSource, sc.Format))
+	}
+}
+
+// CountDocuments returns the number of documents ReadDocuments yields, without keeping them.
+// A folder's files are counted without reading them.
+func CountDocuments(path string, sc SourceConfig) (int, error) {
+	if sc.Format == "dir" {
+		files, err := dirFiles(path, sc)
+		return len(files), err
+	}
+	n := 0
+	for _, err := range ReadDocuments(path, sc) {
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// columns resolves the label and text columns of a tsv or csv source: numbers are 0-based
+// indexes, names are looked up in the header.
+func columns(sc SourceConfig, header []string, path string) (label, text int, err error) {
+	resolve := func(spec, key string, def int) (int, error) {
+		if spec == "" {
+			return def, nil
+		}
+		if i, err := strconv.Atoi(spec); err == nil && i >= 0 {
+			return i, nil
+		}
+		if header == nil {
+			return 0, fmt.Errorf("%w: %s: %s is %q, a column name, but source.header is false", ErrSource, path, key, spec)
+		}
+		for i, h := range header {
+			if strings.TrimSpace(h) == spec {
+				return i, nil
+			}
+		}
+		return 0, fmt.Errorf("%w: %s: %s %q is not in the header (%s)", ErrSource, path, key, spec, strings.Join(header, ", "))
+	}
+	if label, err = resolve(sc.LabelColumn, "source.label_column", 0); err != nil {
+		return
+	}
+	text, err = resolve(sc.TextColumn, "source.text_column", 1)
+	return
+}
+
+// fields picks the label and text out of a record.
+func fields(rec []string, label, text int, where string) (Document, error) {
+	if need := max(label, text) + 1; len(rec) < need {
+		return Document{}, fmt.Errorf("%w: %s: %d columns, but source.label_column and source.text_column need %d", ErrSource, where, len(rec), need)
+	}
+	return Document{Name: where, Label: strings.TrimSpace(rec[label]), Text: rec[text]}, nil
+}
+
+func readTSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
+	return func(yield func(Document, error) bool) {
+		r, err := openText(path)
+		if err != nil {
+			yield(Document{}, fmt.Errorf("source: %w", err))
+			return
+		}
+		defer r.Close()
+		br := bufio.NewReaderSize(r, 1<<20)
+		label, text := -1, -1
+		for line := 1; ; line++ {
+			s, err := br.ReadString('\n')
+			if err != nil && err != io.EOF {
+				yield(Document{}, fmt.Errorf("source %s:%d: %w", path, line, err))
+				return
+			}
+			s = strings.TrimRight(s, "\r\n")
+			if label < 0 {
+				var header []string
+				if sc.Header {
+					header = strings.Split(s, "\t")
+				}
+				if label, text, err = columns(sc, header, path); err != nil {
+					yield(Document{}, err)
+					return
+				}
+				if sc.Header {
+					continue
+				}
+			}
+			if strings.TrimSpace(s) != "" {
+				d, derr := fields(strings.Split(s, "\t"), label, text, fmt.Sprintf("%s:%d", path, line))
+				if !yield(d, derr) || derr != nil {
+					return
+				}
+			}
+			if err == io.EOF {
+				return
+			}
+		}
+	}
+}
+
+func readCSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
+	return func(yield func(Document, error) bool) {
+		r, err := openText(path)
+		if err != nil {
+			yield(Document{}, fmt.Errorf("source: %w", err))
+			return
+		}
+		defer r.Close()
+		cr := csv.NewReader(r)
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = true
+		label, text := -1, -1
+		for {
+			rec, err := cr.Read()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(Document{}, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
+				return
+			}
+			line, _ := cr.FieldPos(0)
+			if label < 0 {
+				var header []string
+				if sc.Header {
+					header = slices.Clone(rec)
+				}
+				if label, text, err = columns(sc, header, path); err != nil {
+					yield(Document{}, err)
+					return
+				}
+				if sc.Header {
+					continue
+				}
+			}
+			d, derr := fields(rec, label, text, fmt.Sprintf("%s:%d", path, line))
+			if !yield(d, derr) || derr != nil {
+				return
+			}
+		}
+	}
+}
+
+func readJSONL(path string, sc SourceConfig) iter.Seq2[Document, error] {
+	labelKey, textKey := cmpOr(sc.LabelColumn, "label"), cmpOr(sc.TextColumn, "text")
+	return func(yield func(Document, error) bool) {
+		r, err := openText(path)
+		if err != nil {
+			yield(Document{}, fmt.Errorf("source: %w", err))
+			return
+		}
+		defer r.Close()
+		br := bufio.NewReaderSize(r, 1<<20)
+		for line := 1; ; line++ {
+			b, err := br.ReadBytes('\n')
+			if err != nil && err != io.EOF {
+				yield(Document{}, fmt.Errorf("source %s:%d: %w", path, line, err))
+				return
+			}
+			if len(strings.TrimSpace(string(b))) > 0 {
+				where := fmt.Sprintf("%s:%d", path, line)
+				var obj map[string]any
+				if jerr := json.Unmarshal(b, &obj); jerr != nil {
+					yield(Document{}, fmt.Errorf("%w: %s: not a JSON object: %v", ErrSource, where, jerr))
+					return
+				}
+				t, tok := obj[textKey].(string)
+				l, lok := obj[labelKey]
+				if !tok || !lok || l == nil {
+					yield(Document{}, fmt.Errorf("%w: %s: want a text string under %q and a label under %q (source.text_column, source.label_column)", ErrSource, where, textKey, labelKey))
+					return
+				}
+				if f, ok := l.(float64); ok {
+					l = strconv.FormatFloat(f, 'f', -1, 64)
+				}
+				if !yield(Document{Name: where, Label: fmt.Sprint(l), Text: t}, nil) {
+					return
+				}
+			}
+			if err == io.EOF {
+				return
+			}
+		}
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// dirFile is one document of a dir source.
+type dirFile struct {
+	path, name, label string
+}
+
+// dirFiles lists the documents of a dir source: the files below each folder of path, in name
+// order, with the folder's label.
+func dirFiles(path string, sc SourceConfig) ([]dirFile, error) {
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	labels := make(map[string]string, len(sc.Labels))
+	for k, v := range sc.Labels {
+		labels[strings.ToLower(k)] = v
+	}
+	var files []dirFile
+	folders := 0
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		folders++
+		label := e.Name()
+		if len(labels) > 0 {
+			l, ok := labels[strings.ToLower(e.Name())]
+			if !ok {
+				return nil, fmt.Errorf("%w: %s: folder %s has no label in source.labels (%d folders mapped)", ErrSource, path, e.Name(), len(labels))
+			}
+			label = l
+		}
+		err := filepath.WalkDir(filepath.Join(path, e.Name()), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !d.Type().IsRegular() || !hasExtension(d.Name(), sc.Extensions) {
+				return nil
+			}
+			rel, _ := filepath.Rel(path, p)
+			files = append(files, dirFile{path: p, name: filepath.ToSlash(rel), label: label})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+	}
+	if folders == 0 {
+		return nil, fmt.Errorf("%w: %s has no folders: source.format dir wants one folder per label", ErrSource, path)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w: %s: no files in its folders end in %s (source.extensions)", ErrSource, path, strings.Join(sc.Extensions, ", "))
+	}
+	return files, nil
+}
+
+// hasExtension reports whether name, less a trailing ".gz", ends in one of exts (all if none).
+func hasExtension(name string, exts []string) bool {
+	if len(exts) == 0 {
+		return true
+	}
+	name = strings.ToLower(strings.TrimSuffix(name, ".gz"))
+	for _, e := range exts {
+		if strings.HasSuffix(name, strings.ToLower(e)) {
+			return true
+		}
+	}
+	return false
+}
+
+func readDir(path string, sc SourceConfig) iter.Seq2[Document, error] {
+	return func(yield func(Document, error) bool) {
+		files, err := dirFiles(path, sc)
+		if err != nil {
+			yield(Document{}, err)
+			return
+		}
+		for _, f := range files {
+			r, err := openText(f.path)
+			if err != nil {
+				yield(Document{}, fmt.Errorf("source: %w", err))
+				return
+			}
+			b, err := io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				yield(Document{}, fmt.Errorf("source %s: %w", f.path, err))
+				return
+			}
+			if !yield(Document{Name: f.name, Label: f.label, Text: decodeText(b)}, nil) {
+				return
+			}
+		}
+	}
+}
