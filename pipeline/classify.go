@@ -43,7 +43,11 @@ func (u Unit) String() string {
 // UnitSentence, one for the whole text with UnitDocument, each cut to timeStep ids. A text without
 // any token gives one empty sequence, so that every document gets a prediction.
 func EncodeText(tok *tokenize.Tokenizer, v *vocab.Vocab, text string, unit Unit, timeStep int) [][]int32 {
-	sents := tok.Tokenize(text)
+	return EncodeTokens(tok.Tokenize(text), v, unit, timeStep)
+}
+
+// EncodeTokens is EncodeText on a text already split into sentences of tokens.
+func EncodeTokens(sents [][]string, v *vocab.Vocab, unit Unit, timeStep int) [][]int32 {
 	var out [][]int32
 	if unit == UnitDocument {
 		var ids []int32

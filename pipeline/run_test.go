@@ -1,0 +1,162 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mnistConfig(t *testing.T) *Config {
+	cfg := DefaultConfig()
+	cfg.OutputDir = t.TempDir()
+	cfg.Source = SourceConfig{Kind: "mnist", Slice: "rows", ValidationSplit: 0.2,
+		TrainImages: "testdata/mnist-t10k-20-images-idx3-ubyte.gz", TrainLabels: "testdata/mnist-t10k-20-labels-idx1-ubyte.gz",
+		TestImages: "testdata/mnist-t10k-20-images-idx3-ubyte.gz", TestLabels: "testdata/mnist-t10k-20-labels-idx1-ubyte.gz"}
+	cfg.LSTM = LSTMConfig{NumUnits: 12, NumLayers: 2, TimeStep: 28, Pooling: "last", Dropout: 0.1}
+	cfg.Train.BatchSize, cfg.Train.Epochs, cfg.Train.LearningRate = 4, 3, 0.01
+	return &cfg
+}
+
+func storedWeights(t *testing.T, path string) [][]float32 {
+	t.Helper()
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m, err := LoadModel(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return weights(m.LSTM)
+}
+
+// TestRunMNIST runs the whole pipeline on the 20 committed MNIST images and checks what it wrote.
+func TestRunMNIST(t *testing.T) {
+	cfg := mnistConfig(t)
+	res, err := Run(context.Background(), cfg, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.History.Epochs) != 3 || res.Test == nil || res.Test.Samples != 20 {
+		t.Fatalf("%d epochs, test report %+v", len(res.History.Epochs), res.Test)
+	}
+	var metrics struct {
+		Test   struct{ Accuracy, MacroF1 float64 } `json:"test"`
+		Epochs []struct {
+			Epoch   int      `json:"epoch"`
+			ValLoss *float64 `json:"val_loss"`
+		} `json:"epochs"`
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.OutputDir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &metrics); err != nil {
+		t.Fatal(err)
+	}
+	if len(metrics.Epochs) != 3 || metrics.Epochs[2].Epoch != 3 || metrics.Epochs[2].ValLoss == nil {
+		t.Errorf("metrics.json epochs: %s", b)
+	}
+	f, err := os.Open(filepath.Join(cfg.OutputDir, CurvesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("curves.png: %v", err)
+	}
+	f.Close()
+	if w := storedWeights(t, res.ModelPath); len(w) != 6 {
+		t.Errorf("stored model has %d parameters, want 6 (2 layers, head)", len(w))
+	}
+	if _, err := Run(context.Background(), cfg, RunOptions{Resume: true}); err == nil || !strings.Contains(err.Error(), "finished") {
+		t.Errorf("--resume after the end: %v, want an error saying the training finished", err)
+	}
+}
+
+// TestRunInterruptedResumes stops a run in the middle of its second epoch, as Ctrl-C does, and
+// resumes it: the model must be the one an uninterrupted run makes.
+func TestRunInterruptedResumes(t *testing.T) {
+	cfg := mnistConfig(t)
+	if _, err := Run(context.Background(), cfg, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile))
+
+	cfg.OutputDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	clock := func() time.Time {
+		// The progress display reads the clock at each epoch's start, each step and each end:
+		// call 9 is in the second epoch, after its first step.
+		if calls++; calls == 9 {
+			cancel()
+		}
+		return time.Unix(0, 0)
+	}
+	_, err := Run(ctx, cfg, RunOptions{Progress: []ProgressOption{WithClock(clock)}})
+	if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "epoch 2, step 2") {
+		t.Fatalf("cancelled run: %v, want ErrInterrupted at epoch 2, step 2", err)
+	}
+	cfg2 := *cfg
+	cfg2.LSTM.NumUnits = 13
+	if _, err := Run(context.Background(), &cfg2, RunOptions{Resume: true}); err == nil || !strings.Contains(err.Error(), "lstm.num_units") {
+		t.Errorf("resume with another num_units: %v, want an error naming lstm.num_units", err)
+	}
+	res, err := Run(context.Background(), cfg, RunOptions{Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.History.Epochs) != 3 {
+		t.Errorf("resumed run has %d epochs of history, want 3", len(res.History.Epochs))
+	}
+	got := storedWeights(t, res.ModelPath)
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("parameter %d differs between the resumed and the uninterrupted run", i)
+		}
+	}
+}
+
+// TestRunText runs the text pipeline on five real SpamAssassin mails (testdata/spamassassin-mini).
+func TestRunText(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.OutputDir = t.TempDir()
+	cfg.Source = SourceConfig{Kind: "text", Format: "dir", Train: "testdata/spamassassin-mini", TestSplit: 0.4,
+		Extensions: []string{".txt"}, Labels: map[string]string{"easy-ham-1": "ham", "spam-2": "spam"}}
+	cfg.Tokenize.Unit = "sentence"
+	cfg.Vocab.MinCount = 1
+	cfg.Embed.Dim = 8
+	cfg.LSTM = LSTMConfig{NumUnits: 8, NumLayers: 1, TimeStep: 20, Pooling: "mean"}
+	cfg.Train.Epochs, cfg.Train.BatchSize = 2, 16
+	res, err := Run(context.Background(), &cfg, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Test == nil || res.Test.Samples != 2 || !slices.Equal(res.Test.Classes, []string{"ham", "spam"}) {
+		t.Fatalf("test report %+v: want 2 of the 5 mails, classes ham and spam", res.Test)
+	}
+	s, err := OpenStore(res.ModelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m, err := LoadModel(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Vocab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Table == nil || m.Table.Rows() != v.Len() || m.Table.Dim() != 8 {
+		t.Errorf("stored table %v for a dictionary of %d", m.Table, v.Len())
+	}
+}
