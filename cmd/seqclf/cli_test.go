@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/seqclf/seqclf/pipeline"
+)
+
+// run runs seqclf with args and stdin, returning what it wrote to standard output.
+func run(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRoot(streams{in: strings.NewReader(stdin), out: &out, err: &errOut})
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestTokenizeVerb(t *testing.T) {
+	in := "Mr. Smith didn't pay $4.50. He left!\n\n我们用Go写LSTM。好的\n"
+	out, err := run(t, in, "tokenize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "mr. smith did n't pay $ 4.50 .\nhe left !\n我 们 用 go 写 lstm 。\n好 的\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	out, err = run(t, "Paid 4.50 on 2002-08-22.\n", "tokenize", "--lowercase=false", "--numbers")
+	if err != nil || out != "Paid <num> on <num> .\n" {
+		t.Errorf("flags: %q %v", out, err)
+	}
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfg, []byte("tokenize: {lowercase: false, split_sentences: false}\n"), 0o644)
+	out, err = run(t, "A b. C d.\n", "tokenize", "--config", cfg)
+	if err != nil || out != "A b . C d .\n" {
+		t.Errorf("--config: %q %v", out, err)
+	}
+	out, err = run(t, "A b. C d.\n", "tokenize", "--config", cfg, "--lowercase")
+	if err != nil || out != "a b . c d .\n" {
+		t.Errorf("--config with a flag: %q %v", out, err)
+	}
+}
+
+func TestVocabBuildAndShow(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "runs", "model.db")
+	out, err := run(t, "", "vocab", "build", "--input", "../../pipeline/testdata/spamassassin-mini",
+		"--format", "dir", "--extensions", ".txt", "--label", "easy-ham-1=ham", "--label", "spam-2=spam",
+		"--min-count", "2", "--max-size", "50", "--dim", "8", "--out", store, "--top", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"read 5 documents",
+		"dictionary of 50 entries (min_count 2, max_size 50), embedding table 50×8",
+		"dictionary: 50 entries (48 tokens + <pad> + <unk>)",
+		"most frequent:\n       2  \":\"",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("build output lacks %q:\n%s", want, out)
+		}
+	}
+	cov := regexp.MustCompile(`coverage:   ([0-9.]+)% of (\d+) corpus tokens; OOV rate ([0-9.]+)%`).FindStringSubmatch(out)
+	if cov == nil {
+		t.Fatalf("no coverage line:\n%s", out)
+	}
+
+	show, err := run(t, "", "vocab", "show", store, "--top", "3", "free", "Free", "zzzunseen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		cov[0], // the same coverage, from the stored counts
+		"embedding:  50×8, trainable true",
+		"tokenize:   lowercase true",
+		`"free": id `,
+		`"Free": not in the dictionary; the model sees it lowercased, "free": id`,
+		`"zzzunseen": not in the dictionary (encoded as <unk>, id 1)`,
+	} {
+		if !strings.Contains(show, want) {
+			t.Errorf("show output lacks %q:\n%s", want, show)
+		}
+	}
+}
+
+func TestVocabBuildFromConfigWithTestSplit(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte(`seed: 1
+output_dir: `+dir+`/run
+source:
+  format: dir
+  train: ../../pipeline/testdata/spamassassin-mini
+  extensions: [.txt]
+  test_split: 0.4
+  labels: {easy-ham-1: ham, spam-2: spam}
+embed: {dim: 4, pretrained: ../../embed/testdata/glove-4d.txt}
+vocab: {min_count: 1, max_size: 0}
+`), 0o644)
+	out, err := run(t, "", "vocab", "build", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"read 3 documents", "2 held out for testing (source.test_split 0.4, seed 1)",
+		"pretrained ../../embed/testdata/glove-4d.txt: 7 vectors read", "wrote " + dir + "/run/model.db"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestVocabErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"vocab", "build", "--out", dir + "/m.db"}, "no training data"},
+		{[]string{"vocab", "build", "--input", "x.tsv"}, "no store to write"},
+		{[]string{"vocab", "build", "--input", "x", "--out", "m.db", "--min-count", "two"}, "vocab.min_count"},
+		{[]string{"vocab", "build", "--input", "x", "--out", "m.db", "--label", "spam"}, "want FOLDER=LABEL"},
+		{[]string{"vocab", "build", "--input", dir + "/none.tsv", "--out", dir + "/m.db"}, "none.tsv"},
+		{[]string{"vocab", "show", dir + "/none.db"}, "does not exist"},
+	}
+	for _, c := range cases {
+		_, err := run(t, "", c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one saying %q", c.args, err, c.want)
+		}
+	}
+	// A store being written by another process: vocab show names the problem.
+	path := filepath.Join(dir, "busy.db")
+	w, err := pipeline.CreateStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	_, err = run(t, "", "vocab", "show", path)
+	if !errors.Is(err, pipeline.ErrStoreInUse) {
+		t.Errorf("busy store: %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := run(t, "", "version")
+	if err != nil || !strings.HasPrefix(out, "seqclf ") {
+		t.Errorf("%q %v", out, err)
+	}
+}

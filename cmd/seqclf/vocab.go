@@ -1,0 +1,335 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/seqclf/seqclf/embed"
+	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/tokenize"
+	"github.com/seqclf/seqclf/vocab"
+)
+
+func init() { register(newVocabCmd) }
+
+func newVocabCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "vocab",
+		Short: "Build or inspect the dictionary and embedding table",
+	}
+	cmd.AddCommand(newVocabBuildCmd(s), newVocabShowCmd(s))
+	return cmd
+}
+
+// vocabBuildOptions are the flags of seqclf vocab build. Each flag but --config, --set, --out,
+// --workers and --top stands for a config key and, when given, overrides it.
+type vocabBuildOptions struct {
+	config  string
+	sets    []string
+	out     string
+	workers int
+	top     int
+}
+
+// flagKeys maps the flags of vocab build to the config keys they set.
+var flagKeys = []struct{ flag, key, usage string }{
+	{"input", "source.train", "training data: a tsv, csv or jsonl file, or a folder of one folder per label"},
+	{"format", "source.format", "input format: tsv, csv, jsonl or dir"},
+	{"min-count", "vocab.min_count", "keep tokens seen at least this often"},
+	{"max-size", "vocab.max_size", "at most this many entries, <pad> and <unk> included (0: no limit)"},
+	{"pretrained", "embed.pretrained", "word2vec, GloVe or fastText text file of vectors (may be gzipped)"},
+	{"dim", "embed.dim", "embedding dimension"},
+	{"extensions", "source.extensions", "dir: read only files ending so, comma-separated (.txt)"},
+	{"test-split", "source.test_split", "share of documents held out for testing, not counted (without source.test)"},
+}
+
+// AddFlags adds the options' flags to fs.
+func (o *vocabBuildOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.config, "config", "", "pipeline config (YAML) to take the source and settings from")
+	fs.StringArrayVar(&o.sets, "set", nil, "override a config key, key=value (repeatable)")
+	fs.StringVar(&o.out, "out", "", "store to write (default: OUTPUT_DIR/model.db of the config)")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "tokenizing goroutines")
+	fs.IntVar(&o.top, "top", 20, "most frequent tokens to print")
+	for _, f := range flagKeys {
+		fs.String(f.flag, "", f.usage+" ("+f.key+")")
+	}
+	fs.StringArray("label", nil, "dir: FOLDER=LABEL, the label of a folder (repeatable; source.labels)")
+}
+
+func newVocabBuildCmd(s streams) *cobra.Command {
+	var o vocabBuildOptions
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build the dictionary (and embedding table) from a corpus into a store",
+		Long: `Counts the tokens of the training documents, keeps those seen at least min_count times
+(at most max_size entries), and writes the dictionary and a seeded embedding table, with the
+pretrained vectors if given, to a store. Settings come from --config, then SEQCLF_<KEY>
+environment variables, then --set, then the flags.`,
+		Example: `  seqclf vocab build --input data/spam-assassin/data --format dir --extensions .txt \
+    --label easy-ham-1=ham --label easy-ham-2=ham --label hard-ham-1=ham \
+    --label spam-1=spam --label spam-2=spam --min-count 2 --max-size 20000 --out runs/spam/model.db
+  seqclf vocab build --config configs/spam.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, s) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
+	sets := append([]string(nil), o.sets...)
+	fs := cmd.Flags()
+	for _, f := range flagKeys {
+		if fs.Changed(f.flag) {
+			v, _ := fs.GetString(f.flag)
+			sets = append(sets, f.key+"="+v)
+		}
+	}
+	labels, _ := fs.GetStringArray("label")
+	for _, l := range labels {
+		folder, label, ok := strings.Cut(l, "=")
+		if !ok || folder == "" || label == "" {
+			return fmt.Errorf("--label %q: want FOLDER=LABEL, as spam-1=spam", l)
+		}
+		sets = append(sets, "source.labels."+folder+"="+label)
+	}
+	cfg, err := pipeline.LoadConfig(o.config, sets)
+	if err != nil {
+		return err
+	}
+	if cfg.Source.Kind != "text" {
+		return fmt.Errorf("source.kind is %s: only text sources have a dictionary", cfg.Source.Kind)
+	}
+	if cfg.Source.Train == "" {
+		return errors.New("no training data: give --input or source.train in --config")
+	}
+	out := o.out
+	if out == "" {
+		if o.config == "" {
+			return errors.New("no store to write: give --out (or a --config, whose output_dir holds model.db)")
+		}
+		out = filepath.Join(cfg.OutputDir, "model.db")
+	}
+	tok, err := newTokenizer(cfg.Tokenize)
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	var held []bool
+	if cfg.Source.Test == "" && cfg.Source.TestSplit > 0 {
+		n, err := pipeline.CountDocuments(cfg.Source.Train, cfg.Source)
+		if err != nil {
+			return err
+		}
+		held = pipeline.Holdout(n, cfg.Source.TestSplit, cfg.TestSplitRNG())
+	}
+	counter, docs, bytes, err := countTokens(cfg, tok, held, max(o.workers, 1))
+	if err != nil {
+		return err
+	}
+	if counter.Total() == 0 {
+		return fmt.Errorf("%s: no tokens in %d documents", cfg.Source.Train, docs)
+	}
+	v := counter.Build(cfg.Vocab.MinCount, cfg.Vocab.MaxSize)
+	counted := time.Since(start)
+
+	table, err := embed.New(v.Len(), cfg.Embed.Dim, 1, rand.New(rand.NewPCG(cfg.Seed, 0xe3bed)))
+	if err != nil {
+		return err
+	}
+	table.Trainable = cfg.Embed.Trainable
+	var loaded *embed.LoadStats
+	if cfg.Embed.Pretrained != "" {
+		st, err := embed.LoadFile(cfg.Embed.Pretrained, v, table)
+		if err != nil {
+			return err
+		}
+		loaded = &st
+	}
+
+	if err := writeVocabStore(out, v, table, cfg.Tokenize); err != nil {
+		return err
+	}
+	w := s.out
+	fmt.Fprintf(w, "read %d documents (%.1f MB) from %s", docs, float64(bytes)/1e6, cfg.Source.Train)
+	if held != nil {
+		fmt.Fprintf(w, ", %d held out for testing (source.test_split %g, seed %d)", countTrue(held), cfg.Source.TestSplit, cfg.Seed)
+	}
+	fmt.Fprintf(w, "\ntokenized and counted in %s (%.1f MB/s, %d workers)\n", counted.Round(time.Millisecond),
+		float64(bytes)/1e6/counted.Seconds(), max(o.workers, 1))
+	if loaded != nil {
+		fmt.Fprintf(w, "pretrained %s: %d vectors read; %d of %d entries found (%d exactly, %d by lowercase), %d random\n",
+			cfg.Embed.Pretrained, loaded.Vectors, loaded.Found(), v.Len()-2, loaded.Exact, loaded.Lowercase, loaded.Missing)
+	}
+	fmt.Fprintf(w, "wrote %s: dictionary of %d entries (min_count %d, max_size %d), embedding table %d×%d\n",
+		out, v.Len(), cfg.Vocab.MinCount, cfg.Vocab.MaxSize, table.Rows(), table.Dim())
+	return printSummary(w, v, o.top)
+}
+
+// countTokens tokenizes the training documents (less the held-out ones) on workers goroutines
+// and counts their tokens. It returns the counts, the documents and bytes read.
+func countTokens(cfg *pipeline.Config, tok *tokenize.Tokenizer, held []bool, workers int) (*vocab.Counter, int, int64, error) {
+	texts := make(chan string, 4*workers)
+	counters := make([]*vocab.Counter, workers)
+	var wg sync.WaitGroup
+	for i := range counters {
+		c := vocab.NewCounter()
+		counters[i] = c
+		wg.Go(func() {
+			for text := range texts {
+				for _, sent := range tok.Tokenize(text) {
+					c.Add(sent)
+				}
+			}
+		})
+	}
+	var docs int
+	var bytes int64
+	var err error
+	i := -1
+	for d, derr := range pipeline.ReadDocuments(cfg.Source.Train, cfg.Source) {
+		if derr != nil {
+			err = derr
+			break
+		}
+		i++
+		if held != nil && (i >= len(held) || held[i]) {
+			continue
+		}
+		docs++
+		bytes += int64(len(d.Text))
+		texts <- d.Text
+	}
+	close(texts)
+	wg.Wait()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	for _, c := range counters[1:] {
+		counters[0].Merge(c)
+	}
+	return counters[0], docs, bytes, nil
+}
+
+func countTrue(b []bool) int {
+	n := 0
+	for _, x := range b {
+		if x {
+			n++
+		}
+	}
+	return n
+}
+
+// writeVocabStore writes the dictionary, the table and the tokenizer options to the store at
+// path, creating its folder.
+func writeVocabStore(path string, v *vocab.Vocab, t *embed.Table, tc pipeline.TokenizeConfig) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	st, err := pipeline.CreateStore(path)
+	if err != nil {
+		return err
+	}
+	opts, err := json.Marshal(tc)
+	if err == nil {
+		err = st.PutVocab(v)
+	}
+	if err == nil {
+		err = st.PutTable(t)
+	}
+	if err == nil {
+		err = st.PutMeta(pipeline.MetaTokenize, opts)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// printSummary prints the dictionary's size and coverage and its most frequent tokens.
+func printSummary(w io.Writer, v *vocab.Vocab, top int) error {
+	c := v.Coverage()
+	fmt.Fprintf(w, "dictionary: %d entries (%d tokens + <pad> + <unk>) of %d distinct corpus tokens\n", v.Len(), c.Kept, c.Types)
+	fmt.Fprintf(w, "coverage:   %.2f%% of %d corpus tokens; OOV rate %.2f%% (%d tokens become <unk>)\n",
+		100*c.Share, c.Tokens, 100*c.OOVRate, c.Tokens-c.Covered)
+	n := min(top, v.Len()-2)
+	if n <= 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "most frequent:\n")
+	for id := 2; id < 2+n; id++ {
+		fmt.Fprintf(w, "  %6d  %-20s %d\n", id, strconv.Quote(v.Token(id)), v.Count(id))
+	}
+	return nil
+}
+
+func newVocabShowCmd(s streams) *cobra.Command {
+	var top int
+	cmd := &cobra.Command{
+		Use:   "show STORE [TOKEN...]",
+		Short: "Print a store's dictionary summary and look tokens up",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := pipeline.OpenStore(args[0])
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			v, err := st.Vocab()
+			if err != nil {
+				return err
+			}
+			w := s.out
+			fmt.Fprintf(w, "%s\n", args[0])
+			var tc pipeline.TokenizeConfig
+			if b, _ := st.Meta(pipeline.MetaTokenize); b != nil {
+				if json.Unmarshal(b, &tc) == nil {
+					fmt.Fprintf(w, "tokenize:   lowercase %v, nfkc %v, numbers %v, split_sentences %v\n",
+						tc.Lowercase, tc.NFKC, tc.Numbers, tc.SplitSentences)
+				}
+			}
+			if t, err := st.Table(); err == nil {
+				fmt.Fprintf(w, "embedding:  %d×%d, trainable %v\n", t.Rows(), t.Dim(), t.Trainable)
+			} else if !errors.Is(err, pipeline.ErrStoreMissing) {
+				return err
+			}
+			if err := printSummary(w, v, top); err != nil {
+				return err
+			}
+			for _, q := range args[1:] {
+				id, ok := v.Lookup(q)
+				if !ok && tc.Lowercase && strings.ToLower(q) != q {
+					if lid, lok := v.Lookup(strings.ToLower(q)); lok {
+						fmt.Fprintf(w, "%s: not in the dictionary; the model sees it lowercased, %q: id %d, count %d\n", strconv.Quote(q), strings.ToLower(q), lid, v.Count(lid))
+						continue
+					}
+				}
+				if !ok {
+					fmt.Fprintf(w, "%s: not in the dictionary (encoded as <unk>, id %d)\n", strconv.Quote(q), vocab.UnkID)
+					continue
+				}
+				fmt.Fprintf(w, "%s: id %d, count %d\n", strconv.Quote(q), id, v.Count(id))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&top, "top", 20, "most frequent tokens to print")
+	return cmd
+}
