@@ -193,3 +193,12 @@ func (p *Predictor) Predict(samples []Sample) (probs []float32, loss float64) {
 	}
 	return probs, loss
 }
+
+// labelsOf returns the labels of samples.
+func labelsOf(samples []Sample) []int {
+	l := make([]int, len(samples))
+	for i, s := range samples {
+		l[i] = s.Label
+	}
+	return l
+}

@@ -97,11 +97,3 @@ func TestTrainerFitsAndResumes(t *testing.T) {
 		}
 	}
 }
-
-func labelsOf(samples []Sample) []int {
-	var l []int
-	for _, s := range samples {
-		l = append(l, s.Label)
-	}
-	return l
-}
