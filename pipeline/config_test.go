@@ -128,3 +128,28 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Errorf("%+v", *cfg)
 	}
 }
+
+// TestShippedConfigs loads every file of configs/: each must be valid as shipped.
+func TestShippedConfigs(t *testing.T) {
+	files, err := filepath.Glob("../configs/*.yaml")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("configs: %v %v", files, err)
+	}
+	for _, f := range files {
+		cfg, err := LoadConfig(f, nil)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if cfg.Source.Kind == "text" && cfg.Source.Train == "" {
+			t.Errorf("%s: no source.train", f)
+		}
+	}
+	cfg, err := LoadConfig("../configs/spam.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Source.Labels) != 5 || cfg.Source.Labels["spam-2"] != "spam" || cfg.Source.TestSplit != 0.2 {
+		t.Errorf("spam.yaml source: %+v", cfg.Source)
+	}
+}

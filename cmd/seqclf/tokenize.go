@@ -30,12 +30,6 @@ func (o *tokenizeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.tok.SplitSentences, "split-sentences", def.SplitSentences, "split documents into sentences")
 }
 
-// newTokenizer returns the tokenizer a pipeline config's tokenize section describes.
-func newTokenizer(c pipeline.TokenizeConfig) (*tokenize.Tokenizer, error) {
-	return tokenize.New(tokenize.Lowercase(c.Lowercase), tokenize.NFKC(c.NFKC),
-		tokenize.Numbers(c.Numbers), tokenize.SplitSentences(c.SplitSentences))
-}
-
 func newTokenizeCmd(s streams) *cobra.Command {
 	var o tokenizeOptions
 	cmd := &cobra.Command{
@@ -60,7 +54,7 @@ tokens separated by single spaces. Blank lines separate documents (and always en
 					}
 				}
 			}
-			tok, err := newTokenizer(opts)
+			tok, err := pipeline.NewTokenizer(opts)
 			if err != nil {
 				return err
 			}

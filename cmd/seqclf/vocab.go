@@ -123,7 +123,7 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 		}
 		out = filepath.Join(cfg.OutputDir, "model.db")
 	}
-	tok, err := newTokenizer(cfg.Tokenize)
+	tok, err := pipeline.NewTokenizer(cfg.Tokenize)
 	if err != nil {
 		return err
 	}
