@@ -222,3 +222,20 @@ func TestLoadGzip(t *testing.T) {
 		t.Fatalf("gzip: %+v %v", st, err)
 	}
 }
+
+func TestLoadRescalesRandomRows(t *testing.T) {
+	toks := []string{vocab.Pad, vocab.Unk, "the", "cat", "missing", "absent"}
+	dict, err := vocab.New(toks, make([]int64, len(toks)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, _ := New(dict.Len(), 4, 10, rng()) // far from the file's scale
+	if _, err := LoadFile("testdata/glove-4d.txt", dict, tab); err != nil {
+		t.Fatal(err)
+	}
+	loaded := tab.Std(func(id int) bool { return id == 2 || id == 3 })
+	random := tab.Std(func(id int) bool { return id == 1 || id == 4 || id == 5 })
+	if math.Abs(loaded-random) > 1e-5*loaded {
+		t.Errorf("random rows' std %v, loaded rows' %v", random, loaded)
+	}
+}

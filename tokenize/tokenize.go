@@ -117,6 +117,12 @@ func (t *Tokenizer) Words(sentence string) []string {
 	if run >= 0 {
 		toks = t.appendRun(toks, s[run:], afterCJK)
 	}
+	// prose keeps "Tom." whole, taking it for a title like "Mr."; at the end of a sentence the
+	// period is the sentence's own.
+	if n := len(toks) - 1; n >= 0 && len(toks[n]) > 1 && toks[n][len(toks[n])-1] == '.' && looksLikeTitle(toks[n][:len(toks[n])-1]) {
+		last := toks[n]
+		toks = append(toks[:n], last[:len(last)-1], ".")
+	}
 	for i, tok := range toks {
 		if t.numbers && isNumber(tok) {
 			toks[i] = NumberToken

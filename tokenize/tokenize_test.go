@@ -112,7 +112,7 @@ func TestWordsMatchProse(t *testing.T) {
 		t.Fatalf("only %d sentences", len(sents))
 	}
 	noSpace := func(s string) string { return strings.Join(strings.Fields(s), "") }
-	same, mended := 0, 0
+	same, mended, titles := 0, 0, 0
 	for _, s := range sents {
 		if strings.ContainsFunc(s, func(r rune) bool { return isCJKLetter(r) || isCJKPunct(r) }) {
 			continue
@@ -133,11 +133,16 @@ func TestWordsMatchProse(t *testing.T) {
 			mended++ // prose dropped text here; mend put it back
 			continue
 		}
+		if n := len(want) - 1; n >= 0 && strings.HasSuffix(want[n], ".") && looksLikeTitle(strings.TrimSuffix(want[n], ".")) {
+			want = append(want[:n], strings.TrimSuffix(want[n], "."), ".") // "Tom." at the end: see Words
+			titles++
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("sentence %q:\ngot  %q\nwant %q", s, got, want)
 		}
 		same++
 	}
+	t.Logf("%d sentences as prose cuts them, %d mended, %d with a final title-like word", same, mended, titles)
 	if same < 1000 || mended == 0 {
 		t.Fatalf("%d sentences compared, %d mended: the text no longer exercises both paths", same, mended)
 	}
@@ -153,6 +158,8 @@ func TestMend(t *testing.T) {
 		"It wasn't...":    {"It", "was", "n't", ".", ".", "."},
 		"0's and 1's, ok": {"0", "'s", "and", "1", "'s", ",", "ok"},
 		"(they'll),":      {"(", "they", "'ll", ")", ","},
+		"I met Tom.":      {"I", "met", "Tom", "."},
+		"Mr. Li left":     {"Mr.", "Li", "left"},
 	} {
 		if got := tok.Words(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("Words(%q) = %q, want %q", in, got, want)

@@ -1,0 +1,24 @@
+package tokenize_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/seqclf/seqclf/tokenize"
+)
+
+func Example() {
+	tok, err := tokenize.New(tokenize.Lowercase(true), tokenize.Numbers(true))
+	if err != nil {
+		panic(err)
+	}
+	text := "Mr. Smith paid $4.50 on Jan. 3. He didn't mind!\n\n我们用Go写LSTM。你呢？"
+	for _, sentence := range tok.Tokenize(text) {
+		fmt.Println(strings.Join(sentence, " "))
+	}
+	// Output:
+	// mr. smith paid $ <num> on jan. <num> .
+	// he did n't mind !
+	// 我 们 用 go 写 lstm 。
+	// 你 呢 ？
+}
