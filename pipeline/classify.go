@@ -141,3 +141,41 @@ func CombineByDoc(probs []float32, samples []Sample, docs, classes int) []float3
 	}
 	return out
 }
+
+// NewTokenizer returns the tokenizer that tc describes.
+func NewTokenizer(tc TokenizeConfig) (*tokenize.Tokenizer, error) {
+	return tokenize.New(tokenize.Lowercase(tc.Lowercase), tokenize.NFKC(tc.NFKC),
+		tokenize.Numbers(tc.Numbers), tokenize.SplitSentences(tc.SplitSentences))
+}
+
+// LoadClassifier reads a trained text model from a store, with its dictionary and the tokenizer
+// settings, unit and time_step it was trained with.
+func LoadClassifier(s *Store, batchSize int) (*Classifier, error) {
+	cfg, err := LoadRunConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Source.Kind != "text" {
+		return nil, fmt.Errorf("%s is a model of %s images, not of text: give the images with --images", s.Path(), cfg.Source.Kind)
+	}
+	m, err := LoadModel(s)
+	if err != nil {
+		return nil, err
+	}
+	if m.Table == nil {
+		return nil, fmt.Errorf("%s: %w: a text model without an embedding table", s.Path(), ErrNotStore)
+	}
+	v, err := s.Vocab()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := NewTokenizer(cfg.Tokenize)
+	if err != nil {
+		return nil, err
+	}
+	unit, err := ParseUnit(cfg.Tokenize.Unit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", s.Path(), ErrNotStore, err)
+	}
+	return NewClassifier(m, v, tok, unit, cfg.LSTM.TimeStep, batchSize), nil
+}

@@ -404,3 +404,19 @@ func LoadModel(s *Store) (*Model, error) {
 	}
 	return out, nil
 }
+
+// LoadRunConfig reads the config that the store's model was trained with.
+func LoadRunConfig(s *Store) (*Config, error) {
+	var b []byte
+	if err := s.View(func(tx *StoreTx) error { b = tx.Get(BucketConfig, keyRun); return nil }); err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("%s holds no trained model (%w): train one with seqclf pipeline run", s.Path(), ErrStoreMissing)
+	}
+	var cfg Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w: run config: %v", s.Path(), ErrNotStore, err)
+	}
+	return &cfg, nil
+}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/lstm"
-	"github.com/seqclf/seqclf/tokenize"
 	"github.com/seqclf/seqclf/vocab"
 )
 
@@ -264,9 +263,10 @@ func openRunStore(path string, cfg *Config, data *dataset, st *trainState, resum
 		if !found {
 			return fail(fmt.Errorf("--resume: %s holds no checkpoint; run without --resume to start training", path))
 		}
-		if st.Done {
-			return fail(fmt.Errorf("--resume: the training in %s has finished; raise train.epochs to train on, or run without --resume to start again", path))
+		if st.Done && st.Epoch >= cfg.Train.Epochs {
+			return fail(fmt.Errorf("--resume: the training in %s has finished its %d epochs; raise train.epochs to train on, or run without --resume to start again", path, st.Epoch))
 		}
+		st.Done = false
 		return s, nil
 	}
 	err = s.Update(func(tx *StoreTx) error {
@@ -453,8 +453,7 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 		}
 	}
 
-	tok, err := tokenize.New(tokenize.Lowercase(cfg.Tokenize.Lowercase), tokenize.NFKC(cfg.Tokenize.NFKC),
-		tokenize.Numbers(cfg.Tokenize.Numbers), tokenize.SplitSentences(cfg.Tokenize.SplitSentences))
+	tok, err := NewTokenizer(cfg.Tokenize)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/seqclf/seqclf/pipeline"
+)
+
+func init() { register(newPipelineCmd) }
+
+func newPipelineCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pipeline",
+		Short: "Train and evaluate a model from a config",
+	}
+	cmd.AddCommand(newPipelineRunCmd(s))
+	return cmd
+}
+
+// pipelineRunOptions are the flags of seqclf pipeline run.
+type pipelineRunOptions struct {
+	sets   []string
+	resume bool
+}
+
+// AddFlags adds the options' flags to fs.
+func (o *pipelineRunOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&o.sets, "set", nil, "override a config key, key=value (repeatable), as --set lstm.num_units=64")
+	fs.BoolVar(&o.resume, "resume", false, "go on from the last checkpoint in OUTPUT_DIR/model.db")
+}
+
+func newPipelineRunCmd(s streams) *cobra.Command {
+	var o pipelineRunOptions
+	cmd := &cobra.Command{
+		Use:   "run CONFIG.yaml",
+		Short: "Train, evaluate and store a model as the config says",
+		Long: `Reads the data the config names, builds the dictionary and embedding table (text) or
+reads the images row by row (mnist), trains the LSTM with a checkpoint after every epoch, and
+evaluates it on the test set. It writes OUTPUT_DIR/model.db (the model, for seqclf classify),
+OUTPUT_DIR/metrics.json and OUTPUT_DIR/curves.png.
+
+Settings come from the YAML file, then SEQCLF_<KEY> environment variables
+(SEQCLF_LSTM_NUM_UNITS=64), then --set key=value. Ctrl-C finishes the step under way, saves a
+checkpoint and stops; --resume goes on from it, and ends with the weights an uninterrupted run
+would have.`,
+		Example: `  seqclf pipeline run configs/default.yaml
+  seqclf pipeline run configs/mnist.yaml --set train.epochs=10 --set output_dir=runs/mnist10
+  seqclf pipeline run configs/mnist.yaml --resume`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := pipeline.LoadConfig(args[0], o.sets)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			finished := make(chan struct{})
+			defer close(finished)
+			go func() {
+				select {
+				case <-ctx.Done():
+					// After the first signal, a second one ends the process at once.
+					stop()
+					fmt.Fprintln(s.err, "\nstopping after this step (Ctrl-C again to quit at once)")
+				case <-finished:
+				}
+			}()
+			_, err = pipeline.Run(ctx, cfg, pipeline.RunOptions{Resume: o.resume, Log: s.err, Out: s.out})
+			return err
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
