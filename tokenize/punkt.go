@@ -25,6 +25,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/neurosnap/sentences.v1"
 	"gopkg.in/neurosnap/sentences.v1/data"
@@ -87,6 +89,48 @@ var (
 	}
 	sentParens = []string{`.[`, `.(`, `."`, `?[`, `?(`, `![`, `!(`}
 )
+
+// Type is the sentences library's case-folded token type without its regular expression when
+// it cannot match: it rewrites numbers to "##number##", and a number holds an ASCII digit.
+func (e *punktWords) Type(t *sentences.Token) string {
+	if !strings.ContainsAny(t.Tok, "0123456789") {
+		typ := strings.ToLower(t.Tok)
+		if len(typ) == 1 {
+			return typ
+		}
+		return strings.ReplaceAll(typ, ",", "")
+	}
+	return e.DefaultWordTokenizer.Type(t)
+}
+
+// TypeNoPeriod is Type without a final period (redefined so that it calls the Type above).
+func (e *punktWords) TypeNoPeriod(t *sentences.Token) string {
+	typ := e.Type(t)
+	if len(typ) > 1 && typ[len(typ)-1] == '.' {
+		return typ[:len(typ)-1]
+	}
+	return typ
+}
+
+// TypeNoSentPeriod is Type without a final period if the token ends a sentence.
+func (e *punktWords) TypeNoSentPeriod(t *sentences.Token) string {
+	if t.SentBreak {
+		return e.TypeNoPeriod(t)
+	}
+	return e.Type(t)
+}
+
+// FirstUpper reports whether the token starts with a capital, without converting it to runes.
+func (e *punktWords) FirstUpper(t *sentences.Token) bool {
+	r, _ := utf8.DecodeRuneInString(t.Tok)
+	return t.Tok != "" && unicode.IsUpper(r)
+}
+
+// FirstLower reports whether the token starts with a small letter.
+func (e *punktWords) FirstLower(t *sentences.Token) bool {
+	r, _ := utf8.DecodeRuneInString(t.Tok)
+	return t.Tok != "" && unicode.IsLower(r)
+}
 
 // HasSentEndChars reports whether t ends in sentence-final punctuation other than a bare period.
 func (e *punktWords) HasSentEndChars(t *sentences.Token) bool {

@@ -5,10 +5,15 @@
 //
 // All matrices are dense and row-major, described BLAS-style by a slice and a leading dimension.
 // The routines are generic over float32 (training and inference) and float64 (gradient checks).
-// The multiply goes to gonum's pure-Go BLAS (blas32 for float32, blas64 for float64).
+//
+// On amd64 the float32 routines run on Go-assembly kernels, AVX-512 or AVX2+FMA, whichever the
+// CPU has (chosen once at start-up with golang.org/x/sys/cpu); elsewhere, on other CPUs and
+// under the purego build tag they run on gonum's pure-Go BLAS (blas32) and scalar Go. float64
+// always takes the pure-Go path (blas64).
 package kernel
 
 import (
+	"fmt"
 	"math"
 	"unsafe"
 
@@ -38,18 +43,65 @@ func as64[T Float](s []T) []float64 {
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ as transA and transB
 // say, op(A) is m×k, op(B) is k×n and C is m×n, all row-major with leading dimensions lda, ldb
-// and ldc. It works in place on c.
+// and ldc. It works in place on c. With beta = 0, C is not read. Bad shapes, leading
+// dimensions or slice lengths panic.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	checkGemm(transA, transB, m, n, k, lda, len(a), ldb, len(b), ldc, len(c))
 	if m == 0 || n == 0 {
 		return
 	}
 	if unsafe.Sizeof(alpha) == 4 {
+		if sgemmAsm(transA, transB, m, n, k, float32(alpha), as32(a), lda, as32(b), ldb, float32(beta), as32(c), ldc) {
+			return
+		}
 		blas32.Implementation().Sgemm(trans(transA), trans(transB), m, n, k,
 			float32(alpha), as32(a), lda, as32(b), ldb, float32(beta), as32(c), ldc)
 		return
 	}
 	blas64.Implementation().Dgemm(trans(transA), trans(transB), m, n, k,
 		float64(alpha), as64(a), lda, as64(b), ldb, float64(beta), as64(c), ldc)
+}
+
+// checkGemm panics unless the operands of Gemm hold the matrices it will read and write: the
+// assembly kernels index the slices unchecked.
+func checkGemm(transA, transB bool, m, n, k, lda, lenA, ldb, lenB, ldc, lenC int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernel: Gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	check := func(name string, rows, cols, ld, length int) {
+		if ld < max(1, cols) {
+			panic(fmt.Sprintf("kernel: Gemm: ld%s = %d < %d columns", name, ld, cols))
+		}
+		if rows > 0 && cols > 0 && length < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("kernel: Gemm: %s has %d values, want %d for %d×%d with ld %d",
+				name, length, (rows-1)*ld+cols, rows, cols, ld))
+		}
+	}
+	check("a", rowsA, colsA, lda, lenA)
+	check("b", rowsB, colsB, ldb, lenB)
+	check("c", m, n, ldc, lenC)
+}
+
+// scaleC sets C = beta·C (C = 0 if beta is 0, without reading it).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
 }
 
 // Sigmoid returns 1/(1+e^-x).

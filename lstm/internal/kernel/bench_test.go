@@ -1,0 +1,56 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// gemmShapes are the multiplies of a training step of the two benchmark models (lstm's
+// bench_test.go): MNIST rows (T=28, B=128, D=28, H=128) and text (T=256, B=64, D=100, H=128).
+var gemmShapes = []struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}{
+	{"mnist-input-NN", false, false, 28 * 128, 512, 28},
+	{"recurrence-NN", false, false, 128, 512, 128},
+	{"dh-NT", false, true, 128, 128, 512},
+	{"dWh-TN", true, false, 128, 512, 28 * 128},
+	{"dWx-TN", true, false, 28, 512, 28 * 128},
+	{"dX-NT", false, true, 28 * 128, 28, 512},
+	{"text-input-NN", false, false, 256 * 64, 512, 100},
+}
+
+// BenchmarkGemm reports GFLOP/s (2·m·n·k per multiply) of Gemm, on the instruction set the
+// CPU chose, and of gonum's blas32 on the same shapes.
+func BenchmarkGemm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range gemmShapes {
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		a, bm, c := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n), randSlice(rng, s.m*s.n)
+		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		name := fmt.Sprintf("%s-%dx%dx%d", s.name, s.m, s.n, s.k)
+		b.Run(name+"/kernel", func(b *testing.B) {
+			for b.Loop() {
+				Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 1, c, s.n)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(name+"/gonum", func(b *testing.B) {
+			impl := blas32.Implementation()
+			for b.Loop() {
+				impl.Sgemm(trans(s.transA), trans(s.transB), s.m, s.n, s.k, 1, a, lda, bm, ldb, 1, c, s.n)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,143 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refGemm is C = alpha·op(A)·op(B) + beta·C by the definition, in float64.
+func refGemm(transA, transB bool, m, n, k int, alpha float64, a []float32, lda int, b []float32, ldb int, beta float64, c []float64, ldc int) {
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				ia, ib := i*lda+p, p*ldb+j
+				if transA {
+					ia = p*lda + i
+				}
+				if transB {
+					ib = j*ldb + p
+				}
+				av, bv := a[ia], b[ib]
+				s += float64(av) * float64(bv)
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * s
+			} else {
+				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.Float64()*2 - 1)
+	}
+	return s
+}
+
+func TestGemm32(t *testing.T) {
+	shapes := [][3]int{{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {3, 33, 1}, {14, 32, 17}, {15, 31, 16}, {28, 64, 300},
+		{37, 61, 77}, {129, 513, 127}, {13, 17, 600}, {128, 10, 128}, {2, 100, 5}, {4, 0, 3}, {0, 4, 3}, {6, 7, 0}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	forEachISA(func(isaName string) {
+		for _, sh := range shapes {
+			m, n, k := sh[0], sh[1], sh[2]
+			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {0.5, -1.5}, {-2, 0}, {0, 2}} {
+					for _, pad := range []int{0, 3} {
+						name := fmt.Sprintf("%s/%dx%dx%d/t%v/a%v-b%v/pad%d", isaName, m, n, k, tr, ab[0], ab[1], pad)
+						checkGemm32(t, name, rng, tr[0], tr[1], m, n, k, ab[0], ab[1], pad)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestGemm32Blocks reaches every row count of every micro-kernel, with full and partial
+// column blocks.
+func TestGemm32Blocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	forEachISA(func(isaName string) {
+		for m := 1; m <= 29; m++ {
+			for _, n := range []int{5, 9, 16, 25, 32, 47, 64} {
+				for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}} {
+					name := fmt.Sprintf("%s/%dx%dx7/t%v", isaName, m, n, tr)
+					checkGemm32(t, name, rng, tr[0], tr[1], m, n, 7, 1, 1, 1)
+				}
+			}
+		}
+	})
+}
+
+func checkGemm32(t *testing.T, name string, rng *rand.Rand, transA, transB bool, m, n, k int, alpha, beta float32, pad int) {
+	t.Helper()
+	rowsA, colsA, rowsB, colsB := m, k, k, n
+	if transA {
+		rowsA, colsA = k, m
+	}
+	if transB {
+		rowsB, colsB = n, k
+	}
+	lda, ldb, ldc := max(1, colsA)+pad, max(1, colsB)+pad, max(1, n)+pad
+	a := randSlice(rng, max(0, (rowsA-1)*lda+colsA))
+	b := randSlice(rng, max(0, (rowsB-1)*ldb+colsB))
+	c := randSlice(rng, max(0, (m-1)*ldc+n+pad)) // pad past the end: must stay untouched
+	if beta == 0 {
+		for i := range c { // C must not be read when beta is 0
+			c[i] = float32(math.NaN())
+		}
+	}
+	want := make([]float64, len(c))
+	for i, v := range c {
+		want[i] = float64(v)
+	}
+	refGemm(transA, transB, m, n, k, float64(alpha), a, lda, b, ldb, float64(beta), want, ldc)
+	Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	tol := 1e-5 * float64(k+1)
+	for i := range c {
+		g, w := float64(c[i]), want[i]
+		inside := i/ldc < m && i%ldc < n
+		if !inside {
+			if math.Float32bits(c[i]) != math.Float32bits(float32(w)) && !(math.IsNaN(g) && math.IsNaN(w)) {
+				t.Fatalf("%s: C[%d] outside the matrix changed: %v, was %v", name, i, g, w)
+			}
+			continue
+		}
+		if !(math.Abs(g-w) <= tol*(1+math.Abs(w))) {
+			t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i/ldc, i%ldc, g, w)
+		}
+	}
+}
+
+func TestGemmPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"short a", func() {
+			Gemm[float32](false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"small lda", func() {
+			Gemm[float32](false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"short c", func() {
+			Gemm[float32](false, true, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		}},
+		{"negative", func() { Gemm[float32](false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) }},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", tc.name)
+				}
+			}()
+			tc.f()
+		}()
+	}
+}
