@@ -135,6 +135,18 @@ func TestVocabErrors(t *testing.T) {
 			t.Errorf("%q: error %v, want one saying %q", c.args, err, c.want)
 		}
 	}
+	// A store with a trained model keeps its dictionary.
+	trained := filepath.Join(dir, "trained.db")
+	st, err := pipeline.CreateStore(trained)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Update(func(tx *pipeline.StoreTx) error { return tx.Put(pipeline.BucketWeights, "w", []byte{1}) })
+	st.Close()
+	_, err = run(t, "", "vocab", "build", "--input", "../../pipeline/testdata/spamassassin-mini", "--format", "dir", "--out", trained)
+	if err == nil || !strings.Contains(err.Error(), "holds a trained model") {
+		t.Errorf("overwriting a model's dictionary: %v", err)
+	}
 	// A store being written by another process: vocab show names the problem.
 	path := filepath.Join(dir, "busy.db")
 	w, err := pipeline.CreateStore(path)

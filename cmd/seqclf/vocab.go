@@ -247,6 +247,12 @@ func writeVocabStore(path string, v *vocab.Vocab, t *embed.Table, tc pipeline.To
 	if err != nil {
 		return err
 	}
+	var trained bool
+	st.View(func(tx *pipeline.StoreTx) error { trained = len(tx.Keys(pipeline.BucketWeights)) > 0; return nil })
+	if trained {
+		st.Close()
+		return fmt.Errorf("store %s holds a trained model, whose weights fit its own dictionary: write the new dictionary to another file (--out)", path)
+	}
 	opts, err := json.Marshal(tc)
 	if err == nil {
 		err = st.PutVocab(v)
