@@ -32,6 +32,12 @@ func trans(t bool) blas.Transpose {
 	return blas.NoTrans
 }
 
+// is32 reports whether T is float32 (or a type based on it).
+func is32[T Float]() bool {
+	var zero T
+	return unsafe.Sizeof(zero) == 4
+}
+
 // as32 and as64 reinterpret a slice of a Float type whose size is known; they never copy.
 func as32[T Float](s []T) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
@@ -119,6 +125,9 @@ func Tanh[T Float](x T) T {
 // σ(z_i), σ(z_f), tanh(z_g), σ(z_o). It writes the new cell state c = f⊙cPrev + i⊙g, its tanh
 // tc, and the output h = o⊙tc (n values each).
 func GatesForward[T Float](z, cPrev, c, tc, h []T) {
+	if is32[T]() && gatesForwardAsm(as32(z), as32(cPrev), as32(c), as32(tc), as32(h)) {
+		return
+	}
 	n := len(c)
 	zi, zf, zg, zo := z[:n], z[n:2*n], z[2*n:3*n], z[3*n:4*n]
 	cPrev, tc, h = cPrev[:n], tc[:n], h[:n]
@@ -140,6 +149,9 @@ func GatesForward[T Float](z, cPrev, c, tc, h []T) {
 // arriving at the step's cell state from the next step and on return the gradient with respect to
 // cPrev. It writes the gradient with respect to the pre-activations into dz (4·n values).
 func GatesBackward[T Float](act, cPrev, tc, dh, dc, dz []T) {
+	if is32[T]() && gatesBackwardAsm(as32(act), as32(cPrev), as32(tc), as32(dh), as32(dc), as32(dz)) {
+		return
+	}
 	n := len(dc)
 	ai, af, ag, ao := act[:n], act[n:2*n], act[2*n:3*n], act[3*n:4*n]
 	di, df, dg, do := dz[:n], dz[n:2*n], dz[2*n:3*n], dz[3*n:4*n]
@@ -160,6 +172,9 @@ func AddBias[T Float](x, bias []T) {
 	n := len(bias)
 	for r := 0; r+n <= len(x); r += n {
 		row := x[r : r+n]
+		if is32[T]() && axpyAsm(1, as32(bias), as32(row)) {
+			continue
+		}
 		for j, b := range bias {
 			row[j] += b
 		}
@@ -171,6 +186,9 @@ func AddColumnSums[T Float](sum, x []T) {
 	n := len(sum)
 	for r := 0; r+n <= len(x); r += n {
 		row := x[r : r+n]
+		if is32[T]() && axpyAsm(1, as32(row), as32(sum)) {
+			continue
+		}
 		for j, v := range row {
 			sum[j] += v
 		}
@@ -179,6 +197,9 @@ func AddColumnSums[T Float](sum, x []T) {
 
 // Add sets dst[i] = a[i] + b[i].
 func Add[T Float](dst, a, b []T) {
+	if is32[T]() && addAsm(as32(dst), as32(a), as32(b)) {
+		return
+	}
 	b = b[:len(a)]
 	dst = dst[:len(a)]
 	for i, v := range a {
@@ -188,6 +209,9 @@ func Add[T Float](dst, a, b []T) {
 
 // Mul sets dst[i] = a[i] · b[i].
 func Mul[T Float](dst, a, b []T) {
+	if is32[T]() && mulAsm(as32(dst), as32(a), as32(b)) {
+		return
+	}
 	b = b[:len(a)]
 	dst = dst[:len(a)]
 	for i, v := range a {
@@ -197,6 +221,9 @@ func Mul[T Float](dst, a, b []T) {
 
 // Axpy adds alpha·x to y.
 func Axpy[T Float](alpha T, x, y []T) {
+	if is32[T]() && axpyAsm(float32(alpha), as32(x), as32(y)) {
+		return
+	}
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v
@@ -205,6 +232,9 @@ func Axpy[T Float](alpha T, x, y []T) {
 
 // Scale multiplies every element of x by alpha.
 func Scale[T Float](alpha T, x []T) {
+	if is32[T]() && scaleAsm(float32(alpha), as32(x)) {
+		return
+	}
 	for i := range x {
 		x[i] *= alpha
 	}

@@ -1,0 +1,375 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX-512 elementwise kernels: the gate activations and the cell update of one LSTM step and
+// their derivatives, and the vector helpers. Each loop takes 16 floats at a time; the last,
+// partial vector is loaded and stored under the mask K1.
+//
+// exp(y) for y ≤ 0 is Cephes' expf: y = n·ln2 + r with n = round(y·log2e) and |r| ≤ ln2/2,
+// e^r = 1 + r + r²·P(r) with P of degree 5, then VSCALEFPS multiplies by 2ⁿ (reaching the
+// subnormals). y is clamped at -110 first, where e^y is 0 in float32.
+//
+//	sigmoid(x) = 1/(1+e) for x ≥ 0, e/(1+e) for x < 0, with e = exp(-|x|)
+//	tanh(x)    = sign(x)·(1-e)/(1+e) with e = exp(-2|x|), for |x| ≥ 0.625
+//	           = x + x³·Q(x²) (Cephes' tanhf), for |x| < 0.625
+//
+// Neither form cancels: every intermediate is ≥ 0 and 1-e ≥ 0.71 where it is used. NaN in
+// gives NaN out (VMAXPS returns its NaN operand in the order used here); ±Inf gives the limits.
+
+DATA vconst<>+0(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA vconst<>+4(SB)/4, $0x3f318000  // ln2, high part: 0.693359375
+DATA vconst<>+8(SB)/4, $0xb95e8083  // ln2, low part: -2.12194440e-4
+DATA vconst<>+12(SB)/4, $0x39506967 // P: 1.9875691500e-4
+DATA vconst<>+16(SB)/4, $0x3ab743ce //    1.3981999507e-3
+DATA vconst<>+20(SB)/4, $0x3c088908 //    8.3334519073e-3
+DATA vconst<>+24(SB)/4, $0x3d2aa9c1 //    4.1665795894e-2
+DATA vconst<>+28(SB)/4, $0x3e2aaaaa //    1.6666665459e-1
+DATA vconst<>+32(SB)/4, $0x3f000000 //    5.0000001201e-1
+DATA vconst<>+36(SB)/4, $0x3f800000 // 1
+DATA vconst<>+40(SB)/4, $0x80000000 // sign bit
+DATA vconst<>+44(SB)/4, $0x7fffffff // all but the sign bit
+DATA vconst<>+48(SB)/4, $0xc2dc0000 // -110, the clamp of exp's argument
+DATA vconst<>+52(SB)/4, $0x3f200000 // 0.625, where tanh changes form
+DATA vconst<>+56(SB)/4, $0xbbbaf0ea // Q: -5.70498872745e-3
+DATA vconst<>+60(SB)/4, $0x3ca9134e //     2.06390887954e-2
+DATA vconst<>+64(SB)/4, $0xbd5c1e2d //    -5.37397155531e-2
+DATA vconst<>+68(SB)/4, $0x3e088393 //     1.33314422036e-1
+DATA vconst<>+72(SB)/4, $0xbeaaaa99 //    -3.33332819422e-1
+GLOBL vconst<>(SB), RODATA|NOPTR, $76
+
+// Z30 = 1 and Z31 = -110 stay in registers: VMAXPS must take the clamp as a register to keep
+// a NaN argument.
+#define CONSTS \
+	VBROADCASTSS vconst<>+36(SB), Z30; \
+	VBROADCASTSS vconst<>+48(SB), Z31
+
+// EXPNEG sets E = exp(Y) for Y ≤ 0 (Y is clamped in place). Clobbers Z26, Z27.
+#define EXPNEG(Y, E) \
+	VMAXPS Y, Z31, Y; \
+	VMULPS.BCST vconst<>+0(SB), Y, Z26; \
+	VRNDSCALEPS $8, Z26, Z26; \
+	VMOVAPS Y, Z27; \
+	VFNMADD231PS.BCST vconst<>+4(SB), Z26, Z27; \
+	VFNMADD231PS.BCST vconst<>+8(SB), Z26, Z27; \
+	VBROADCASTSS vconst<>+12(SB), E; \
+	VFMADD213PS.BCST vconst<>+16(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+20(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+24(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+28(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+32(SB), Z27, E; \
+	VFMADD213PS Z30, Z27, E; \
+	VFMADD213PS Z30, Z27, E; \
+	VSCALEFPS Z26, E, E
+
+// SIGMOID sets S = sigmoid(X). Clobbers Z22–Z27 and K2.
+#define SIGMOID(X, S) \
+	VPORD.BCST vconst<>+40(SB), X, Z22; \
+	EXPNEG(Z22, Z23); \
+	VADDPS Z30, Z23, Z24; \
+	VMOVAPS Z30, Z25; \
+	VPTESTMD.BCST vconst<>+40(SB), X, K2; \
+	VMOVAPS Z23, K2, Z25; \
+	VDIVPS Z24, Z25, S
+
+// TANH sets T = tanh(X). Clobbers Z22–Z27 and K2.
+#define TANH(X, T) \
+	VPORD.BCST vconst<>+40(SB), X, Z22; \
+	VADDPS Z22, Z22, Z22; \
+	EXPNEG(Z22, Z23); \
+	VSUBPS Z23, Z30, Z25; \
+	VADDPS Z30, Z23, Z24; \
+	VDIVPS Z24, Z25, T; \
+	VPANDD.BCST vconst<>+40(SB), X, Z25; \
+	VPORD Z25, T, T; \
+	VPANDD.BCST vconst<>+44(SB), X, Z25; \
+	VCMPPS.BCST $1, vconst<>+52(SB), Z25, K2; \
+	VMULPS X, X, Z24; \
+	VBROADCASTSS vconst<>+56(SB), Z25; \
+	VFMADD213PS.BCST vconst<>+60(SB), Z24, Z25; \
+	VFMADD213PS.BCST vconst<>+64(SB), Z24, Z25; \
+	VFMADD213PS.BCST vconst<>+68(SB), Z24, Z25; \
+	VFMADD213PS.BCST vconst<>+72(SB), Z24, Z25; \
+	VMULPS Z24, Z25, Z25; \
+	VFMADD213PS X, X, Z25; \
+	VMOVAPS Z25, K2, T
+
+// LANES sets K1 to the lanes left of n (in CX): all 16, or n. Clobbers AX.
+#define LANES \
+	MOVL $0xffff, AX; \
+	CMPQ CX, $16; \
+	JGE 4(PC); \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1
+
+// func sigmoid512(dst, src *float32, n int)
+TEXT ·sigmoid512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	CONSTS
+	TESTQ CX, CX
+	JLE sdone
+sloop:
+	LANES
+	VMOVUPS.Z (SI), K1, Z0
+	SIGMOID(Z0, Z1)
+	VMOVUPS Z1, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT sloop
+sdone:
+	VZEROUPPER
+	RET
+
+// func tanh512(dst, src *float32, n int)
+TEXT ·tanh512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	CONSTS
+	TESTQ CX, CX
+	JLE tdone
+tloop:
+	LANES
+	VMOVUPS.Z (SI), K1, Z0
+	TANH(Z0, Z1)
+	VMOVUPS Z1, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT tloop
+tdone:
+	VZEROUPPER
+	RET
+
+// func gatesForward512(z, cPrev, c, tc, h *float32, n int)
+//
+// GatesForward for one sample: z holds zi, zf, zg, zo (n each) and gets i, f, g, o;
+// c = f·cPrev + i·g, tc = tanh(c), h = o·tc.
+TEXT ·gatesForward512(SB), NOSPLIT, $0-48
+	MOVQ z+0(FP), SI
+	MOVQ cPrev+8(FP), R8
+	MOVQ c+16(FP), R9
+	MOVQ tc+24(FP), R10
+	MOVQ h+32(FP), R11
+	MOVQ n+40(FP), CX
+	MOVQ CX, DX
+	SHLQ $2, DX // the distance between gates, in bytes
+	CONSTS
+	TESTQ CX, CX
+	JLE fdone
+floop:
+	LANES
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (SI)(DX*1), K1, Z1
+	VMOVUPS.Z (SI)(DX*2), K1, Z2
+	LEAQ (SI)(DX*2), BX
+	VMOVUPS.Z (BX)(DX*1), K1, Z3
+	VMOVUPS.Z (R8), K1, Z4
+	SIGMOID(Z0, Z5)
+	SIGMOID(Z1, Z6)
+	TANH(Z2, Z7)
+	SIGMOID(Z3, Z8)
+	VMULPS Z6, Z4, Z9
+	VFMADD231PS Z7, Z5, Z9
+	TANH(Z9, Z10)
+	VMULPS Z10, Z8, Z11
+	VMOVUPS Z5, K1, (SI)
+	VMOVUPS Z6, K1, (SI)(DX*1)
+	VMOVUPS Z7, K1, (SI)(DX*2)
+	VMOVUPS Z8, K1, (BX)(DX*1)
+	VMOVUPS Z9, K1, (R9)
+	VMOVUPS Z10, K1, (R10)
+	VMOVUPS Z11, K1, (R11)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	SUBQ $16, CX
+	JGT floop
+fdone:
+	VZEROUPPER
+	RET
+
+// func gatesBackward512(act, cPrev, tc, dh, dc, dz *float32, n int)
+//
+// GatesBackward for one sample, in the order of the scalar code:
+//	dcⱼ = dc + dh·o·(1-tc²)
+//	do = dh·tc·o·(1-o), di = dcⱼ·g·i·(1-i), df = dcⱼ·cPrev·f·(1-f), dg = dcⱼ·i·(1-g²)
+//	dc = dcⱼ·f
+TEXT ·gatesBackward512(SB), NOSPLIT, $0-56
+	MOVQ act+0(FP), SI
+	MOVQ cPrev+8(FP), R8
+	MOVQ tc+16(FP), R9
+	MOVQ dh+24(FP), R10
+	MOVQ dc+32(FP), R11
+	MOVQ dz+40(FP), DI
+	MOVQ n+48(FP), CX
+	MOVQ CX, DX
+	SHLQ $2, DX
+	CONSTS
+	TESTQ CX, CX
+	JLE bdone
+bloop:
+	LANES
+	LEAQ (SI)(DX*2), BX
+	LEAQ (DI)(DX*2), R12
+	VMOVUPS.Z (SI), K1, Z0        // i
+	VMOVUPS.Z (SI)(DX*1), K1, Z1  // f
+	VMOVUPS.Z (SI)(DX*2), K1, Z2  // g
+	VMOVUPS.Z (BX)(DX*1), K1, Z3  // o
+	VMOVUPS.Z (R9), K1, Z4        // tc
+	VMOVUPS.Z (R8), K1, Z5        // cPrev
+	VMOVUPS.Z (R10), K1, Z6       // dh
+	VMOVUPS.Z (R11), K1, Z7       // dc
+	VMULPS Z3, Z6, Z9             // dh·o
+	VMULPS Z4, Z4, Z8
+	VSUBPS Z8, Z30, Z8            // 1-tc²
+	VFMADD231PS Z8, Z9, Z7        // dcⱼ
+	VMULPS Z4, Z6, Z11
+	VMULPS Z3, Z11, Z11
+	VSUBPS Z3, Z30, Z10
+	VMULPS Z10, Z11, Z11          // do
+	VMULPS Z2, Z7, Z13
+	VMULPS Z0, Z13, Z13
+	VSUBPS Z0, Z30, Z12
+	VMULPS Z12, Z13, Z13          // di
+	VMULPS Z5, Z7, Z15
+	VMULPS Z1, Z15, Z15
+	VSUBPS Z1, Z30, Z14
+	VMULPS Z14, Z15, Z15          // df
+	VMULPS Z2, Z2, Z16
+	VSUBPS Z16, Z30, Z16
+	VMULPS Z0, Z7, Z17
+	VMULPS Z16, Z17, Z17          // dg
+	VMULPS Z1, Z7, Z18            // dc for the step before
+	VMOVUPS Z13, K1, (DI)
+	VMOVUPS Z15, K1, (DI)(DX*1)
+	VMOVUPS Z17, K1, (DI)(DX*2)
+	VMOVUPS Z11, K1, (R12)(DX*1)
+	VMOVUPS Z18, K1, (R11)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	SUBQ $16, CX
+	JGT bloop
+bdone:
+	VZEROUPPER
+	RET
+
+// func axpy512(alpha float32, x, y *float32, n int)
+//
+// y += alpha·x.
+TEXT ·axpy512(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Z31
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	JMP acheck
+aloop:
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VFMADD231PS (SI), Z31, Z0
+	VFMADD231PS 64(SI), Z31, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+acheck:
+	CMPQ CX, $32
+	JGE aloop
+	TESTQ CX, CX
+	JLE adone
+atail:
+	LANES
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VFMADD231PS Z1, Z31, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT atail
+adone:
+	VZEROUPPER
+	RET
+
+// func add512(dst, a, b *float32, n int)
+//
+// dst = a + b.
+TEXT ·add512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JLE ddone
+dloop:
+	LANES
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT dloop
+ddone:
+	VZEROUPPER
+	RET
+
+// func mul512(dst, a, b *float32, n int)
+//
+// dst = a ⊙ b.
+TEXT ·mul512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JLE mdone
+mloop:
+	LANES
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT mloop
+mdone:
+	VZEROUPPER
+	RET
+
+// func scale512(alpha float32, x *float32, n int)
+//
+// x *= alpha.
+TEXT ·scale512(SB), NOSPLIT, $0-24
+	VBROADCASTSS alpha+0(FP), Z31
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JLE cdone
+cloop:
+	LANES
+	VMOVUPS.Z (DI), K1, Z0
+	VMULPS Z31, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT cloop
+cdone:
+	VZEROUPPER
+	RET

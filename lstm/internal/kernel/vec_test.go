@@ -1,0 +1,235 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// sigmoids and tanhs apply the float32 activations that GatesForward uses to every element.
+func sigmoids(dst, src []float32) {
+	if sigmoidsAsm(dst, src) {
+		return
+	}
+	for i, v := range src {
+		dst[i] = Sigmoid(v)
+	}
+}
+
+func tanhs(dst, src []float32) {
+	if tanhsAsm(dst, src) {
+		return
+	}
+	for i, v := range src {
+		dst[i] = Tanh(v)
+	}
+}
+
+// activationInputs returns every 331st float32 of either sign (from 0 to +Inf), the special
+// values and the region where the forms of tanh meet.
+func activationInputs() []float32 {
+	var xs []float32
+	for b := uint32(0); b <= 0x7f800000; b += 331 {
+		x := math.Float32frombits(b)
+		xs = append(xs, x, -x)
+	}
+	for x := float32(0.6); x < 0.65; x = math.Nextafter32(x, 1) {
+		xs = append(xs, x, -x)
+	}
+	return append(xs, 0, float32(math.Copysign(0, -1)), math.MaxFloat32, -math.MaxFloat32,
+		float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45, 88, -88, 104, -104, 1, -1)
+}
+
+// TestActivations checks sigmoid and tanh against float64 math: relative error at most 1e-6
+// where the result is a normal float32, absolute error below 1e-44 where it is subnormal.
+func TestActivations(t *testing.T) {
+	xs := activationInputs()
+	got := make([]float32, len(xs))
+	for _, fn := range []struct {
+		name string
+		vec  func(dst, src []float32)
+		ref  func(float64) float64
+	}{
+		{"sigmoid", sigmoids, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }},
+		{"tanh", tanhs, math.Tanh},
+	} {
+		forEachISA(func(isaName string) {
+			fn.vec(got, xs)
+			var worst float64
+			var worstX float32
+			for i, x := range xs {
+				want, g := fn.ref(float64(x)), float64(got[i])
+				if math.Abs(want) < 0x1p-126 {
+					if math.Abs(g-want) > 1e-44 {
+						t.Errorf("%s/%s(%g) = %g, want %g", isaName, fn.name, x, g, want)
+					}
+					continue
+				}
+				rel := math.Abs(g-want) / math.Abs(want)
+				if !(rel <= 1e-6) {
+					t.Errorf("%s/%s(%g) = %g, want %g (relative error %.3g)", isaName, fn.name, x, g, want, rel)
+				}
+				if rel > worst {
+					worst, worstX = rel, x
+				}
+			}
+			t.Logf("%s/%s: %d inputs, max relative error %.3g at %g", isaName, fn.name, len(xs), worst, worstX)
+		})
+	}
+}
+
+func TestActivationsNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	src := []float32{nan, -nan, 1, nan}
+	dst := make([]float32, len(src))
+	forEachISA(func(isaName string) {
+		for _, f := range []func(dst, src []float32){sigmoids, tanhs} {
+			f(dst, src)
+			for _, i := range []int{0, 1, 3} {
+				if !math.IsNaN(float64(dst[i])) {
+					t.Errorf("%s: NaN in lane %d gave %g", isaName, i, dst[i])
+				}
+			}
+			if math.IsNaN(float64(dst[2])) {
+				t.Errorf("%s: NaN spread to another lane", isaName)
+			}
+		}
+	})
+}
+
+// gatesRef is GatesForward and GatesBackward in float64.
+func gatesRef(z, cPrev []float64, n int) (act, c, tc, h []float64) {
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	act = make([]float64, 4*n)
+	c, tc, h = make([]float64, n), make([]float64, n), make([]float64, n)
+	for j := range n {
+		i, f, g, o := sig(z[j]), sig(z[n+j]), math.Tanh(z[2*n+j]), sig(z[3*n+j])
+		act[j], act[n+j], act[2*n+j], act[3*n+j] = i, f, g, o
+		c[j] = f*cPrev[j] + i*g
+		tc[j] = math.Tanh(c[j])
+		h[j] = o * tc[j]
+	}
+	return act, c, tc, h
+}
+
+func to64(s []float32) []float64 {
+	d := make([]float64, len(s))
+	for i, v := range s {
+		d[i] = float64(v)
+	}
+	return d
+}
+
+func closeTo(t *testing.T, name string, got []float32, want []float64, tol float64) {
+	t.Helper()
+	for i, w := range want {
+		if g := float64(got[i]); !(math.Abs(g-w) <= tol*(1+math.Abs(w))) {
+			t.Fatalf("%s[%d] = %g, want %g", name, i, g, w)
+		}
+	}
+}
+
+func TestGates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	forEachISA(func(isaName string) {
+		for _, n := range []int{1, 5, 16, 17, 31, 128, 130} {
+			name := fmt.Sprintf("%s/n%d", isaName, n)
+			z := randSlice(rng, 4*n)
+			for i := range z {
+				z[i] *= 8
+			}
+			cPrev := randSlice(rng, n)
+			z64, cPrev64 := to64(z), to64(cPrev)
+			act, c64, tc64, h64 := gatesRef(z64, cPrev64, n)
+			// One past the end of each output must stay untouched.
+			c, tc, h := make([]float32, n+1), make([]float32, n+1), make([]float32, n+1)
+			GatesForward(z, cPrev, c[:n], tc[:n], h[:n])
+			closeTo(t, name+"/act", z, act, 1e-6)
+			closeTo(t, name+"/c", c, c64, 1e-6)
+			closeTo(t, name+"/tc", tc, tc64, 1e-6)
+			closeTo(t, name+"/h", h, h64, 1e-6)
+			if c[n] != 0 || tc[n] != 0 || h[n] != 0 {
+				t.Fatalf("%s: wrote past n", name)
+			}
+
+			dh, dc := randSlice(rng, n), randSlice(rng, n)
+			a64, tcv, dh64, dc64 := to64(z), to64(tc), to64(dh), to64(dc)
+			dz64 := make([]float64, 4*n)
+			for j := range n {
+				i, f, g, o, tt := a64[j], a64[n+j], a64[2*n+j], a64[3*n+j], tcv[j]
+				dcj := dc64[j] + dh64[j]*o*(1-tt*tt)
+				dz64[3*n+j] = dh64[j] * tt * o * (1 - o)
+				dz64[j] = dcj * g * i * (1 - i)
+				dz64[n+j] = dcj * cPrev64[j] * f * (1 - f)
+				dz64[2*n+j] = dcj * i * (1 - g*g)
+				dc64[j] = dcj * f
+			}
+			dz := make([]float32, 4*n+1)
+			GatesBackward(z, cPrev, tc[:n], dh, dc, dz[:4*n])
+			closeTo(t, name+"/dz", dz, dz64, 1e-6)
+			closeTo(t, name+"/dc", dc, dc64, 1e-6)
+			if dz[4*n] != 0 {
+				t.Fatalf("%s: GatesBackward wrote past 4n", name)
+			}
+		}
+	})
+}
+
+func TestElementwise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	forEachISA(func(isaName string) {
+		for n := 1; n <= 70; n++ {
+			name := fmt.Sprintf("%s/n%d", isaName, n)
+			a, b := randSlice(rng, n), randSlice(rng, n)
+			a64, b64 := to64(a), to64(b)
+			want := make([]float64, n)
+
+			dst := make([]float32, n+1)
+			Add(dst[:n], a, b)
+			for i := range want {
+				want[i] = a64[i] + b64[i]
+			}
+			closeTo(t, name+"/add", dst, append(want, 0), 1e-7)
+
+			Mul(dst[:n], a, b)
+			for i := range want {
+				want[i] = a64[i] * b64[i]
+			}
+			closeTo(t, name+"/mul", dst, append(want, 0), 1e-7)
+
+			y := append(append([]float32(nil), b...), 7)
+			Axpy(-0.5, a, y[:n])
+			for i := range want {
+				want[i] = b64[i] - 0.5*a64[i]
+			}
+			closeTo(t, name+"/axpy", y, append(want, 7), 1e-7)
+
+			Scale(3, y[:n])
+			for i := range want {
+				want[i] *= 3
+			}
+			closeTo(t, name+"/scale", y, append(want, 7), 1e-6)
+
+			rows := 3
+			x := randSlice(rng, rows*n)
+			x64 := to64(x)
+			bias := a
+			AddBias(x, bias)
+			sum := append([]float32(nil), b...)
+			AddColumnSums(sum, x)
+			wantX := make([]float64, rows*n)
+			for i := range wantX {
+				wantX[i] = x64[i] + a64[i%n]
+			}
+			closeTo(t, name+"/bias", x, wantX, 1e-7)
+			for j := range want {
+				want[j] = b64[j]
+				for r := range rows {
+					want[j] += float64(x[r*n+j])
+				}
+			}
+			closeTo(t, name+"/colsums", sum, want, 1e-6)
+		}
+	})
+}
