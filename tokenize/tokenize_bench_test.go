@@ -38,10 +38,16 @@ func BenchmarkTokenize(b *testing.B) {
 	}
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, d := range docs {
 			tok.Tokenize(d)
 		}
+	}
+	// MB per second of CPU time: on a machine shared with other jobs, MB/s (wall time) varies
+	// with their load; with -cpu 1 this one does not, GC aside.
+	if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+		b.ReportMetric(float64(len(text))*float64(b.N)/1e6/cpu, "MB/cpu-s")
 	}
 }
 
