@@ -4,7 +4,6 @@ package kernel
 
 import (
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
@@ -38,17 +37,18 @@ type (
 	kern256Masked func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
 )
 
-// kc is the depth of one pass over C: a kc×32 panel of B (32 KiB) stays in L1 while every
-// row block of A streams past it.
-const kc = 256
+// The depth of one pass over C, by case, as measured on the benchmark shapes (see
+// BenchmarkGemm): 256 for NN; 512 for NT, whose packed panel of B then holds the whole
+// recurrent weight; 64 for TN, where op(A)'s rows for one p are a short run in a long column
+// and a deeper block of A no longer stays in L1 (lda = 128 floats maps them to few sets).
+const (
+	kcNN = 256
+	kcNT = 512
+	kcTN = 64
+)
 
 // mask256 holds the lane masks of the AVX2 edge kernel: mask256[16-nr:] has nr leading -1s.
 var mask256 = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
-
-// at returns a pointer to s[i] without a bounds check; sgemm has checked every index it forms.
-func at(s []float32, i int) *float32 {
-	return (*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(s)), uintptr(i)*4))
-}
 
 // sgemmAsm is Gemm for float32 on the assembly kernels. It reports false, doing nothing, when
 // the CPU has none. The arguments have been checked.
@@ -69,38 +69,50 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	if isa == isaAVX2 {
 		nr = 16
 	}
+	// NT reads B through a packed panel, transposed: op(B)'s rows are B's columns. NN and TN
+	// read B in place.
 	var panel *packPanel
-	if transB {
+	kc := kcNN
+	switch {
+	case transB:
 		panel = getPanel()
 		defer putPanel(panel)
+		kc = kcNT
+	case transA:
+		kc = kcTN
 	}
+	nFull := n - n%nr
 	for p0 := 0; p0 < k; p0 += kc {
 		kb := min(kc, k-p0)
 		bt := beta
 		if p0 > 0 {
 			bt = 1
 		}
-		var bp []float32
-		ldbp := ldb
 		if transB {
-			bp, ldbp = panel.pack(b, ldb, n, p0, kb), n
-		} else {
-			bp = b[p0*ldb:]
+			panel.pack(b, ldb, n, p0, kb, nr)
+		}
+		// bAt returns op(B)[p0:, j0:] and its row stride.
+		bAt := func(j0 int) ([]float32, int) {
+			if transB {
+				return panel.buf[j0*kb:], nr
+			}
+			return b[p0*ldb+j0:], ldb
 		}
 		ap := a[p0*ksA:]
 		// Row blocks outside, column blocks inside: a block of A (mr×kb) stays in L1 while
 		// it meets every column block of B. The right edge, narrower than nr, goes last.
-		nFull := n - n%nr
 		if nFull > 0 {
 			forRowBlocks(m, maxRows(nr, nr), func(i0, mr int) {
 				for j0 := 0; j0 < nFull; j0 += nr {
-					kernel(mr, nr, kb, ap[i0*rsA:], rsA, ksA, bp[j0:], ldbp, c[i0*ldc+j0:], ldc, alpha, bt)
+					bp, ldbp := bAt(j0)
+					kernel(mr, nr, kb, ap[i0*rsA:], rsA, ksA, bp, ldbp, c[i0*ldc+j0:], ldc, alpha, bt)
 				}
 			})
 		}
 		if w := n - nFull; w > 0 {
+			bp, ldbp := bAt(nFull)
 			forRowBlocks(m, maxRows(nr, w), func(i0, mr int) {
-				kernel(mr, w, kb, ap[i0*rsA:], rsA, ksA, bp[nFull:], ldbp, c[i0*ldc+nFull:], ldc, alpha, bt)
+				kernel(mr, w, kb, ap[i0*rsA:], rsA, ksA, bp, ldbp, c[i0*ldc+nFull:], ldc, alpha, bt)
 			})
 		}
 	}
@@ -147,30 +159,35 @@ func forRowBlocks(m, maxRows int, f func(i0, mr int)) {
 	}
 }
 
-// packPanel is the scratch of the NT case: op(B)[p0:p0+kb, 0:n] = B[0:n, p0:p0+kb]ᵀ,
-// row-major with rows n apart. It grows to the largest kc×n seen and is then reused.
+// packPanel is the scratch of the packed cases: op(B)[p0:p0+kb, 0:n] as column blocks of nr
+// (the last one padded), each kb×nr and row-major, one after another: the block of column
+// j0 starts at j0·kb. It grows to the largest block seen and is then reused.
 type packPanel struct {
 	busy atomic.Bool
 	buf  []float32
 }
 
-// pack fills the panel and returns it.
-func (pp *packPanel) pack(b []float32, ldb, n, p0, kb int) []float32 {
-	if cap(pp.buf) < kc*n {
-		pp.buf = make([]float32, kc*n)
+// pack fills the panel from B, n×k with rows ldb apart.
+func (pp *packPanel) pack(b []float32, ldb, n, p0, kb, nr int) {
+	size := kb * ((n + nr - 1) / nr * nr)
+	if cap(pp.buf) < size {
+		pp.buf = make([]float32, size)
 	}
-	buf := pp.buf[:kb*n]
-	if isa == isaAVX512 && 15*ldb < 1<<29 {
-		transpose512(&buf[0], n*4, &b[p0], ldb*4, n, kb)
-		return buf
-	}
-	for j := range n {
-		row := b[j*ldb+p0 : j*ldb+p0+kb]
-		for p, v := range row {
-			buf[p*n+j] = v
+	buf := pp.buf[:size]
+	for j0 := 0; j0 < n; j0 += nr {
+		w := min(nr, n-j0)
+		blk := buf[j0*kb : (j0+nr)*kb]
+		if isa == isaAVX512 && 15*ldb < 1<<29 {
+			transpose512(&blk[0], nr*4, &b[j0*ldb+p0], ldb*4, w, kb)
+			continue
+		}
+		for j := range w {
+			row := b[(j0+j)*ldb+p0 : (j0+j)*ldb+p0+kb]
+			for p, v := range row {
+				blk[p*nr+j] = v
+			}
 		}
 	}
-	return buf
 }
 
 // panels are the NT scratch buffers, one per concurrent caller; a caller that finds all of
