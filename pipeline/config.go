@@ -41,6 +41,9 @@ type SourceConfig struct {
 	// empty: 0 and 1 for tsv and csv, "label" and "text" for jsonl.
 	LabelColumn string `mapstructure:"label_column"`
 	TextColumn  string `mapstructure:"text_column"`
+	// GroupColumn names a column (tsv, csv) or key (jsonl) whose documents are held out together:
+	// the sentences of one file, the mails of one thread. Empty: each document on its own.
+	GroupColumn string `mapstructure:"group_column"`
 	Header      bool   `mapstructure:"header"` // tsv and csv: the first line names the columns
 	// dir: each folder under the path is a label; Labels renames folders (several may share a
 	// label; matched without regard to case), and Extensions keeps only the files whose name

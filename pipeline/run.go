@@ -47,8 +47,7 @@ const (
 
 // Seeds' second words: each use of the config's seed draws from a stream of its own.
 const (
-	streamInit       = 0x1417
-	streamValidation = 0x7a11d
+	streamInit = 0x1417
 )
 
 // dataset is the data of a run, encoded.
@@ -391,7 +390,7 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 	if sc.Train == "" {
 		return nil, fmt.Errorf("%w: source.train is empty: give the training data's path", ErrConfig)
 	}
-	docs, err := readAll(sc.Train, sc)
+	split, err := NewSplit(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -400,36 +399,34 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 		if testDocs, err = readAll(sc.Test, sc); err != nil {
 			return nil, err
 		}
-	} else if sc.TestSplit > 0 {
-		held := Holdout(len(docs), sc.TestSplit, cfg.TestSplitRNG())
-		var rest []Document
-		for i, doc := range docs {
-			if held[i] {
-				testDocs = append(testDocs, doc)
-			} else {
-				rest = append(rest, doc)
-			}
+		for _, doc := range testDocs {
+			split.Exclude(doc.Text)
 		}
-		docs = rest
 	}
-	// Duplicates: a text seen twice is kept once, and a training text that is also a test text
-	// is dropped from training, so that no test document is learnt by heart.
-	seen := map[string]bool{}
-	dedupe := func(in []Document) []Document {
-		var out []Document
-		for _, doc := range in {
-			if !seen[doc.Text] {
-				seen[doc.Text] = true
-				out = append(out, doc)
-			}
+	var docs []Document
+	var parts []Part
+	dups := 0
+	i := 0
+	for doc, err := range ReadDocuments(sc.Train, sc) {
+		if err != nil {
+			return nil, err
 		}
-		return out
+		switch p := split.Of(i, doc); p {
+		case PartDuplicate:
+			dups++
+		case PartTest:
+			testDocs = append(testDocs, doc)
+		default:
+			docs = append(docs, doc)
+			parts = append(parts, p)
+		}
+		i++
 	}
-	nTrain, nTest := len(docs), len(testDocs)
-	testDocs = dedupe(testDocs)
-	docs = dedupe(docs)
-	if dropped := nTrain + nTest - len(docs) - len(testDocs); dropped > 0 {
-		fmt.Fprintf(log, "text: dropped %d duplicate documents\n", dropped)
+	if i == 0 {
+		return nil, fmt.Errorf("%w: %s holds no document; check source.format and the path", ErrSource, sc.Train)
+	}
+	if dups > 0 {
+		fmt.Fprintf(log, "text: left out %d documents that repeat an earlier one\n", dups)
 	}
 
 	d := &dataset{}
@@ -462,21 +459,23 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 		return nil, fmt.Errorf("%w: tokenize.unit: %v", ErrConfig, err)
 	}
 	start := time.Now()
-	held := Holdout(len(docs), sc.ValidationSplit, rand.New(rand.NewPCG(cfg.Seed, streamValidation)))
 	counter := vocab.NewCounter()
 	tokens := make([][][]string, len(docs))
+	nVal := 0
 	for i, doc := range docs {
 		tokens[i] = tok.Tokenize(doc.Text)
-		if !held[i] {
+		if parts[i] == PartTrain {
 			for _, s := range tokens[i] {
 				counter.Add(s)
 			}
+		} else {
+			nVal++
 		}
 	}
 	d.vocab = counter.Build(cfg.Vocab.MinCount, cfg.Vocab.MaxSize)
 	cov := d.vocab.Coverage()
-	fmt.Fprintf(log, "text: %d training documents (%d held out for validation), %d test documents, %d labels; tokenized in %.1fs\n",
-		len(docs)-countTrue(held), countTrue(held), len(testDocs), len(d.classes), time.Since(start).Seconds())
+	fmt.Fprintf(log, "text: %d training documents, %d for validation, %d for testing, %d labels; tokenized in %.1fs\n",
+		len(docs)-nVal, nVal, len(testDocs), len(d.classes), time.Since(start).Seconds())
 	fmt.Fprintf(log, "vocab: %d entries cover %.2f%% of the training tokens\n", d.vocab.Len(), 100*cov.Share)
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, streamInit^1))
@@ -502,7 +501,7 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 		for _, ids := range EncodeTokens(tokens[i], d.vocab, unit, cfg.LSTM.TimeStep) {
 			s := Sample{IDs: ids, Label: labelIDs[doc.Label], Doc: i}
 			switch {
-			case held[i]:
+			case parts[i] == PartValidation:
 				d.val = append(d.val, s)
 			case len(ids) > 0: // an empty text teaches nothing
 				d.train = append(d.train, s)

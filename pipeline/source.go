@@ -16,6 +16,7 @@ type Document struct {
 	Name  string // where it comes from: "file:line", or the file's path below the source folder
 	Label string
 	Text  string
+	Group string // with source.group_column: documents of one group go to the same split
 }
 
 // openText opens path for reading, through gzip if the file starts with gzip's magic bytes

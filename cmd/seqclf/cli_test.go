@@ -53,7 +53,8 @@ func TestVocabBuildAndShow(t *testing.T) {
 	store := filepath.Join(dir, "runs", "model.db")
 	out, err := run(t, "", "vocab", "build", "--input", "../../pipeline/testdata/spamassassin-mini",
 		"--format", "dir", "--extensions", ".txt", "--label", "easy-ham-1=ham", "--label", "spam-2=spam",
-		"--min-count", "2", "--max-size", "50", "--dim", "8", "--out", store, "--top", "3")
+		"--min-count", "2", "--max-size", "50", "--dim", "8", "--out", store, "--top", "3",
+		"--set", "source.validation_split=0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ vocab: {min_count: 1, max_size: 0}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"read 3 documents", "2 held out for testing (source.test_split 0.4, seed 1)",
+	for _, want := range []string{"read 3 documents", "left out: 0 for validation, 2 for testing, 0 repeating an earlier one (seed 1)",
 		"pretrained ../../embed/testdata/glove-4d.txt: 7 vectors read", "wrote " + dir + "/run/model.db"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -129,18 +129,23 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 	}
 
 	start := time.Now()
-	var held []bool
-	if cfg.Source.Test == "" && cfg.Source.TestSplit > 0 {
-		n, err := pipeline.CountDocuments(cfg.Source.Train, cfg.Source)
-		if err != nil {
-			return err
-		}
-		held = pipeline.Holdout(n, cfg.Source.TestSplit, cfg.TestSplitRNG())
-	}
-	counter, docs, bytes, err := countTokens(cfg, tok, held, max(o.workers, 1))
+	split, err := pipeline.NewSplit(cfg)
 	if err != nil {
 		return err
 	}
+	if cfg.Source.Test != "" {
+		for d, err := range pipeline.ReadDocuments(cfg.Source.Test, cfg.Source) {
+			if err != nil {
+				return err
+			}
+			split.Exclude(d.Text)
+		}
+	}
+	counter, n, err := countTokens(cfg, tok, split, max(o.workers, 1))
+	if err != nil {
+		return err
+	}
+	docs, bytes := n[pipeline.PartTrain], n[len(n)-1]
 	if counter.Total() == 0 {
 		return fmt.Errorf("%s: no tokens in %d documents", cfg.Source.Train, docs)
 	}
@@ -166,9 +171,8 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 	}
 	w := s.out
 	fmt.Fprintf(w, "read %d documents (%.1f MB) from %s", docs, float64(bytes)/1e6, cfg.Source.Train)
-	if held != nil {
-		fmt.Fprintf(w, ", %d held out for testing (source.test_split %g, seed %d)", countTrue(held), cfg.Source.TestSplit, cfg.Seed)
-	}
+	fmt.Fprintf(w, "; left out: %d for validation, %d for testing, %d repeating an earlier one (seed %d)",
+		n[pipeline.PartValidation], n[pipeline.PartTest], n[pipeline.PartDuplicate], cfg.Seed)
 	fmt.Fprintf(w, "\ntokenized and counted in %s (%.1f MB/s, %d workers)\n", counted.Round(time.Millisecond),
 		float64(bytes)/1e6/counted.Seconds(), max(o.workers, 1))
 	if loaded != nil {
@@ -180,9 +184,10 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 	return printSummary(w, v, o.top)
 }
 
-// countTokens tokenizes the training documents (less the held-out ones) on workers goroutines
-// and counts their tokens. It returns the counts, the documents and bytes read.
-func countTokens(cfg *pipeline.Config, tok *tokenize.Tokenizer, held []bool, workers int) (*vocab.Counter, int, int64, error) {
+// countTokens tokenizes the training documents (split's PartTrain) on workers goroutines and
+// counts their tokens. It returns the counts, and the documents of each Part followed by the
+// bytes of the training documents.
+func countTokens(cfg *pipeline.Config, tok *tokenize.Tokenizer, split *pipeline.Split, workers int) (*vocab.Counter, [5]int64, error) {
 	texts := make(chan string, 4*workers)
 	counters := make([]*vocab.Counter, workers)
 	var wg sync.WaitGroup
@@ -197,32 +202,31 @@ func countTokens(cfg *pipeline.Config, tok *tokenize.Tokenizer, held []bool, wor
 			}
 		})
 	}
-	var docs int
-	var bytes int64
+	var n [5]int64
 	var err error
-	i := -1
+	i := 0
 	for d, derr := range pipeline.ReadDocuments(cfg.Source.Train, cfg.Source) {
 		if derr != nil {
 			err = derr
 			break
 		}
+		p := split.Of(i, d)
 		i++
-		if held != nil && (i >= len(held) || held[i]) {
-			continue
+		n[p]++
+		if p == pipeline.PartTrain {
+			n[4] += int64(len(d.Text))
+			texts <- d.Text
 		}
-		docs++
-		bytes += int64(len(d.Text))
-		texts <- d.Text
 	}
 	close(texts)
 	wg.Wait()
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, n, err
 	}
 	for _, c := range counters[1:] {
 		counters[0].Merge(c)
 	}
-	return counters[0], docs, bytes, nil
+	return counters[0], n, nil
 }
 
 func countTrue(b []bool) int {

@@ -1,0 +1,102 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"math/rand/v2"
+)
+
+// Part says where a document of the training source goes.
+type Part int8
+
+const (
+	// PartTrain documents are trained on, and only they make the dictionary.
+	PartTrain Part = iota
+	// PartValidation documents measure each epoch, for early stopping.
+	PartValidation
+	// PartTest documents make the final report (without source.test).
+	PartTest
+	// PartDuplicate documents repeat the text of an earlier document and are left out, so that
+	// no text is both trained on and tested.
+	PartDuplicate
+)
+
+// Split assigns each document of a run's training source to a Part: source.test_split of the
+// documents (or of the groups, with source.group_column) to the test set when there is no
+// source.test, source.validation_split of the rest to validation, by draws from the config's
+// seed alone. `vocab build` and `pipeline run` use it, so both count the same documents.
+type Split struct {
+	test, val []bool  // by unit: a document, or a group
+	group     []int32 // the unit of each document, nil when each is its own
+	seen      map[[16]byte]struct{}
+}
+
+// Stream seeds of the splits: see Config.TestSplitRNG for the test one.
+const streamValidation = 0x7a11d
+
+// NewSplit reads the training source once to count its documents (and groups).
+func NewSplit(cfg *Config) (*Split, error) {
+	sc := cfg.Source
+	s := &Split{seen: make(map[[16]byte]struct{})}
+	var units int
+	if sc.GroupColumn == "" {
+		n, err := CountDocuments(sc.Train, sc)
+		if err != nil {
+			return nil, err
+		}
+		units = n
+	} else {
+		ids := map[string]int32{}
+		for doc, err := range ReadDocuments(sc.Train, sc) {
+			if err != nil {
+				return nil, err
+			}
+			id, ok := ids[doc.Group]
+			if !ok {
+				id = int32(len(ids))
+				ids[doc.Group] = id
+			}
+			s.group = append(s.group, id)
+		}
+		units = len(ids)
+	}
+	if sc.Test == "" && sc.TestSplit > 0 {
+		s.test = Holdout(units, sc.TestSplit, cfg.TestSplitRNG())
+	}
+	s.val = Holdout(units, sc.ValidationSplit, rand.New(rand.NewPCG(cfg.Seed, streamValidation)))
+	return s, nil
+}
+
+// Of returns the part of doc, the i-th document (from 0) that ReadDocuments yields from the
+// training source. Call it once per document, in order: it remembers the texts it has seen.
+func (s *Split) Of(i int, doc Document) Part {
+	h := sha256.Sum256([]byte(doc.Text))
+	key := [16]byte(h[:16])
+	if _, dup := s.seen[key]; dup {
+		return PartDuplicate
+	}
+	s.seen[key] = struct{}{}
+	u := i
+	if s.group != nil {
+		if i >= len(s.group) {
+			return PartDuplicate // the source grew since NewSplit counted it
+		}
+		u = int(s.group[i])
+	}
+	if u >= len(s.val) {
+		return PartDuplicate
+	}
+	switch {
+	case s.test != nil && s.test[u]:
+		return PartTest
+	case s.val[u]:
+		return PartValidation
+	}
+	return PartTrain
+}
+
+// Exclude marks text as seen, so that a training document with the same text is a
+// PartDuplicate: call it with the texts of source.test before going through the training source.
+func (s *Split) Exclude(text string) {
+	h := sha256.Sum256([]byte(text))
+	s.seen[[16]byte(h[:16])] = struct{}{}
+}
