@@ -54,3 +54,33 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGates reports ns per unit of one step's GatesForward and GatesBackward for a
+// batch of 128 samples of 128 units, on the chosen instruction set and in scalar Go.
+func BenchmarkGates(b *testing.B) {
+	const batch, n = 128, 128
+	rng := rand.New(rand.NewPCG(7, 8))
+	z, cPrev := randSlice(rng, batch*4*n), randSlice(rng, batch*n)
+	c, tc, h := make([]float32, batch*n), make([]float32, batch*n), make([]float32, batch*n)
+	dh, dc, dz := randSlice(rng, batch*n), randSlice(rng, batch*n), make([]float32, batch*4*n)
+	forEachISA(func(isaName string) {
+		b.Run("forward/"+isaName, func(b *testing.B) {
+			for b.Loop() {
+				for s := range batch {
+					r := s * n
+					GatesForward(z[4*r:4*r+4*n], cPrev[r:r+n], c[r:r+n], tc[r:r+n], h[r:r+n])
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch*n), "ns/unit")
+		})
+		b.Run("backward/"+isaName, func(b *testing.B) {
+			for b.Loop() {
+				for s := range batch {
+					r := s * n
+					GatesBackward(z[4*r:4*r+4*n], cPrev[r:r+n], tc[r:r+n], dh[r:r+n], dc[r:r+n], dz[4*r:4*r+4*n])
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch*n), "ns/unit")
+		})
+	})
+}
