@@ -125,13 +125,14 @@ func Tanh[T Float](x T) T {
 // σ(z_i), σ(z_f), tanh(z_g), σ(z_o). It writes the new cell state c = f⊙cPrev + i⊙g, its tanh
 // tc, and the output h = o⊙tc (n values each).
 func GatesForward[T Float](z, cPrev, c, tc, h []T) {
-	if is32[T]() && gatesForwardAsm(as32(z), as32(cPrev), as32(c), as32(tc), as32(h)) {
-		return
+	from := 0
+	if is32[T]() {
+		from = gatesForwardAsm(as32(z), as32(cPrev), as32(c), as32(tc), as32(h))
 	}
 	n := len(c)
 	zi, zf, zg, zo := z[:n], z[n:2*n], z[2*n:3*n], z[3*n:4*n]
 	cPrev, tc, h = cPrev[:n], tc[:n], h[:n]
-	for j := range n {
+	for j := from; j < n; j++ {
 		i := Sigmoid(zi[j])
 		f := Sigmoid(zf[j])
 		g := Tanh(zg[j])
@@ -149,14 +150,15 @@ func GatesForward[T Float](z, cPrev, c, tc, h []T) {
 // arriving at the step's cell state from the next step and on return the gradient with respect to
 // cPrev. It writes the gradient with respect to the pre-activations into dz (4·n values).
 func GatesBackward[T Float](act, cPrev, tc, dh, dc, dz []T) {
-	if is32[T]() && gatesBackwardAsm(as32(act), as32(cPrev), as32(tc), as32(dh), as32(dc), as32(dz)) {
-		return
+	from := 0
+	if is32[T]() {
+		from = gatesBackwardAsm(as32(act), as32(cPrev), as32(tc), as32(dh), as32(dc), as32(dz))
 	}
 	n := len(dc)
 	ai, af, ag, ao := act[:n], act[n:2*n], act[2*n:3*n], act[3*n:4*n]
 	di, df, dg, do := dz[:n], dz[n:2*n], dz[2*n:3*n], dz[3*n:4*n]
 	cPrev, tc, dh = cPrev[:n], tc[:n], dh[:n]
-	for j := range n {
+	for j := from; j < n; j++ {
 		i, f, g, o, t := ai[j], af[j], ag[j], ao[j], tc[j]
 		dcj := dc[j] + dh[j]*o*(1-t*t)
 		do[j] = dh[j] * t * o * (1 - o)
@@ -172,11 +174,12 @@ func AddBias[T Float](x, bias []T) {
 	n := len(bias)
 	for r := 0; r+n <= len(x); r += n {
 		row := x[r : r+n]
-		if is32[T]() && axpyAsm(1, as32(bias), as32(row)) {
-			continue
+		from := 0
+		if is32[T]() {
+			from = axpyAsm(1, as32(bias), as32(row))
 		}
-		for j, b := range bias {
-			row[j] += b
+		for j := from; j < n; j++ {
+			row[j] += bias[j]
 		}
 	}
 }
@@ -186,56 +189,61 @@ func AddColumnSums[T Float](sum, x []T) {
 	n := len(sum)
 	for r := 0; r+n <= len(x); r += n {
 		row := x[r : r+n]
-		if is32[T]() && axpyAsm(1, as32(row), as32(sum)) {
-			continue
+		from := 0
+		if is32[T]() {
+			from = axpyAsm(1, as32(row), as32(sum))
 		}
-		for j, v := range row {
-			sum[j] += v
+		for j := from; j < n; j++ {
+			sum[j] += row[j]
 		}
 	}
 }
 
 // Add sets dst[i] = a[i] + b[i].
 func Add[T Float](dst, a, b []T) {
-	if is32[T]() && addAsm(as32(dst), as32(a), as32(b)) {
-		return
+	from := 0
+	if is32[T]() {
+		from = addAsm(as32(dst), as32(a), as32(b))
 	}
 	b = b[:len(a)]
 	dst = dst[:len(a)]
-	for i, v := range a {
-		dst[i] = v + b[i]
+	for i := from; i < len(a); i++ {
+		dst[i] = a[i] + b[i]
 	}
 }
 
 // Mul sets dst[i] = a[i] · b[i].
 func Mul[T Float](dst, a, b []T) {
-	if is32[T]() && mulAsm(as32(dst), as32(a), as32(b)) {
-		return
+	from := 0
+	if is32[T]() {
+		from = mulAsm(as32(dst), as32(a), as32(b))
 	}
 	b = b[:len(a)]
 	dst = dst[:len(a)]
-	for i, v := range a {
-		dst[i] = v * b[i]
+	for i := from; i < len(a); i++ {
+		dst[i] = a[i] * b[i]
 	}
 }
 
 // Axpy adds alpha·x to y.
 func Axpy[T Float](alpha T, x, y []T) {
-	if is32[T]() && axpyAsm(float32(alpha), as32(x), as32(y)) {
-		return
+	from := 0
+	if is32[T]() {
+		from = axpyAsm(float32(alpha), as32(x), as32(y))
 	}
 	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += alpha * v
+	for i := from; i < len(x); i++ {
+		y[i] += alpha * x[i]
 	}
 }
 
 // Scale multiplies every element of x by alpha.
 func Scale[T Float](alpha T, x []T) {
-	if is32[T]() && scaleAsm(float32(alpha), as32(x)) {
-		return
+	from := 0
+	if is32[T]() {
+		from = scaleAsm(float32(alpha), as32(x))
 	}
-	for i := range x {
+	for i := from; i < len(x); i++ {
 		x[i] *= alpha
 	}
 }
