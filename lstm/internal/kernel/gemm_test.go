@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -139,5 +140,39 @@ func TestGemmPanics(t *testing.T) {
 			}()
 			tc.f()
 		}()
+	}
+}
+
+// TestGemmConcurrent runs NT multiplies (the packed case) from several goroutines at once,
+// more than there are scratch panels.
+func TestGemmConcurrent(t *testing.T) {
+	const workers, m, n, k = 12, 33, 70, 300
+	var wg sync.WaitGroup
+	errs := make([]string, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+			want := make([]float64, m*n)
+			refGemm(false, true, m, n, k, 1, a, k, b, k, 0, want, n)
+			c := make([]float32, m*n)
+			for range 20 {
+				Gemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				for i, v := range c {
+					if math.Abs(float64(v)-want[i]) > 1e-4 {
+						errs[w] = fmt.Sprintf("worker %d: C[%d] = %g, want %g", w, i, v, want[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, e := range errs {
+		if e != "" {
+			t.Error(e)
+		}
 	}
 }
