@@ -6,10 +6,27 @@
 // All matrices are dense and row-major, described BLAS-style by a slice and a leading dimension.
 // The routines are generic over float32 (training and inference) and float64 (gradient checks).
 //
+// # Kernels
+//
 // On amd64 the float32 routines run on Go-assembly kernels, AVX-512 or AVX2+FMA, whichever the
-// CPU has (chosen once at start-up with golang.org/x/sys/cpu); elsewhere, on other CPUs and
-// under the purego build tag they run on gonum's pure-Go BLAS (blas32) and scalar Go. float64
-// always takes the pure-Go path (blas64).
+// CPU has (chosen once at start-up with golang.org/x/sys/cpu); on other CPUs and architectures,
+// and under the purego build tag, they run on gonum's pure-Go BLAS (blas32) and scalar Go.
+// float64 always takes the pure-Go path (blas64).
+//
+//   - gemm_amd64.s (written by asmgen): register-blocked micro-kernels that read A and B in
+//     place, 14×32 with AVX-512 (masked at the right edge), 6×16 and a masked 5×16 with AVX2.
+//     gemm_amd64.go splits C into row blocks of at most 14 (or 6) rows, as even as can be, and
+//     column blocks of 32 (or 16), and k into passes (kcNN, kcNT, kcTN). TN needs no copy: for
+//     one p the rows of op(A) = Aᵀ are neighbours in A. NT transposes each pass of B into a
+//     reused panel (a gather per 16 values with AVX-512).
+//   - vec_amd64.s, vec256_amd64.s: sigmoid and tanh from a degree-5 polynomial exp (Cephes'
+//     expf) and a division, fused into GatesForward; GatesBackward and the vector helpers.
+//     Their relative error against float64 math is below 2e-7 (TestActivations).
+//
+// # Caveats
+//
+// Results differ from the pure-Go path in the last bits (another summation order, other
+// activations), and between AVX-512 and AVX2 machines; each path is deterministic.
 package kernel
 
 import (
