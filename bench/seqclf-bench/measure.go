@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/seqclf/seqclf/embed"
+	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/pipeline"
+)
+
+// The shapes of the issue, shared with torch_bench.py.
+const (
+	mnistBatch, mnistSteps, mnistInput, mnistUnits, mnistClasses = 128, 28, 28, 128, 10
+	spamBatch, spamSteps, spamEmbed, spamUnits, spamClasses      = 64, 256, 100, 128, 2
+	inferBatch                                                   = 256
+	learningRate                                                 = 0.001
+	trainSeed                                                    = 1
+)
+
+// lstmFLOPs is the forward cost of one sample-step of one layer, 2·(in+H)·4H (the fused multiply;
+// the gate activations are not counted), and headFLOPs that of the dense head for one sample.
+func lstmFLOPs(in, h int) float64      { return 2 * float64(in+h) * 4 * float64(h) }
+func headFLOPs(h, classes int) float64 { return 2 * float64(h) * float64(classes) }
+
+// trainFLOPs is the analytic cost of training on samples with tokens real steps in all: the
+// forward pass, and a backward pass counted as twice the forward.
+func trainFLOPs(tokens, samples, in, h, classes int) float64 {
+	return 3 * (float64(tokens)*lstmFLOPs(in, h) + float64(samples)*headFLOPs(h, classes))
+}
+
+// inEpochOrder returns data placed so that pipeline.Trainer.Epoch (epoch 0, seed trainSeed)
+// visits it in the order given: batch k is data[k·B:(k+1)·B], as torch_bench.py reads it.
+func inEpochOrder(data []pipeline.Sample) []pipeline.Sample {
+	order := pipeline.Order(trainSeed, 0, len(data))
+	out := make([]pipeline.Sample, len(data))
+	for j, i := range order {
+		out[i] = data[j]
+	}
+	return out
+}
+
+// measured holds what one task's measurement found.
+type measured struct {
+	trainSamplesPerS, trainTokensPerS, trainGFLOPS float64
+	steps                                          int
+	inferSamplesPerS, latencyMS                    float64
+}
+
+// measure trains for c.warmup+c.steps batches of data (in order), then runs inference at batch
+// 256 and single-sample calls, all through the pipeline's Trainer and Predictor.
+func measure(c commonFlags, m *lstm.Model[float32], f pipeline.Features, data []pipeline.Sample, batch int, tokens func([]pipeline.Sample) int) (measured, error) {
+	var res measured
+	need := (c.warmup + c.steps) * batch
+	if len(data) < need || len(data) < (c.inferBatches+1)*inferBatch {
+		return res, fmt.Errorf("%d samples: need %d for training and %d for inference", len(data), need, (c.inferBatches+1)*inferBatch)
+	}
+	t := pipeline.Trainer{Model: m, Features: f, Opt: lstm.NewAdam[float32](learningRate), BatchSize: batch, Seed: trainSeed}
+	// The timed steps stop early, after a whole step, once c.maxTime has passed.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var start, end time.Time
+	done := 0
+	if c.warmup == 0 {
+		start = time.Now()
+	}
+	if _, err := t.Epoch(ctx, inEpochOrder(data[:need]), 0, 0, func(step int, _ float64) {
+		switch {
+		case step == c.warmup:
+			start = time.Now()
+		case step > c.warmup:
+			done, end = step-c.warmup, time.Now()
+			if end.Sub(start).Seconds() > c.maxTime {
+				cancel()
+			}
+		}
+	}); err != nil {
+		return res, err
+	}
+	secs := end.Sub(start).Seconds()
+	res.steps = done
+	timed := data[c.warmup*batch : (c.warmup+done)*batch]
+	cfg := m.Config
+	res.trainSamplesPerS = float64(len(timed)) / secs
+	res.trainTokensPerS = float64(tokens(timed)) / secs
+	res.trainGFLOPS = trainFLOPs(tokens(timed), len(timed), cfg.InputDim, cfg.NumUnits, cfg.Classes) / secs / 1e9
+
+	p := pipeline.Predictor{Model: m, Features: f, BatchSize: inferBatch}
+	p.Predict(data[:inferBatch]) // buffers
+	infer := data[inferBatch : (c.inferBatches+1)*inferBatch]
+	start = time.Now()
+	p.Predict(infer)
+	res.inferSamplesPerS = float64(len(infer)) / time.Since(start).Seconds()
+
+	one := pipeline.Predictor{Model: m, Features: f, BatchSize: 1}
+	for i := range 10 {
+		one.Predict(data[i : i+1])
+	}
+	lat := make([]float64, c.latencyRuns)
+	for i := range lat {
+		s := data[i%len(data) : i%len(data)+1]
+		t0 := time.Now()
+		one.Predict(s)
+		lat[i] = time.Since(t0).Seconds() * 1e3
+	}
+	res.latencyMS = median(lat)
+	return res, nil
+}
+
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	s := slices.Clone(x)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+func (r *Result) fill(m measured) {
+	r.TrainSteps = m.steps
+	r.TrainSamplesPerS, r.TrainTokensPerS, r.TrainGFLOPS = m.trainSamplesPerS, m.trainTokensPerS, m.trainGFLOPS
+	r.InferSamplesPerS, r.LatencyMedianMS = m.inferSamplesPerS, m.latencyMS
+	r.PeakRSSMiB = peakRSSMiB()
+}
+
+func runMNIST(args []string) error {
+	fs := flag.NewFlagSet("mnist", flag.ExitOnError)
+	var c commonFlags
+	c.add(fs, 15, 8, 200)
+	dir := fs.String("data", "data/mnist", "directory of the MNIST IDX files (scripts/fetch-data.sh mnist)")
+	fs.Parse(args)
+	im, labels, err := pipeline.ReadIDXPair(filepath.Join(*dir, "train-images-idx3-ubyte.gz"), filepath.Join(*dir, "train-labels-idx1-ubyte.gz"))
+	if err != nil {
+		return err
+	}
+	data := make([]pipeline.Sample, len(labels))
+	for i, y := range labels {
+		data[i] = pipeline.Sample{Index: i, Label: y, Doc: i}
+	}
+	m, err := lstm.New[float32](lstm.Config{InputDim: mnistInput, NumUnits: mnistUnits, NumLayers: 1, Classes: mnistClasses, Pooling: lstm.PoolLast}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return err
+	}
+	f := &pipeline.RowFeatures{Images: im, Slice: pipeline.SliceRows}
+	res, err := measure(c, m, f, data, mnistBatch, func(s []pipeline.Sample) int { return len(s) * mnistSteps })
+	if err != nil {
+		return err
+	}
+	r := Result{Task: "mnist", Round: c.round, LatencyCalls: c.latencyRuns, Backend: "lstm/internal/kernel"}
+	r.fill(res)
+	return writeResult(c.out, r)
+}
+
+func runSpam(args []string) error {
+	fs := flag.NewFlagSet("spam", flag.ExitOnError)
+	var c commonFlags
+	c.add(fs, 6, 2, 50)
+	path := fs.String("ids", "bench/out/spam-ids.txt", "the id file written by encode-spam")
+	fs.Parse(args)
+	vocabSize, docs, err := readIDs(*path)
+	if err != nil {
+		return err
+	}
+	data := make([]pipeline.Sample, len(docs))
+	for i, d := range docs {
+		data[i] = pipeline.Sample{IDs: d.ids, Label: d.label, Doc: i}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	table, err := embed.New(vocabSize, spamEmbed, 1, rng)
+	if err != nil {
+		return err
+	}
+	m, err := lstm.New[float32](lstm.Config{InputDim: spamEmbed, NumUnits: spamUnits, NumLayers: 1, Classes: spamClasses, Pooling: lstm.PoolLast}, rng)
+	if err != nil {
+		return err
+	}
+	f := &pipeline.EmbedFeatures{Table: table, Adam: embed.NewAdam(learningRate)}
+	countTokens := func(s []pipeline.Sample) int {
+		n := 0
+		for _, x := range s {
+			n += len(x.IDs)
+		}
+		return n
+	}
+	res, err := measure(c, m, f, data, spamBatch, countTokens)
+	if err != nil {
+		return err
+	}
+	r := Result{Task: "spam", Round: c.round, LatencyCalls: c.latencyRuns, Backend: "lstm/internal/kernel",
+		MeanTokensPerSample: float64(countTokens(data)) / float64(len(data))}
+	r.fill(res)
+	return writeResult(c.out, r)
+}
+
+// gemmShapes are the multiplies timed for the peak (m, n, k): two squares and the LSTM's own.
+var gemmShapes = [][3]int{{512, 512, 512}, {1024, 1024, 1024}, {128, 512, 156}, {64, 512, 228}, {3584, 512, 28}}
+
+// runGemm times float32 C = A·B with gonum's blas32 (the pure-Go fallback) and adds the rates that
+// the engine's own kernel reached in lstm/internal/kernel's BenchmarkGemm, whose output
+// -kernel-bench names: the kernel package is internal to lstm, so it cannot be called from here.
+// The peak is the best rate of either.
+func runGemm(args []string) error {
+	fs := flag.NewFlagSet("gemm", flag.ExitOnError)
+	out := fs.String("out", "-", "write the JSON result here")
+	minTime := fs.Duration("min-time", 300*time.Millisecond, "time each shape at least this long")
+	fs.Int("round", 0, "ignored: the peak is measured once")
+	kernelBench := fs.String("kernel-bench", "", "output of go test -bench BenchmarkGemm ./lstm/internal/kernel/")
+	fs.Parse(args)
+	var peak float64
+	var parts []string
+	for _, s := range gemmShapes {
+		m, n, k := s[0], s[1], s[2]
+		a := blas32.General{Rows: m, Cols: k, Stride: k, Data: randFloats(m * k)}
+		b := blas32.General{Rows: k, Cols: n, Stride: n, Data: randFloats(k * n)}
+		c := blas32.General{Rows: m, Cols: n, Stride: n, Data: make([]float32, m*n)}
+		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, a, b, 0, c)
+		best := 0.0
+		for range 3 {
+			reps, start := 0, time.Now()
+			for time.Since(start) < *minTime/3 {
+				blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, a, b, 0, c)
+				reps++
+			}
+			best = max(best, 2*float64(m*n*k)*float64(reps)/time.Since(start).Seconds()/1e9)
+		}
+		peak = max(peak, best)
+		parts = append(parts, fmt.Sprintf("%dx%dx%d:%.1f", m, n, k, best))
+	}
+	backend := "gonum blas32.Gemm"
+	detail := "gonum " + strings.Join(parts, " ")
+	if *kernelBench != "" {
+		f, err := os.Open(*kernelBench)
+		if err != nil {
+			return err
+		}
+		kpeak, kparts := parseKernelBench(f)
+		f.Close()
+		if len(kparts) > 0 {
+			backend = "lstm/internal/kernel Gemm (BenchmarkGemm) and gonum blas32.Gemm"
+			detail = "kernel " + strings.Join(kparts, " ") + "; " + detail
+			peak = max(peak, kpeak)
+		}
+	}
+	return writeResult(*out, Result{Task: "gemm", GemmPeakGFLOPS: peak, GemmShapes: detail, Backend: backend})
+}
+
+// parseKernelBench reads go test -bench output and returns the best GFLOP/s of the sub-benchmarks
+// named .../kernel, and each one as name:rate.
+func parseKernelBench(r io.Reader) (peak float64, parts []string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || !strings.HasPrefix(f[0], "BenchmarkGemm/") {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "BenchmarkGemm/")
+		if i := strings.LastIndexByte(name, '-'); i > 0 && strings.Contains(name[:i], "/kernel") {
+			name = name[:i] // the -GOMAXPROCS suffix
+		}
+		if !strings.HasSuffix(name, "/kernel") {
+			continue
+		}
+		for i := 1; i < len(f); i++ {
+			if f[i] == "GFLOP/s" {
+				if v, err := strconv.ParseFloat(f[i-1], 64); err == nil {
+					peak = max(peak, v)
+					parts = append(parts, fmt.Sprintf("%s:%.1f", strings.TrimSuffix(name, "/kernel"), v))
+				}
+			}
+		}
+	}
+	return peak, parts
+}
+
+func randFloats(n int) []float32 {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	return x
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/tokenize"
+	"github.com/seqclf/seqclf/vocab"
+)
+
+// idsHeader starts an id file: the encoded documents both sides train on.
+const idsHeader = "seqclf-bench-ids v1"
+
+type doc struct {
+	label int
+	ids   []int32
+}
+
+// runEncodeSpam tokenizes a seeded sample of the SpamAssassin mails (whole files, headers
+// included, as a source would read them), builds a dictionary on them and writes each mail's ids,
+// cut to time_step, with its label (1 spam, 0 ham).
+func runEncodeSpam(args []string) error {
+	fset := flag.NewFlagSet("encode-spam", flag.ExitOnError)
+	dir := fset.String("data", "data/spam-assassin", "the corpus (scripts/fetch-data.sh spam)")
+	out := fset.String("out", "bench/out/spam-ids.txt", "the id file to write")
+	n := fset.Int("n", 1600, "mails to encode, drawn with a fixed seed")
+	maxVocab := fset.Int("max-vocab", 20000, "dictionary size, <pad> and <unk> included")
+	fset.Parse(args)
+
+	var paths []string
+	root := filepath.Join(*dir, "data")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".txt") {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return fmt.Errorf("no mails under %s: run scripts/fetch-data.sh spam", root)
+	}
+	slices.Sort(paths)
+	rand.New(rand.NewPCG(5, 6)).Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
+	paths = paths[:min(*n, len(paths))]
+
+	tok, err := tokenize.New(tokenize.Lowercase(true))
+	if err != nil {
+		return err
+	}
+	texts := make([]string, len(paths))
+	for i, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		texts[i] = string(b)
+	}
+	counters := parallel(len(texts), func(c *vocab.Counter, i int) {
+		for _, s := range tok.Tokenize(texts[i]) {
+			c.Add(s)
+		}
+	})
+	total := vocab.NewCounter()
+	for _, c := range counters {
+		total.Merge(c)
+	}
+	v := total.Build(2, *maxVocab)
+	docs := make([]doc, len(texts))
+	parallel(len(texts), func(_ *vocab.Counter, i int) {
+		label := 0
+		if strings.HasPrefix(filepath.Base(filepath.Dir(paths[i])), "spam") {
+			label = 1
+		}
+		docs[i] = doc{label, pipeline.EncodeText(tok, v, texts[i], pipeline.UnitDocument, spamSteps)[0]}
+	})
+	docs = slices.DeleteFunc(docs, func(d doc) bool { return len(d.ids) == 0 })
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	if err := writeIDs(*out, v.Len(), docs); err != nil {
+		return err
+	}
+	lens := make([]float64, len(docs))
+	for i, d := range docs {
+		lens[i] = float64(len(d.ids))
+	}
+	slices.Sort(lens)
+	fmt.Fprintf(os.Stderr, "encode-spam: %d mails, dictionary %d ids, tokens per mail (cut to %d): p10 %.0f, median %.0f, p90 %.0f\n",
+		len(docs), v.Len(), spamSteps, lens[len(lens)/10], median(lens), lens[len(lens)*9/10])
+	return nil
+}
+
+// parallel calls f(c, i) for i in [0, n) on GOMAXPROCS goroutines, each with its own counter.
+func parallel(n int, f func(c *vocab.Counter, i int)) []*vocab.Counter {
+	workers := runtime.GOMAXPROCS(0)
+	counters := make([]*vocab.Counter, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		counters[w] = vocab.NewCounter()
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				f(counters[w], i)
+			}
+		})
+	}
+	wg.Wait()
+	return counters
+}
+
+// writeIDs writes the id file: a header line, then one line per document, its label, a tab and
+// its ids separated by spaces.
+func writeIDs(path string, vocabSize int, docs []doc) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "%s vocab=%d docs=%d\n", idsHeader, vocabSize, len(docs))
+	var buf []byte
+	for _, d := range docs {
+		buf = strconv.AppendInt(buf[:0], int64(d.label), 10)
+		buf = append(buf, '\t')
+		for j, id := range d.ids {
+			if j > 0 {
+				buf = append(buf, ' ')
+			}
+			buf = strconv.AppendInt(buf, int64(id), 10)
+		}
+		buf = append(buf, '\n')
+		w.Write(buf)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// readIDs reads a file written by writeIDs.
+func readIDs(path string) (vocabSize int, docs []doc, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	if !sc.Scan() {
+		return 0, nil, fmt.Errorf("%s: empty", path)
+	}
+	var n int
+	if _, err := fmt.Sscanf(sc.Text(), idsHeader+" vocab=%d docs=%d", &vocabSize, &n); err != nil {
+		return 0, nil, fmt.Errorf("%s: bad header %q", path, sc.Text())
+	}
+	for sc.Scan() {
+		label, rest, ok := strings.Cut(sc.Text(), "\t")
+		if !ok {
+			return 0, nil, fmt.Errorf("%s:%d: no tab", path, len(docs)+2)
+		}
+		var d doc
+		if d.label, err = strconv.Atoi(label); err != nil {
+			return 0, nil, fmt.Errorf("%s:%d: %w", path, len(docs)+2, err)
+		}
+		for _, s := range strings.Fields(rest) {
+			id, err := strconv.Atoi(s)
+			if err != nil || id < 0 || id >= vocabSize {
+				return 0, nil, fmt.Errorf("%s:%d: bad id %q", path, len(docs)+2, s)
+			}
+			d.ids = append(d.ids, int32(id))
+		}
+		docs = append(docs, d)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, nil, err
+	}
+	if len(docs) != n {
+		return 0, nil, fmt.Errorf("%s: %d documents, header says %d", path, len(docs), n)
+	}
+	return vocabSize, docs, nil
+}
