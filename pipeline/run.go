@@ -519,13 +519,3 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 	}
 	return d, nil
 }
-
-func countTrue(b []bool) int {
-	n := 0
-	for _, x := range b {
-		if x {
-			n++
-		}
-	}
-	return n
-}

@@ -229,16 +229,6 @@ func countTokens(cfg *pipeline.Config, tok *tokenize.Tokenizer, split *pipeline.
 	return counters[0], n, nil
 }
 
-func countTrue(b []bool) int {
-	n := 0
-	for _, x := range b {
-		if x {
-			n++
-		}
-	}
-	return n
-}
-
 // writeVocabStore writes the dictionary, the table and the tokenizer options to the store at
 // path, creating its folder.
 func writeVocabStore(path string, v *vocab.Vocab, t *embed.Table, tc pipeline.TokenizeConfig) error {
