@@ -2,6 +2,7 @@ package lstm
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -14,6 +15,14 @@ type benchShape struct {
 var benchShapes = []benchShape{
 	{"mnist-rows", 128, 28, 28, 128, 10},
 	{"text", 64, 256, 100, 128, 2},
+}
+
+// benchThreads are the thread counts the benchmarks run with: one, and all of GOMAXPROCS.
+func benchThreads() []int {
+	if n := runtime.GOMAXPROCS(0); n > 1 {
+		return []int{1, n}
+	}
+	return []int{1}
 }
 
 func benchSetup(b *testing.B, s benchShape) (*Model[float32], *Workspace[float32], []float32, []int, []int) {
@@ -37,37 +46,43 @@ func benchSetup(b *testing.B, s benchShape) (*Model[float32], *Workspace[float32
 // BenchmarkForward measures inference: the forward pass and the head, full-length batches.
 func BenchmarkForward(b *testing.B) {
 	for _, s := range benchShapes {
-		b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d", s.name, s.batch, s.steps, s.input, s.units), func(b *testing.B) {
-			m, ws, x, lengths, _ := benchSetup(b, s)
-			m.Forward(ws, x, lengths, s.steps, false, nil)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
+		for _, threads := range benchThreads() {
+			b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d/threads=%d", s.name, s.batch, s.steps, s.input, s.units, threads), func(b *testing.B) {
+				m, ws, x, lengths, _ := benchSetup(b, s)
+				ws.Threads = threads
 				m.Forward(ws, x, lengths, s.steps, false, nil)
-			}
-			b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "samples/s")
-		})
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					m.Forward(ws, x, lengths, s.steps, false, nil)
+				}
+				b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
 	}
 }
 
 // BenchmarkTrainStep measures training: forward, loss, backward and an Adam step.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, s := range benchShapes {
-		b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d", s.name, s.batch, s.steps, s.input, s.units), func(b *testing.B) {
-			m, ws, x, lengths, labels := benchSetup(b, s)
-			opt := NewAdam[float32](0.001)
-			step := func() {
-				if _, err := m.TrainStep(ws, x, lengths, s.steps, labels, opt, TrainOptions[float32]{}, nil); err != nil {
-					b.Fatal(err)
+		for _, threads := range benchThreads() {
+			b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d/threads=%d", s.name, s.batch, s.steps, s.input, s.units, threads), func(b *testing.B) {
+				m, ws, x, lengths, labels := benchSetup(b, s)
+				ws.Threads = threads
+				opt := NewAdam[float32](0.001)
+				step := func() {
+					if _, err := m.TrainStep(ws, x, lengths, s.steps, labels, opt, TrainOptions[float32]{}, nil); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			step()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
 				step()
-			}
-			b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "samples/s")
-		})
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					step()
+				}
+				b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
 	}
 }

@@ -3,6 +3,7 @@ package lstm
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
 )
@@ -49,6 +50,8 @@ type layerBuffers[T Float] struct {
 	dhCur  []T // B·H
 	dhNext []T // B·H
 	dcNext []T // B·H
+	whT    []T // 4H·H: Whᵀ
+	wxT    []T // 4H·D: Wxᵀ
 }
 
 func (b *layerBuffers[T]) resize(steps, batch, units, inputDim int) {
@@ -73,82 +76,162 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// pass is one layer's forward or backward pass over one batch, cut into parts that run on
+// goroutines of their own. Part p owns the samples span(batch, parts, p) through every step of the
+// recurrence, the rows span(steps·batch, parts, p) of the multiplies over all steps, and the
+// columns span(4H, parts, p) of the weight gradients. No two parts write the same value, and
+// each value is summed in the same order whatever the number of parts.
+type pass[T Float] struct {
+	l       *Layer[T]
+	buf     *layerBuffers[T]
+	x       []T
+	lengths []int
+	steps   int
+	parts   int
+	skipDX  bool // nothing reads the inputs' gradient: spare its multiply
+
+	project, recur, bptt, grads func(part int) // the parts' methods, bound once
+	wg                          sync.WaitGroup
+}
+
+func newPass[T Float]() *pass[T] {
+	r := &pass[T]{}
+	r.project, r.recur, r.bptt, r.grads = r.projectPart, r.recurPart, r.bpttPart, r.gradsPart
+	return r
+}
+
 // forward runs the layer over x ([steps][batch][InputDim], time-major) for samples of the given
 // lengths, keeping in buf what backward needs.
-func (l *Layer[T]) forward(buf *layerBuffers[T], x []T, lengths []int, steps int) {
-	batch, h, d := len(lengths), l.NumUnits, l.InputDim
-	h4 := 4 * h
-	if len(x) != steps*batch*d {
-		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(x), steps, batch, d))
+func (r *pass[T]) forward() {
+	batch, d := len(r.lengths), r.l.InputDim
+	if len(r.x) != r.steps*batch*d {
+		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(r.x), r.steps, batch, d))
 	}
-	w := l.W.Value
-	wx, wh := w[:d*h4], w[d*h4:]
-	z := buf.z
-	// The input projection of every step at once: z = X·Wx + b.
-	kernel.Gemm(false, false, steps*batch, h4, d, 1, x, d, wx, h4, 0, z, h4)
-	kernel.AddBias(z, l.B.Value)
-	clear(buf.hs[:batch*h])
-	clear(buf.cs[:batch*h])
-	bh := batch * h
-	for t := range steps {
+	parallel(r.parts, &r.wg, r.project)
+	parallel(r.parts, &r.wg, r.recur)
+}
+
+// projectPart computes the input projection of its rows of all steps at once: z = X·Wx + b.
+func (r *pass[T]) projectPart(p int) {
+	h4, d := 4*r.l.NumUnits, r.l.InputDim
+	lo, hi := span(r.steps*len(r.lengths), r.parts, p)
+	z := r.buf.z[lo*h4 : hi*h4]
+	kernel.Gemm(false, false, hi-lo, h4, d, 1, r.x[lo*d:], d, r.l.W.Value[:d*h4], h4, 0, z, h4)
+	kernel.AddBias(z, r.l.B.Value)
+}
+
+// recurPart runs its samples through every step: z_t += h_{t-1}·Wh, then the gates.
+func (r *pass[T]) recurPart(p int) {
+	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
+	h4, bh := 4*h, batch*h
+	lo, hi := span(batch, r.parts, p)
+	if lo == hi {
+		return
+	}
+	wh := r.l.W.Value[d*h4:]
+	buf := r.buf
+	clear(buf.hs[lo*h : hi*h])
+	clear(buf.cs[lo*h : hi*h])
+	for t := range r.steps {
 		hPrev, cPrev := buf.hs[t*bh:(t+1)*bh], buf.cs[t*bh:(t+1)*bh]
 		hCur, cCur := buf.hs[(t+1)*bh:(t+2)*bh], buf.cs[(t+1)*bh:(t+2)*bh]
-		zt := z[t*batch*h4 : (t+1)*batch*h4]
+		zt := buf.z[t*batch*h4 : (t+1)*batch*h4]
 		tct := buf.tc[t*bh : (t+1)*bh]
-		// The recurrence for the whole batch: z_t += h_{t-1}·Wh.
-		kernel.Gemm(false, false, batch, h4, h, 1, hPrev, h, wh, h4, 1, zt, h4)
-		for b, n := range lengths {
-			r := b * h
-			if t >= n {
-				copy(hCur[r:r+h], hPrev[r:r+h])
-				copy(cCur[r:r+h], cPrev[r:r+h])
+		kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, wh, h4, 1, zt[lo*h4:], h4)
+		for b := lo; b < hi; b++ {
+			o := b * h
+			if t >= r.lengths[b] {
+				copy(hCur[o:o+h], hPrev[o:o+h])
+				copy(cCur[o:o+h], cPrev[o:o+h])
 				continue
 			}
-			kernel.GatesForward(zt[b*h4:(b+1)*h4], cPrev[r:r+h], cCur[r:r+h], tct[r:r+h], hCur[r:r+h])
+			kernel.GatesForward(zt[b*h4:(b+1)*h4], cPrev[o:o+h], cCur[o:o+h], tct[o:o+h], hCur[o:o+h])
 		}
 	}
 }
 
 // backward propagates buf.dh, the gradient with respect to the layer's outputs, back through
-// time: it adds the gradients of W and B into their Grad and writes the gradient with respect to
-// the inputs x into buf.dx.
-func (l *Layer[T]) backward(buf *layerBuffers[T], x []T, lengths []int, steps int) {
-	batch, h, d := len(lengths), l.NumUnits, l.InputDim
+// time: it adds the gradients of W and B into their Grad and, unless skipDX, writes the gradient
+// with respect to the inputs x into buf.dx.
+func (r *pass[T]) backward() {
+	h, d := r.l.NumUnits, r.l.InputDim
+	h4 := 4 * h
+	w, buf := r.l.W.Value, r.buf
+	// Whᵀ and Wxᵀ, once per pass, so that the multiplies by them read rows in place.
+	buf.whT = grow(buf.whT, h4*h)
+	transpose(buf.whT, w[d*h4:], h, h4)
+	if !r.skipDX {
+		buf.wxT = grow(buf.wxT, h4*d)
+		transpose(buf.wxT, w[:d*h4], d, h4)
+	}
+	parallel(r.parts, &r.wg, r.bptt)
+	parallel(r.parts, &r.wg, r.grads)
+}
+
+// bpttPart takes its samples back through every step, leaving dz, the gradient with respect to
+// the gates' pre-activations.
+func (r *pass[T]) bpttPart(p int) {
+	batch, h := len(r.lengths), r.l.NumUnits
 	h4, bh := 4*h, batch*h
-	w := l.W.Value
-	wx, wh := w[:d*h4], w[d*h4:]
-	dhNext, dcNext, dhCur := buf.dhNext, buf.dcNext, buf.dhCur
+	lo, hi := span(batch, r.parts, p)
+	if lo == hi {
+		return
+	}
+	buf := r.buf
+	dhNext, dcNext, dhCur := buf.dhNext[lo*h:hi*h], buf.dcNext[lo*h:hi*h], buf.dhCur[lo*h:hi*h]
 	clear(dhNext)
 	clear(dcNext)
-	for t := steps - 1; t >= 0; t-- {
-		kernel.Add(dhCur, buf.dh[t*bh:(t+1)*bh], dhNext)
-		zt := buf.z[t*batch*h4 : (t+1)*batch*h4]
-		dzt := buf.dz[t*batch*h4 : (t+1)*batch*h4]
-		cPrev := buf.cs[t*bh : (t+1)*bh]
-		tct := buf.tc[t*bh : (t+1)*bh]
-		for b, n := range lengths {
-			r := b * h
+	for t := r.steps - 1; t >= 0; t-- {
+		kernel.Add(dhCur, buf.dh[t*bh+lo*h:t*bh+hi*h], dhNext)
+		zt := buf.z[(t*batch+lo)*h4 : (t*batch+hi)*h4]
+		dzt := buf.dz[(t*batch+lo)*h4 : (t*batch+hi)*h4]
+		cPrev := buf.cs[t*bh+lo*h : t*bh+hi*h]
+		tct := buf.tc[t*bh+lo*h : t*bh+hi*h]
+		for i, n := range r.lengths[lo:hi] {
 			if t >= n {
 				// A padding step passed h and c through unchanged: so do their gradients.
-				clear(dzt[b*h4 : (b+1)*h4])
+				clear(dzt[i*h4 : (i+1)*h4])
 				continue
 			}
-			kernel.GatesBackward(zt[b*h4:(b+1)*h4], cPrev[r:r+h], tct[r:r+h], dhCur[r:r+h], dcNext[r:r+h], dzt[b*h4:(b+1)*h4])
+			kernel.GatesBackward(zt[i*h4:(i+1)*h4], cPrev[i*h:(i+1)*h], tct[i*h:(i+1)*h], dhCur[i*h:(i+1)*h], dcNext[i*h:(i+1)*h], dzt[i*h4:(i+1)*h4])
 		}
 		// dh_{t-1} = dz_t·Whᵀ for the samples that ran this step, dh_t for those that did not.
-		kernel.Gemm(false, true, batch, h, h4, 1, dzt, h4, wh, h4, 0, dhNext, h)
-		for b, n := range lengths {
+		kernel.Gemm(false, false, hi-lo, h, h4, 1, dzt, h4, buf.whT, h, 0, dhNext, h)
+		for i, n := range r.lengths[lo:hi] {
 			if t >= n {
-				r := b * h
-				copy(dhNext[r:r+h], dhCur[r:r+h])
+				copy(dhNext[i*h:(i+1)*h], dhCur[i*h:(i+1)*h])
 			}
 		}
 	}
-	gw := l.W.Grad
-	// Weight gradients over all steps at once: dWx += Xᵀ·dZ, dWh += H_prevᵀ·dZ, dB += Σ dZ.
-	kernel.Gemm(true, false, d, h4, steps*batch, 1, x, d, buf.dz, h4, 1, gw[:d*h4], h4)
-	kernel.Gemm(true, false, h, h4, steps*batch, 1, buf.hs[:steps*bh], h, buf.dz, h4, 1, gw[d*h4:], h4)
-	kernel.AddColumnSums(l.B.Grad, buf.dz)
-	// The inputs' gradient: dX = dZ·Wxᵀ.
-	kernel.Gemm(false, true, steps*batch, d, h4, 1, buf.dz, h4, wx, h4, 0, buf.dx, d)
+}
+
+// gradsPart computes its columns of the weight gradients over all steps at once, dWx += Xᵀ·dZ,
+// dWh += H_prevᵀ·dZ, dB += Σ dZ, and its rows of the inputs' gradient, dX = dZ·Wxᵀ.
+func (r *pass[T]) gradsPart(p int) {
+	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
+	h4, rows := 4*h, r.steps*len(r.lengths)
+	buf, gw, gb := r.buf, r.l.W.Grad, r.l.B.Grad
+	c0, c1 := span(h4, r.parts, p)
+	if c1 > c0 {
+		kernel.Gemm(true, false, d, c1-c0, rows, 1, r.x, d, buf.dz[c0:], h4, 1, gw[c0:], h4)
+		kernel.Gemm(true, false, h, c1-c0, rows, 1, buf.hs[:r.steps*batch*h], h, buf.dz[c0:], h4, 1, gw[d*h4+c0:], h4)
+		sum := gb[c0:c1]
+		for i := range rows {
+			kernel.Add(sum, sum, buf.dz[i*h4+c0:i*h4+c1])
+		}
+	}
+	if !r.skipDX {
+		r0, r1 := span(rows, r.parts, p)
+		kernel.Gemm(false, false, r1-r0, d, h4, 1, buf.dz[r0*h4:], h4, buf.wxT, d, 0, buf.dx[r0*d:r1*d], d)
+	}
+}
+
+// transpose writes the transpose of src (rows × cols, row-major) into dst (cols × rows).
+func transpose[T Float](dst, src []T, rows, cols int) {
+	for i := range rows {
+		row := src[i*cols : (i+1)*cols]
+		for j, v := range row {
+			dst[j*rows+i] = v
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
@@ -161,6 +162,14 @@ func (m *Model[T]) TrainStep(ws *Workspace[T], x []T, lengths []int, steps int, 
 // batch seen and are reused, so a training loop allocates nothing once its first batch has run.
 // A workspace serves one goroutine at a time.
 type Workspace[T Float] struct {
+	// Threads is the most goroutines a pass uses (its samples split among them); NewWorkspace
+	// sets it to GOMAXPROCS. The results do not depend on it.
+	Threads int
+	// SkipInputGrad spares Backward the gradient with respect to the inputs, when nothing reads
+	// it (inputs that are not trained, as MNIST's pixels); InputGrad is then stale.
+	SkipInputGrad bool
+
+	passes  []*pass[T]
 	steps   int
 	units   int
 	lengths []int
@@ -181,7 +190,17 @@ type Workspace[T Float] struct {
 // NewWorkspace returns an empty workspace for m.
 func (m *Model[T]) NewWorkspace() *Workspace[T] {
 	n := m.Config.NumLayers
-	return &Workspace[T]{layers: make([]layerBuffers[T], n), in: make([][]T, n), mask: make([][]T, n)}
+	ws := &Workspace[T]{Threads: runtime.GOMAXPROCS(0), layers: make([]layerBuffers[T], n), in: make([][]T, n), mask: make([][]T, n)}
+	for range n {
+		ws.passes = append(ws.passes, newPass[T]())
+	}
+	return ws
+}
+
+// parts returns how many parts a pass over a batch of the given size is cut into: one per
+// thread, each with at least 8 samples.
+func (ws *Workspace[T]) parts(batch int) int {
+	return max(1, min(ws.Threads, batch/8))
 }
 
 // Outputs returns the per-step outputs h_t of layer l (0 is the bottom) from the last Forward,
@@ -234,7 +253,9 @@ func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, tr
 		} else if l > 0 {
 			ws.in[l] = in
 		}
-		layer.forward(buf, in, ws.lengths, steps)
+		r := ws.passes[l]
+		r.l, r.buf, r.x, r.lengths, r.steps, r.parts = layer, buf, in, ws.lengths, steps, ws.parts(batch)
+		r.forward()
 		in = buf.hs[batch*h : (steps+1)*batch*h]
 	}
 	ws.pooled = grow(ws.pooled, batch*h)
@@ -404,12 +425,10 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 		}
 	}
 	for l := top; l >= 0; l-- {
-		in := ws.x
-		if l > 0 {
-			in = ws.in[l]
-		}
 		buf := &ws.layers[l]
-		m.Layers[l].backward(buf, in, ws.lengths, steps)
+		r := ws.passes[l]
+		r.skipDX = l == 0 && ws.SkipInputGrad
+		r.backward()
 		if l > 0 {
 			below := ws.layers[l-1].dh
 			if ws.train && cfg.Dropout > 0 {

@@ -184,21 +184,25 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // TestTrainStepAllocatesNothing checks that once a workspace has seen its batch shape, a whole
-// training step, dropout and Adam included, allocates nothing. (The shape is small enough that
-// gonum's GEMM runs serially: its parallel path allocates for its goroutines.)
+// training step, dropout, Adam and the hand-off of half the batch to another goroutine included,
+// allocates nothing.
 func TestTrainStepAllocatesNothing(t *testing.T) {
 	rng := testRNG()
 	m, err := New[float32](Config{InputDim: 4, NumUnits: 8, NumLayers: 2, Classes: 3, Dropout: 0.2, Pooling: PoolMax}, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const steps, batch = 10, 6
+	const steps, batch = 10, 16
 	x := make([]float32, steps*batch*4)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
-	lengths, labels := []int{10, 3, 7, 1, 10, 5}, []int{0, 1, 2, 0, 1, 2}
+	lengths, labels := make([]int, batch), make([]int, batch)
+	for b := range batch {
+		lengths[b], labels[b] = 1+rng.IntN(steps), rng.IntN(3)
+	}
 	ws, opt := m.NewWorkspace(), NewAdam[float32](0.001)
+	ws.Threads = 2 // two parts of 8 samples, on the worker pool
 	step := func() {
 		if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, TrainOptions[float32]{ClipNorm: 1}, rng); err != nil {
 			t.Fatal(err)
