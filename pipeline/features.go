@@ -28,6 +28,9 @@ func (f *RowFeatures) Fill(x []float32, batch []*Sample, steps int) {
 // Learn does nothing: pixels are not trained.
 func (*RowFeatures) Learn([]float32, []*Sample, int) {}
 
+// Trainable returns false: pixels are not trained.
+func (*RowFeatures) Trainable() bool { return false }
+
 // EmbedFeatures feeds token ids through an embedding table, one vector per time step. When the
 // table is trainable, Learn gathers the inputs' gradient into the rows the batch used and applies
 // Adam (lazily, to those rows only) or, without Adam, plain SGD with learning rate LR.
@@ -58,6 +61,9 @@ func (f *EmbedFeatures) collect(batch []*Sample) [][]int32 {
 func (f *EmbedFeatures) Fill(x []float32, batch []*Sample, steps int) {
 	f.Table.FillTimeMajor(x, f.collect(batch), steps)
 }
+
+// Trainable says whether the table is.
+func (f *EmbedFeatures) Trainable() bool { return f.Table.Trainable }
 
 // Learn updates the rows of the tokens in batch from dx, if the table is trainable.
 func (f *EmbedFeatures) Learn(dx []float32, batch []*Sample, steps int) {

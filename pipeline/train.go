@@ -29,6 +29,8 @@ type Features interface {
 	Fill(x []float32, batch []*Sample, steps int)
 	// Learn receives the gradient of the loss with respect to x, shaped as Fill wrote it.
 	Learn(dx []float32, batch []*Sample, steps int)
+	// Trainable says whether Learn does anything: when not, that gradient is not computed.
+	Trainable() bool
 }
 
 // Trainer runs training steps of a model on batches of samples. It reuses its buffers from
@@ -73,6 +75,7 @@ func Order(seed uint64, epoch, n int) []int {
 func (t *Trainer) Epoch(ctx context.Context, samples []Sample, epoch, first int, onStep func(step int, loss float64)) (EpochResult, error) {
 	if t.ws == nil {
 		t.ws = t.Model.NewWorkspace()
+		t.ws.SkipInputGrad = !t.Features.Trainable()
 		t.rng = rand.New(&t.pcg)
 	}
 	order := Order(t.Seed, epoch, len(samples))
