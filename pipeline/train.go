@@ -80,7 +80,7 @@ func (t *Trainer) Epoch(ctx context.Context, samples []Sample, epoch, first int,
 	}
 	order := Order(t.Seed, epoch, len(samples))
 	steps := (len(samples) + t.BatchSize - 1) / t.BatchSize
-	var res EpochResult
+	res := EpochResult{Steps: first}
 	var lossSum float64
 	correct := 0
 	for step := first; step < steps; step++ {

@@ -86,7 +86,14 @@ func TestTrainerFitsAndResumes(t *testing.T) {
 		if err != nil || !res.Stopped || res.Steps != 2 {
 			t.Fatalf("cancelled epoch: %+v, %v; want stopped after 2 steps", res, err)
 		}
-		if _, err := parted.Epoch(context.Background(), samples, epoch, res.Steps, nil); err != nil {
+		// A stop before the first step of a resumed epoch keeps its place.
+		cancelled, stop := context.WithCancel(context.Background())
+		stop()
+		again, err := parted.Epoch(cancelled, samples, epoch, res.Steps, nil)
+		if err != nil || !again.Stopped || again.Steps != 2 {
+			t.Fatalf("epoch resumed at step 2 and stopped at once: %+v, %v; want stopped at step 2", again, err)
+		}
+		if _, err := parted.Epoch(context.Background(), samples, epoch, again.Steps, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
