@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 		})
 		if err != nil {
 			progress.Finish("")
-			return nil, fmt.Errorf("%w (%s keeps the checkpoint of the last whole epoch)", err, path)
+			return nil, fmt.Errorf("%w (%s keeps the last checkpoint, made before it)", err, path)
 		}
 		if res.Stopped {
 			st.Step = res.Steps
