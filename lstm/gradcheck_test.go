@@ -17,7 +17,7 @@ type gradCase struct {
 }
 
 func (gc gradCase) name() string {
-	return fmt.Sprintf("layers=%d/pool=%v/dropout=%v/weighted=%v", gc.cfg.NumLayers, gc.cfg.Pooling, gc.cfg.Dropout, gc.classWeights != nil)
+	return fmt.Sprintf("layers=%d/pool=%v/dropout=%v,%v/weighted=%v", gc.cfg.NumLayers, gc.cfg.Pooling, gc.cfg.InputDropout, gc.cfg.Dropout, gc.classWeights != nil)
 }
 
 // TestGradientCheck compares every analytical gradient, of every parameter and of the inputs,
@@ -36,7 +36,7 @@ func TestGradientCheck(t *testing.T) {
 	}
 	cases = append(cases,
 		gradCase{
-			cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: 2, Classes: 3, Pooling: PoolLast, Dropout: 0.3},
+			cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: 2, Classes: 3, Pooling: PoolLast, Dropout: 0.3, InputDropout: 0.2},
 			steps:   5,
 			lengths: []int{3, 5, 1},
 			labels:  []int{1, 0, 2},
@@ -74,7 +74,7 @@ func checkGradients(t *testing.T, gc gradCase) {
 	// Dropout redraws its masks from rng at every Forward; a fresh source with one seed gives
 	// every evaluation the same masks.
 	loss := func() float64 {
-		m.Forward(ws, x, gc.lengths, gc.steps, gc.cfg.Dropout > 0, rand.New(rand.NewPCG(7, 7)))
+		m.Forward(ws, x, gc.lengths, gc.steps, gc.cfg.Dropout+gc.cfg.InputDropout > 0, rand.New(rand.NewPCG(7, 7)))
 		l, err := m.Loss(ws, gc.labels, gc.classWeights)
 		if err != nil {
 			t.Fatal(err)

@@ -52,6 +52,9 @@ type Config struct {
 	Classes   int     // outputs of the dense head, ≥ 2
 	Pooling   Pooling // how the head reads the top layer's outputs
 	Dropout   float64 // dropout between stacked layers while training, in [0, 1)
+	// InputDropout drops inputs of the bottom layer while training (each value of each step,
+	// as nn.Dropout on an embedding's output), in [0, 1).
+	InputDropout float64
 }
 
 // Validate returns an error naming the first field that cannot make a model.
@@ -69,6 +72,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pooling is %v: use last, mean or max", c.Pooling)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return fmt.Errorf("dropout is %v: it must be in [0, 1)", c.Dropout)
+	case !(c.InputDropout >= 0 && c.InputDropout < 1):
+		return fmt.Errorf("input dropout is %v: it must be in [0, 1)", c.InputDropout)
 	}
 	return nil
 }
@@ -231,15 +236,14 @@ func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, tr
 	}
 	ws.steps, ws.units, ws.x, ws.train, ws.lossed = steps, h, x, train, false
 	ws.lengths = append(ws.lengths[:0], lengths...)
-	dropout := train && cfg.Dropout > 0
 	in := x
 	for l, layer := range m.Layers {
 		buf := &ws.layers[l]
 		buf.resize(steps, batch, h, layer.InputDim)
-		if l > 0 && dropout {
+		if p := m.dropout(l); train && p > 0 {
 			ws.in[l] = grow(ws.in[l], len(in))
 			ws.mask[l] = grow(ws.mask[l], len(in))
-			keep := 1 - cfg.Dropout
+			keep := 1 - p
 			scale := T(1 / keep)
 			for i, v := range in {
 				var k T
@@ -250,7 +254,7 @@ func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, tr
 				ws.in[l][i] = v * k
 			}
 			in = ws.in[l]
-		} else if l > 0 {
+		} else {
 			ws.in[l] = in
 		}
 		r := ws.passes[l]
@@ -429,13 +433,22 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 		r := ws.passes[l]
 		r.skipDX = l == 0 && ws.SkipInputGrad
 		r.backward()
-		if l > 0 {
-			below := ws.layers[l-1].dh
-			if ws.train && cfg.Dropout > 0 {
-				kernel.Mul(below, buf.dx, ws.mask[l])
-			} else {
-				copy(below, buf.dx)
-			}
+		dropped := ws.train && m.dropout(l) > 0
+		switch {
+		case l > 0 && dropped:
+			kernel.Mul(ws.layers[l-1].dh, buf.dx, ws.mask[l])
+		case l > 0:
+			copy(ws.layers[l-1].dh, buf.dx)
+		case dropped && !r.skipDX:
+			kernel.Mul(buf.dx, buf.dx, ws.mask[0])
 		}
 	}
+}
+
+// dropout returns the dropout rate of layer l's inputs while training.
+func (m *Model[T]) dropout(l int) float64 {
+	if l == 0 {
+		return m.Config.InputDropout
+	}
+	return m.Config.Dropout
 }

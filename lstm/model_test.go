@@ -163,6 +163,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Classes = 1 }, "classes"},
 		{func(c *Config) { c.Dropout = 1 }, "dropout"},
 		{func(c *Config) { c.Dropout = math.NaN() }, "dropout"},
+		{func(c *Config) { c.InputDropout = -0.1 }, "input dropout"},
 		{func(c *Config) { c.Pooling = 7 }, "pooling"},
 	} {
 		cfg := good

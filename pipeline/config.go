@@ -86,7 +86,9 @@ type LSTMConfig struct {
 	NumLayers int     `mapstructure:"num_layers"`
 	TimeStep  int     `mapstructure:"time_step"`
 	Pooling   string  `mapstructure:"pooling"`
-	Dropout   float64 `mapstructure:"dropout"`
+	Dropout   float64 `mapstructure:"dropout"` // between stacked layers
+	// InputDropout drops values of the bottom layer's inputs (the embeddings) while training.
+	InputDropout float64 `mapstructure:"input_dropout"`
 }
 
 // TrainConfig describes training.
@@ -214,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LSTM.Dropout < 0 || c.LSTM.Dropout >= 1 {
 		return bad("lstm.dropout", c.LSTM.Dropout, "a probability in [0, 1)")
+	}
+	if c.LSTM.InputDropout < 0 || c.LSTM.InputDropout >= 1 {
+		return bad("lstm.input_dropout", c.LSTM.InputDropout, "a probability in [0, 1)")
 	}
 	for key, x := range map[string]int{
 		"vocab.min_count": c.Vocab.MinCount, "embed.dim": c.Embed.Dim, "lstm.num_units": c.LSTM.NumUnits,

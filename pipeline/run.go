@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, streamInit))
 	model, err := lstm.New[float32](lstm.Config{
 		InputDim: data.inputDim, NumUnits: cfg.LSTM.NumUnits, NumLayers: cfg.LSTM.NumLayers,
-		Classes: len(data.classes), Pooling: pooling, Dropout: cfg.LSTM.Dropout,
+		Classes: len(data.classes), Pooling: pooling, Dropout: cfg.LSTM.Dropout, InputDropout: cfg.LSTM.InputDropout,
 	}, rng)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
