@@ -61,6 +61,14 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		scaleC(m, n, beta, c, ldc)
 		return true
 	}
+	// A row of op(A) that is contiguous in memory (op(A) = A, or a column of A with lda = 1)
+	// is a matrix-vector product: batch 1.
+	if m <= gemvMaxRows[b2i(transB)] && (!transA || m == 1 && lda == 1) {
+		for i := range m {
+			gemv(transB, n, k, alpha, a[i*lda:], b, ldb, beta, c[i*ldc:])
+		}
+		return true
+	}
 	// A(i, p) sits at a[i·rsA + p·ksA].
 	rsA, ksA := lda, 1
 	if transA {
@@ -118,6 +126,13 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 	}
 	return true
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // maxRows is the tallest block the kernels for w of nr columns take.

@@ -76,6 +76,27 @@ func TestGemm32Blocks(t *testing.T) {
 	})
 }
 
+// TestGemv32 covers the one-row multiplies (batch 1) that run on the matrix-vector kernels:
+// every column block (128 and 16 wide with AVX-512, 64 and 8 with AVX2, masked edges), k by
+// steps of 1 and 4 and their tails, and every row group of NT.
+func TestGemv32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	ns := []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 28, 33, 63, 64, 65, 127, 128, 129, 143, 200, 512, 530}
+	ks := []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 100, 128, 512, 515}
+	forEachISA(func(isaName string) {
+		for _, n := range ns {
+			for _, k := range ks {
+				for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+					ab := [][2]float32{{1, 0}, {0.5, -1.5}}[(n+k)%2]
+					pad := (n * k) % 3
+					name := fmt.Sprintf("%s/1x%dx%d/t%v/a%v-b%v/pad%d", isaName, n, k, tr, ab[0], ab[1], pad)
+					checkGemm32(t, name, rng, tr[0], tr[1], 1, n, k, ab[0], ab[1], pad)
+				}
+			}
+		}
+	})
+}
+
 func checkGemm32(t *testing.T, name string, rng *rand.Rand, transA, transB bool, m, n, k int, alpha, beta float32, pad int) {
 	t.Helper()
 	rowsA, colsA, rowsB, colsB := m, k, k, n

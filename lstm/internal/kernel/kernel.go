@@ -19,6 +19,10 @@
 //     column blocks of 32 (or 16), and k into passes (kcNN, kcNT, kcTN). TN needs no copy: for
 //     one p the rows of op(A) = Aᵀ are neighbours in A. NT transposes each pass of B into a
 //     reused panel (a gather per 16 values with AVX-512).
+//   - gemv_amd64.s: matrix-vector kernels for a GEMM of one row (batch 1), which stream B once
+//     with many FMAs in flight where the one-row GEMM waits on one or two chains: NN with
+//     columns in blocks of 256/128 (AVX-512) or 64 (AVX2), NT as dot products of rows of B.
+//     sgemmAsm sends NN with m = 1 and NT with m ≤ 8 to them, a row at a time.
 //   - vec_amd64.s, vec256_amd64.s: sigmoid and tanh from a degree-5 polynomial exp (Cephes'
 //     expf) and a division, fused into GatesForward; GatesBackward and the vector helpers.
 //     Their relative error against float64 math is below 2e-7 (TestActivations).

@@ -1,0 +1,777 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Matrix-vector kernels for a GEMM of one row (batch 1): y = alpha·x·op(B) + beta·y, B read once,
+// row-major, in place. With beta = 0, y is not read. ldb is in bytes; k ≥ 1.
+//
+// gemvN: op(B) = B (k×n). Columns in blocks of 256 then 128 (AVX-512), or 64 (AVX2): sixteen
+// or eight accumulators, each step p a broadcast of x[p] and an FMA per vector of row p of the
+// block (256 wide: 62–65 GFLOP/s on 1×512×128 against 56–62 for 128 wide, B in L2). The rest in blocks of 16
+// (or 8), masked at the right edge, with p split four ways to keep four FMAs in flight.
+//
+// gemvT: op(B) = Bᵀ, B n×k: y[j] = x·B[j, :]. Rows in groups of four, each a dot product with two
+// accumulators (p in steps of 32, or 16), the tail of k masked; then single rows.
+
+// func gemvN512(k int, x *float32, b *float32, ldb int, y *float32, n int, alpha, beta float32)
+TEXT ·gemvN512(SB), NOSPLIT, $0-56
+	MOVQ b+16(FP), BX
+	MOVQ ldb+24(FP), R10
+	MOVQ y+32(FP), DI
+	MOVQ n+40(FP), R11
+	VBROADCASTSS alpha+48(FP), Z30
+	VBROADCASTSS beta+52(FP), Z31
+	MOVL beta+52(FP), R12
+	SHLL $1, R12 // zero for beta = ±0
+
+xwide:
+	CMPQ R11, $256
+	JLT nwide
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ BX, AX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+xwideloop:
+	VBROADCASTSS (SI), Z16
+	VFMADD231PS 0(AX), Z16, Z0
+	VFMADD231PS 64(AX), Z16, Z1
+	VFMADD231PS 128(AX), Z16, Z2
+	VFMADD231PS 192(AX), Z16, Z3
+	VFMADD231PS 256(AX), Z16, Z4
+	VFMADD231PS 320(AX), Z16, Z5
+	VFMADD231PS 384(AX), Z16, Z6
+	VFMADD231PS 448(AX), Z16, Z7
+	VFMADD231PS 512(AX), Z16, Z8
+	VFMADD231PS 576(AX), Z16, Z9
+	VFMADD231PS 640(AX), Z16, Z10
+	VFMADD231PS 704(AX), Z16, Z11
+	VFMADD231PS 768(AX), Z16, Z12
+	VFMADD231PS 832(AX), Z16, Z13
+	VFMADD231PS 896(AX), Z16, Z14
+	VFMADD231PS 960(AX), Z16, Z15
+	ADDQ $4, SI
+	ADDQ R10, AX
+	DECQ CX
+	JNE xwideloop
+
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	TESTL R12, R12
+	JEQ xwidestore
+	VFMADD231PS 0(DI), Z31, Z0
+	VFMADD231PS 64(DI), Z31, Z1
+	VFMADD231PS 128(DI), Z31, Z2
+	VFMADD231PS 192(DI), Z31, Z3
+	VFMADD231PS 256(DI), Z31, Z4
+	VFMADD231PS 320(DI), Z31, Z5
+	VFMADD231PS 384(DI), Z31, Z6
+	VFMADD231PS 448(DI), Z31, Z7
+	VFMADD231PS 512(DI), Z31, Z8
+	VFMADD231PS 576(DI), Z31, Z9
+	VFMADD231PS 640(DI), Z31, Z10
+	VFMADD231PS 704(DI), Z31, Z11
+	VFMADD231PS 768(DI), Z31, Z12
+	VFMADD231PS 832(DI), Z31, Z13
+	VFMADD231PS 896(DI), Z31, Z14
+	VFMADD231PS 960(DI), Z31, Z15
+
+xwidestore:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, 256(DI)
+	VMOVUPS Z5, 320(DI)
+	VMOVUPS Z6, 384(DI)
+	VMOVUPS Z7, 448(DI)
+	VMOVUPS Z8, 512(DI)
+	VMOVUPS Z9, 576(DI)
+	VMOVUPS Z10, 640(DI)
+	VMOVUPS Z11, 704(DI)
+	VMOVUPS Z12, 768(DI)
+	VMOVUPS Z13, 832(DI)
+	VMOVUPS Z14, 896(DI)
+	VMOVUPS Z15, 960(DI)
+	ADDQ $1024, BX
+	ADDQ $1024, DI
+	SUBQ $256, R11
+	JMP xwide
+
+nwide:
+	CMPQ R11, $128
+	JLT nnarrow
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ BX, AX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+nwloop:
+	VBROADCASTSS (SI), Z16
+	VFMADD231PS (AX), Z16, Z0
+	VFMADD231PS 64(AX), Z16, Z1
+	VFMADD231PS 128(AX), Z16, Z2
+	VFMADD231PS 192(AX), Z16, Z3
+	VFMADD231PS 256(AX), Z16, Z4
+	VFMADD231PS 320(AX), Z16, Z5
+	VFMADD231PS 384(AX), Z16, Z6
+	VFMADD231PS 448(AX), Z16, Z7
+	ADDQ $4, SI
+	ADDQ R10, AX
+	DECQ CX
+	JNE  nwloop
+
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	TESTL  R12, R12
+	JEQ    nwstore
+	VFMADD231PS (DI), Z31, Z0
+	VFMADD231PS 64(DI), Z31, Z1
+	VFMADD231PS 128(DI), Z31, Z2
+	VFMADD231PS 192(DI), Z31, Z3
+	VFMADD231PS 256(DI), Z31, Z4
+	VFMADD231PS 320(DI), Z31, Z5
+	VFMADD231PS 384(DI), Z31, Z6
+	VFMADD231PS 448(DI), Z31, Z7
+
+nwstore:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, 256(DI)
+	VMOVUPS Z5, 320(DI)
+	VMOVUPS Z6, 384(DI)
+	VMOVUPS Z7, 448(DI)
+	ADDQ    $512, BX
+	ADDQ    $512, DI
+	SUBQ    $128, R11
+	JMP     nwide
+
+nnarrow:
+	TESTQ R11, R11
+	JLE   ndone
+	MOVL  $0xffff, R8
+	CMPQ  R11, $16
+	JGE   nmask
+	MOVQ  R11, CX
+	MOVL  $1, R8
+	SHLL  CX, R8
+	DECL  R8
+
+nmask:
+	KMOVW  R8, K1
+	MOVQ   k+0(FP), CX
+	MOVQ   x+8(FP), SI
+	MOVQ   BX, AX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CMPQ   CX, $4
+	JLT    nn1
+
+nn4loop:
+	VBROADCASTSS (SI), Z16
+	VBROADCASTSS 4(SI), Z17
+	VBROADCASTSS 8(SI), Z18
+	VBROADCASTSS 12(SI), Z19
+	VMOVUPS.Z    (AX), K1, Z20
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z21
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z22
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z23
+	ADDQ         R10, AX
+	VFMADD231PS  Z20, Z16, Z0
+	VFMADD231PS  Z21, Z17, Z1
+	VFMADD231PS  Z22, Z18, Z2
+	VFMADD231PS  Z23, Z19, Z3
+	ADDQ         $16, SI
+	SUBQ         $4, CX
+	CMPQ         CX, $4
+	JGE          nn4loop
+
+nn1:
+	TESTQ CX, CX
+	JEQ   nnsum
+
+nn1loop:
+	VBROADCASTSS (SI), Z16
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z16, Z0
+	ADDQ         $4, SI
+	ADDQ         R10, AX
+	DECQ         CX
+	JNE          nn1loop
+
+nnsum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VMULPS Z30, Z0, Z0
+	TESTL  R12, R12
+	JEQ    nnstore
+	VMOVUPS.Z   (DI), K1, Z20
+	VFMADD231PS Z20, Z31, Z0
+
+nnstore:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ    $64, BX
+	ADDQ    $64, DI
+	SUBQ    $16, R11
+	JMP     nnarrow
+
+ndone:
+	VZEROUPPER
+	RET
+
+// func gemvT512(k int, x *float32, b *float32, ldb int, y *float32, n int, alpha, beta float32)
+TEXT ·gemvT512(SB), NOSPLIT, $0-56
+	MOVQ b+16(FP), BX
+	MOVQ ldb+24(FP), R10
+	MOVQ y+32(FP), DI
+	MOVQ n+40(FP), R11
+	VBROADCASTSS alpha+48(FP), X12
+	VBROADCASTSS beta+52(FP), X13
+	MOVL beta+52(FP), R12
+	SHLL $1, R12
+	MOVQ k+0(FP), CX // the mask of the tail of k, k mod 16 values
+	ANDQ $15, CX
+	MOVL $1, R8
+	SHLL CX, R8
+	DECL R8
+	KMOVW R8, K1
+
+trows4:
+	CMPQ   R11, $4
+	JLT    trows1
+	MOVQ   x+8(FP), SI
+	MOVQ   BX, AX
+	LEAQ   (BX)(R10*1), R8
+	LEAQ   (BX)(R10*2), R9
+	LEAQ   (R8)(R10*2), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   k+0(FP), CX
+	SHRQ   $5, CX
+	JEQ    t4half
+
+t4loop:
+	VMOVUPS     (SI), Z16
+	VMOVUPS     64(SI), Z17
+	VFMADD231PS (AX), Z16, Z0
+	VFMADD231PS (R8), Z16, Z1
+	VFMADD231PS (R9), Z16, Z2
+	VFMADD231PS (R13), Z16, Z3
+	VFMADD231PS 64(AX), Z17, Z4
+	VFMADD231PS 64(R8), Z17, Z5
+	VFMADD231PS 64(R9), Z17, Z6
+	VFMADD231PS 64(R13), Z17, Z7
+	ADDQ        $128, SI
+	ADDQ        $128, AX
+	ADDQ        $128, R8
+	ADDQ        $128, R9
+	ADDQ        $128, R13
+	DECQ        CX
+	JNE         t4loop
+
+t4half:
+	MOVQ  k+0(FP), CX
+	TESTQ $16, CX
+	JEQ   t4tail
+	VMOVUPS     (SI), Z16
+	VFMADD231PS (AX), Z16, Z0
+	VFMADD231PS (R8), Z16, Z1
+	VFMADD231PS (R9), Z16, Z2
+	VFMADD231PS (R13), Z16, Z3
+	ADDQ        $64, SI
+	ADDQ        $64, AX
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R13
+
+t4tail:
+	ANDQ $15, CX
+	JEQ  t4sum
+	VMOVUPS.Z   (SI), K1, Z16
+	VMOVUPS.Z   (AX), K1, Z17
+	VMOVUPS.Z   (R8), K1, Z18
+	VMOVUPS.Z   (R9), K1, Z19
+	VMOVUPS.Z   (R13), K1, Z20
+	VFMADD231PS Z17, Z16, Z4
+	VFMADD231PS Z18, Z16, Z5
+	VFMADD231PS Z19, Z16, Z6
+	VFMADD231PS Z20, Z16, Z7
+
+t4sum:
+	VADDPS        Z4, Z0, Z0
+	VADDPS        Z5, Z1, Z1
+	VADDPS        Z6, Z2, Z2
+	VADDPS        Z7, Z3, Z3
+	VEXTRACTF64X4 $1, Z0, Y8
+	VEXTRACTF64X4 $1, Z1, Y9
+	VEXTRACTF64X4 $1, Z2, Y10
+	VEXTRACTF64X4 $1, Z3, Y11
+	VADDPS        Y8, Y0, Y0
+	VADDPS        Y9, Y1, Y1
+	VADDPS        Y10, Y2, Y2
+	VADDPS        Y11, Y3, Y3
+	VEXTRACTF128  $1, Y0, X8
+	VEXTRACTF128  $1, Y1, X9
+	VEXTRACTF128  $1, Y2, X10
+	VEXTRACTF128  $1, Y3, X11
+	VADDPS        X8, X0, X0
+	VADDPS        X9, X1, X1
+	VADDPS        X10, X2, X2
+	VADDPS        X11, X3, X3
+	VHADDPS       X1, X0, X0 // row 0's two pairs, row 1's
+	VHADDPS       X3, X2, X2
+	VHADDPS       X2, X0, X0 // the four dot products
+	VMULPS        X12, X0, X0
+	TESTL         R12, R12
+	JEQ           t4store
+	VFMADD231PS   (DI), X13, X0
+
+t4store:
+	VMOVUPS X0, (DI)
+	ADDQ    $16, DI
+	LEAQ    (BX)(R10*4), BX
+	SUBQ    $4, R11
+	JMP     trows4
+
+trows1:
+	TESTQ  R11, R11
+	JLE    tdone
+	MOVQ   x+8(FP), SI
+	MOVQ   BX, AX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z4, Z4, Z4
+	MOVQ   k+0(FP), CX
+	SHRQ   $5, CX
+	JEQ    t1half
+
+t1loop:
+	VMOVUPS     (SI), Z16
+	VMOVUPS     64(SI), Z17
+	VFMADD231PS (AX), Z16, Z0
+	VFMADD231PS 64(AX), Z17, Z4
+	ADDQ        $128, SI
+	ADDQ        $128, AX
+	DECQ        CX
+	JNE         t1loop
+
+t1half:
+	MOVQ  k+0(FP), CX
+	TESTQ $16, CX
+	JEQ   t1tail
+	VMOVUPS     (SI), Z16
+	VFMADD231PS (AX), Z16, Z0
+	ADDQ        $64, SI
+	ADDQ        $64, AX
+
+t1tail:
+	ANDQ $15, CX
+	JEQ  t1sum
+	VMOVUPS.Z   (SI), K1, Z16
+	VMOVUPS.Z   (AX), K1, Z17
+	VFMADD231PS Z17, Z16, Z4
+
+t1sum:
+	VADDPS        Z4, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y8
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF128  $1, Y0, X8
+	VADDPS        X8, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VMULSS        X12, X0, X0
+	TESTL         R12, R12
+	JEQ           t1store
+	VMOVSS        (DI), X9
+	VFMADD231SS   X13, X9, X0
+
+t1store:
+	VMOVSS X0, (DI)
+	ADDQ   $4, DI
+	ADDQ   R10, BX
+	DECQ   R11
+	JMP    trows1
+
+tdone:
+	VZEROUPPER
+	RET
+
+// func gemvN256(k int, x *float32, b *float32, ldb int, y *float32, n int, alpha, beta float32)
+TEXT ·gemvN256(SB), NOSPLIT, $0-56
+	MOVQ b+16(FP), BX
+	MOVQ ldb+24(FP), R10
+	MOVQ y+32(FP), DI
+	MOVQ n+40(FP), R11
+	VBROADCASTSS alpha+48(FP), Y12
+	VBROADCASTSS beta+52(FP), Y13
+	MOVL beta+52(FP), R12
+	SHLL $1, R12
+
+vwide:
+	CMPQ   R11, $64
+	JLT    vnarrow
+	MOVQ   k+0(FP), CX
+	MOVQ   x+8(FP), SI
+	MOVQ   BX, AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+vwloop:
+	VBROADCASTSS (SI), Y15
+	VFMADD231PS  (AX), Y15, Y0
+	VFMADD231PS  32(AX), Y15, Y1
+	VFMADD231PS  64(AX), Y15, Y2
+	VFMADD231PS  96(AX), Y15, Y3
+	VFMADD231PS  128(AX), Y15, Y4
+	VFMADD231PS  160(AX), Y15, Y5
+	VFMADD231PS  192(AX), Y15, Y6
+	VFMADD231PS  224(AX), Y15, Y7
+	ADDQ         $4, SI
+	ADDQ         R10, AX
+	DECQ         CX
+	JNE          vwloop
+
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+	TESTL  R12, R12
+	JEQ    vwstore
+	VFMADD231PS (DI), Y13, Y0
+	VFMADD231PS 32(DI), Y13, Y1
+	VFMADD231PS 64(DI), Y13, Y2
+	VFMADD231PS 96(DI), Y13, Y3
+	VFMADD231PS 128(DI), Y13, Y4
+	VFMADD231PS 160(DI), Y13, Y5
+	VFMADD231PS 192(DI), Y13, Y6
+	VFMADD231PS 224(DI), Y13, Y7
+
+vwstore:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	ADDQ    $256, BX
+	ADDQ    $256, DI
+	SUBQ    $64, R11
+	JMP     vwide
+
+vnarrow:
+	TESTQ R11, R11
+	JLE   vdone
+	MOVQ  R11, CX // the lane mask: min(8, n left) leading -1s of mask256[16-w:]
+	CMPQ  CX, $8
+	JLE   vmask
+	MOVQ  $8, CX
+
+vmask:
+	LEAQ    ·mask256+64(SB), R8
+	SHLQ    $2, CX
+	SUBQ    CX, R8
+	VMOVDQU (R8), Y14
+	MOVQ    k+0(FP), CX
+	MOVQ    x+8(FP), SI
+	MOVQ    BX, AX
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	CMPQ    CX, $4
+	JLT     vn1
+
+vn4loop:
+	VBROADCASTSS (SI), Y4
+	VBROADCASTSS 4(SI), Y5
+	VBROADCASTSS 8(SI), Y6
+	VBROADCASTSS 12(SI), Y7
+	VMASKMOVPS   (AX), Y14, Y8
+	ADDQ         R10, AX
+	VMASKMOVPS   (AX), Y14, Y9
+	ADDQ         R10, AX
+	VMASKMOVPS   (AX), Y14, Y10
+	ADDQ         R10, AX
+	VMASKMOVPS   (AX), Y14, Y11
+	ADDQ         R10, AX
+	VFMADD231PS  Y8, Y4, Y0
+	VFMADD231PS  Y9, Y5, Y1
+	VFMADD231PS  Y10, Y6, Y2
+	VFMADD231PS  Y11, Y7, Y3
+	ADDQ         $16, SI
+	SUBQ         $4, CX
+	CMPQ         CX, $4
+	JGE          vn4loop
+
+vn1:
+	TESTQ CX, CX
+	JEQ   vnsum
+
+vn1loop:
+	VBROADCASTSS (SI), Y4
+	VMASKMOVPS   (AX), Y14, Y8
+	VFMADD231PS  Y8, Y4, Y0
+	ADDQ         $4, SI
+	ADDQ         R10, AX
+	DECQ         CX
+	JNE          vn1loop
+
+vnsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VMULPS Y12, Y0, Y0
+	TESTL  R12, R12
+	JEQ    vnstore
+	VMASKMOVPS  (DI), Y14, Y8
+	VFMADD231PS Y8, Y13, Y0
+
+vnstore:
+	VMASKMOVPS Y0, Y14, (DI)
+	ADDQ       $32, BX
+	ADDQ       $32, DI
+	SUBQ       $8, R11
+	JMP        vnarrow
+
+vdone:
+	VZEROUPPER
+	RET
+
+// func gemvT256(k int, x *float32, b *float32, ldb int, y *float32, n int, alpha, beta float32)
+TEXT ·gemvT256(SB), NOSPLIT, $0-56
+	MOVQ b+16(FP), BX
+	MOVQ ldb+24(FP), R10
+	MOVQ y+32(FP), DI
+	MOVQ n+40(FP), R11
+	VBROADCASTSS alpha+48(FP), X12
+	VBROADCASTSS beta+52(FP), X13
+	MOVL beta+52(FP), R12
+	SHLL $1, R12
+	MOVQ k+0(FP), CX // the lane mask of the tail of k, k mod 8 values
+	ANDQ $7, CX
+	LEAQ ·mask256+64(SB), R8
+	SHLQ $2, CX
+	SUBQ CX, R8
+	VMOVDQU (R8), Y14
+
+urows4:
+	CMPQ   R11, $4
+	JLT    urows1
+	MOVQ   x+8(FP), SI
+	MOVQ   BX, AX
+	LEAQ   (BX)(R10*1), R8
+	LEAQ   (BX)(R10*2), R9
+	LEAQ   (R8)(R10*2), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   k+0(FP), CX
+	SHRQ   $4, CX
+	JEQ    u4half
+
+u4loop:
+	VMOVUPS     (SI), Y8
+	VMOVUPS     32(SI), Y9
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS (R8), Y8, Y1
+	VFMADD231PS (R9), Y8, Y2
+	VFMADD231PS (R13), Y8, Y3
+	VFMADD231PS 32(AX), Y9, Y4
+	VFMADD231PS 32(R8), Y9, Y5
+	VFMADD231PS 32(R9), Y9, Y6
+	VFMADD231PS 32(R13), Y9, Y7
+	ADDQ        $64, SI
+	ADDQ        $64, AX
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R13
+	DECQ        CX
+	JNE         u4loop
+
+u4half:
+	MOVQ  k+0(FP), CX
+	TESTQ $8, CX
+	JEQ   u4tail
+	VMOVUPS     (SI), Y8
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS (R8), Y8, Y1
+	VFMADD231PS (R9), Y8, Y2
+	VFMADD231PS (R13), Y8, Y3
+	ADDQ        $32, SI
+	ADDQ        $32, AX
+	ADDQ        $32, R8
+	ADDQ        $32, R9
+	ADDQ        $32, R13
+
+u4tail:
+	ANDQ $7, CX
+	JEQ  u4sum
+	VMASKMOVPS  (SI), Y14, Y8
+	VMASKMOVPS  (AX), Y14, Y9
+	VMASKMOVPS  (R8), Y14, Y10
+	VMASKMOVPS  (R9), Y14, Y11
+	VMASKMOVPS  (R13), Y14, Y15
+	VFMADD231PS Y9, Y8, Y4
+	VFMADD231PS Y10, Y8, Y5
+	VFMADD231PS Y11, Y8, Y6
+	VFMADD231PS Y15, Y8, Y7
+
+u4sum:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
+	VEXTRACTF128 $1, Y0, X8
+	VEXTRACTF128 $1, Y1, X9
+	VEXTRACTF128 $1, Y2, X10
+	VEXTRACTF128 $1, Y3, X11
+	VADDPS       X8, X0, X0
+	VADDPS       X9, X1, X1
+	VADDPS       X10, X2, X2
+	VADDPS       X11, X3, X3
+	VHADDPS      X1, X0, X0
+	VHADDPS      X3, X2, X2
+	VHADDPS      X2, X0, X0
+	VMULPS       X12, X0, X0
+	TESTL        R12, R12
+	JEQ          u4store
+	VFMADD231PS  (DI), X13, X0
+
+u4store:
+	VMOVUPS X0, (DI)
+	ADDQ    $16, DI
+	LEAQ    (BX)(R10*4), BX
+	SUBQ    $4, R11
+	JMP     urows4
+
+urows1:
+	TESTQ  R11, R11
+	JLE    udone
+	MOVQ   x+8(FP), SI
+	MOVQ   BX, AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
+	MOVQ   k+0(FP), CX
+	SHRQ   $4, CX
+	JEQ    u1half
+
+u1loop:
+	VMOVUPS     (SI), Y8
+	VMOVUPS     32(SI), Y9
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS 32(AX), Y9, Y4
+	ADDQ        $64, SI
+	ADDQ        $64, AX
+	DECQ        CX
+	JNE         u1loop
+
+u1half:
+	MOVQ  k+0(FP), CX
+	TESTQ $8, CX
+	JEQ   u1tail
+	VMOVUPS     (SI), Y8
+	VFMADD231PS (AX), Y8, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, AX
+
+u1tail:
+	ANDQ $7, CX
+	JEQ  u1sum
+	VMASKMOVPS  (SI), Y14, Y8
+	VMASKMOVPS  (AX), Y14, Y9
+	VFMADD231PS Y9, Y8, Y4
+
+u1sum:
+	VADDPS       Y4, Y0, Y0
+	VEXTRACTF128 $1, Y0, X8
+	VADDPS       X8, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMULSS       X12, X0, X0
+	TESTL        R12, R12
+	JEQ          u1store
+	VMOVSS       (DI), X9
+	VFMADD231SS  X13, X9, X0
+
+u1store:
+	VMOVSS X0, (DI)
+	ADDQ   $4, DI
+	ADDQ   R10, BX
+	DECQ   R11
+	JMP    urows1
+
+udone:
+	VZEROUPPER
+	RET
