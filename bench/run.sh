@@ -2,9 +2,9 @@
 # Side-by-side benchmark: seqclf against PyTorch on the same models, data, batches and threads,
 # alternating the two in one run, then a table of the ratios. See bench/README.md.
 #
-# Usage: bench/run.sh [mnist|spam|all]        (default all)
+# Usage: bench/run.sh [mnist|spam|coldstart|all]        (default all)
 # Knobs (environment): ROUNDS (default 3), THREADS (2), TORCH_OPENBLAS_CORETYPE (auto|none|<core>),
-# SPAM_DOCS (1600), PYTHON (/usr/bin/python3), and extra flags for both sides' measuring commands in
+# SPAM_DOCS (1600), PYTHON (/usr/bin/python3), COLD_RUNS (7), and extra flags for both sides' measuring commands in
 # MNIST_ARGS / SPAM_ARGS (e.g. SPAM_ARGS="--steps 4"; the flags are spelled the same on both sides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,9 @@ what=${1:-all}
 case $what in
   mnist) tasks=(mnist) ;;
   spam) tasks=(spam) ;;
-  all) tasks=(mnist spam) ;;
-  *) echo "usage: bench/run.sh [mnist|spam|all]" >&2; exit 2 ;;
+  coldstart) tasks=(coldstart) ;;
+  all) tasks=(mnist spam coldstart) ;;
+  *) echo "usage: bench/run.sh [mnist|spam|coldstart|all]" >&2; exit 2 ;;
 esac
 rounds=${ROUNDS:-3}
 threads=${THREADS:-2}
@@ -75,12 +76,33 @@ sides=(seqclf)
 
 echo "GEMM peak:" >&2
 # The engine's kernel is internal to lstm: its own benchmark measures it, and seqclf-bench reads that.
-GOMAXPROCS=$threads go test -run '^$' -bench 'BenchmarkGemm/.*/kernel' -benchtime 200ms ./lstm/internal/kernel/ \
+# Its sub-benchmarks are per instruction set: the one this CPU runs.
+kisa=avx2
+grep -qw avx512f /proc/cpuinfo && kisa=avx512
+GOMAXPROCS=$threads go test -run '^$' -bench "BenchmarkGemm/.*/$kisa\$" -benchtime 200ms ./lstm/internal/kernel/ \
   >"$out/kernel-gemm.txt" 2>&1 || echo "lstm/internal/kernel BenchmarkGemm failed: the Go peak is gonum's alone (see $out/kernel-gemm.txt)" >&2
 run seqclf gemm 0 -kernel-bench "$out/kernel-gemm.txt"
 if [ "$torch" = 1 ]; then run pytorch gemm 0; fi
 for task in "${tasks[@]}"; do
   args=()
+  if [ "$task" = coldstart ]; then
+    # seqclf classify on one line, from process start to the first label, against a fresh Python
+    # that imports torch and loads the same model (same weights and dictionary, torch.save'd).
+    echo "coldstart: training configs/default.yaml into $out/coldstart-model" >&2
+    go build -o bench/out/seqclf ./cmd/seqclf
+    GOMAXPROCS=$threads bench/out/seqclf pipeline run configs/default.yaml --set output_dir="$out/coldstart-model" \
+      >"$out/coldstart-train.log" 2>&1 || { echo "seqclf pipeline run failed (see $out/coldstart-train.log)" >&2; continue; }
+    tcmd=""
+    if [ "$torch" = 1 ]; then
+      "$bin" export-model -model "$out/coldstart-model/model.db" -out "$out/coldstart-model/model.json"
+      pt save-model --json "$out/coldstart-model/model.json" --out "$out/coldstart-model/model.pt"
+      tcmd="${torch_env[*]} $python bench/torch_bench.py classify --model $out/coldstart-model/model.pt"
+    fi
+    echo "coldstart (A/B alternated, ${COLD_RUNS:-7} runs):" >&2
+    "$bin" coldstart -runs "${COLD_RUNS:-7}" -out "$out" -seqclf "env GOMAXPROCS=$threads bench/out/seqclf classify --model $out/coldstart-model/model.db" -torch "$tcmd" \
+      && results+=("$out/seqclf-coldstart-0.json") && { [ -z "$tcmd" ] || results+=("$out/pytorch-coldstart-0.json"); }
+    continue
+  fi
   if [ "$task" = mnist ]; then
     if [ ! -e data/mnist/train-images-idx3-ubyte.gz ]; then
       echo "no data/mnist: run scripts/fetch-data.sh mnist; skipping MNIST" >&2; continue

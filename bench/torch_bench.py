@@ -9,6 +9,8 @@ measurements; it writes one JSON result in seqclf-bench's format.
     torch_bench.py mnist --data data/mnist --out result.json
     torch_bench.py spam --ids bench/out/spam-ids.txt --out result.json
     torch_bench.py gemm --out result.json
+    torch_bench.py save-model --json model.json --out model.pt    # a seqclf model, for classify
+    torch_bench.py classify --model model.pt < one-line.txt      # the cold-start side
 """
 import argparse
 import ctypes
@@ -89,35 +91,52 @@ def train_flops(tokens, samples, inp, h, classes):
 
 
 class Classifier(nn.Module):
-    """nn.LSTM (one layer, time-major) whose output at each sample's last real step goes through nn.Linear."""
+    """nn.LSTM (one layer, time-major) whose output at each sample's last real step goes through nn.Linear.
 
-    def __init__(self, inp, units, classes, vocab=0):
+    A padded batch runs the LSTM over all its steps and takes each sample's output at its last
+    real step (the steps after it cannot change it). packed=True packs the batch instead
+    (pack_padded_sequence, enforce_sorted=False): the harness's first baseline, whose backward
+    pass in PyTorch 1.13 on the CPU took seconds a step (bench/README.md)."""
+
+    def __init__(self, inp, units, classes, vocab=0, packed=False):
         super().__init__()
-        self.embed = nn.Embedding(vocab, inp, padding_idx=0) if vocab else None
+        # sparse: the gradient holds only the batch's rows, for SparseAdam (lazy Adam, as seqclf's).
+        self.embed = nn.Embedding(vocab, inp, padding_idx=0, sparse=not packed) if vocab else None
         self.lstm = nn.LSTM(inp, units)
         self.head = nn.Linear(units, classes)
+        self.packed = packed
 
     def forward(self, x, lengths=None):
         if self.embed is not None:
             x = self.embed(x)  # [T, B] ids -> [T, B, E]
-        if lengths is not None:
-            x = pack_padded_sequence(x, lengths, enforce_sorted=False)
-        _, (h, _) = self.lstm(x)
-        return self.head(h[-1])
+        if lengths is None:
+            _, (h, _) = self.lstm(x)
+            return self.head(h[-1])
+        if self.packed:
+            _, (h, _) = self.lstm(pack_padded_sequence(x, lengths, enforce_sorted=False))
+            return self.head(h[-1])
+        out, _ = self.lstm(x)
+        return self.head(out[lengths - 1, torch.arange(x.shape[1])])
 
 
 def measure(args, model, batches, infer_batches, singles, tokens_of):
     """Trains on batches (warmup first), then times inference at batch 256 and single samples.
     batches and infer_batches are functions of an index returning (inputs, lengths, labels)."""
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    if model.embed is not None and model.embed.sparse:
+        dense = [p for n, p in model.named_parameters() if not n.startswith("embed.")]
+        opts = [torch.optim.SparseAdam(list(model.embed.parameters()), lr=LR), torch.optim.Adam(dense, lr=LR)]
+    else:
+        opts = [torch.optim.Adam(model.parameters(), lr=LR)]
     model.train()
 
     def step(i):
         x, lengths, y = batches(i)
-        opt.zero_grad()
+        for opt in opts:
+            opt.zero_grad()
         loss = F.cross_entropy(model(x, lengths), y)
         loss.backward()
-        opt.step()
+        for opt in opts:
+            opt.step()
         return len(y), tokens_of(lengths, x)
 
     for i in range(args.warmup):
@@ -203,7 +222,7 @@ def read_ids(path):
 def run_spam(args):
     vocab, docs, labels = read_ids(args.ids)
     torch.manual_seed(1)
-    model = Classifier(100, 128, 2, vocab=vocab)
+    model = Classifier(100, 128, 2, vocab=vocab, packed=args.packed)
 
     def batch(lo, hi):
         seqs = docs[lo:hi]
@@ -221,7 +240,9 @@ def run_spam(args):
         lambda lengths, x: int(lengths.sum()))
     res.update(task="spam", round=args.round, train_gflops=train_flops(tokens, samples, 100, 128, 2) / secs / 1e9,
                peak_rss_mib=peak_rss_mib(), backend=blas_info(),
-               mean_tokens_per_sample=sum(map(len, docs)) / len(docs))
+               mean_tokens_per_sample=sum(map(len, docs)) / len(docs),
+               note="packed batches, dense Adam (the first baseline)" if args.packed else
+               "padded batches, output at the last real step; sparse embedding, SparseAdam")
     return res
 
 
@@ -247,6 +268,65 @@ def run_gemm(args):
     return dict(task="gemm", gemm_peak_gflops=peak, gemm_shapes=" ".join(parts), backend="torch.matmul; " + blas_info())
 
 
+class Served(nn.Module):
+    """A seqclf text model in PyTorch, for the cold start: embedding, one nn.LSTM layer, pooling
+    over the steps (max or last), nn.Linear."""
+
+    def __init__(self, rows, dim, units, classes, pooling):
+        super().__init__()
+        self.embed = nn.Embedding(rows, dim)
+        self.lstm = nn.LSTM(dim, units)
+        self.head = nn.Linear(units, classes)
+        self.pooling = pooling
+
+    def forward(self, ids):  # [T, 1]
+        out, (h, _) = self.lstm(self.embed(ids))
+        return self.head(out.max(0).values if self.pooling == "max" else h[-1])
+
+
+def save_model(args):
+    """Converts the JSON that seqclf-bench export-model wrote into a torch.save file: the same
+    weights (seqclf's fused W, (in+H)×4H with gates i, f, g, o, is PyTorch's [W_ih W_hh]ᵀ), the
+    dictionary and the settings classify needs."""
+    with open(args.json) as f:
+        j = json.load(f)
+    e, l, h = j["embed"], j["lstm"], j["head"]
+    units, dim, classes = l["units"], e["dim"], len(j["labels"])
+    m = Served(e["rows"], dim, units, classes, j["pooling"])
+    w = torch.tensor(l["w"]).view(dim + units, 4 * units)
+    with torch.no_grad():
+        m.embed.weight.copy_(torch.tensor(e["data"]).view(e["rows"], dim))
+        m.lstm.weight_ih_l0.copy_(w[:dim].t())
+        m.lstm.weight_hh_l0.copy_(w[dim:].t())
+        m.lstm.bias_ih_l0.copy_(torch.tensor(l["b"]))
+        m.lstm.bias_hh_l0.zero_()
+        m.head.weight.copy_(torch.tensor(h["w"]).view(units, classes).t())
+        m.head.bias.copy_(torch.tensor(h["b"]))
+    torch.save(dict(state=m.state_dict(), tokens=j["tokens"], unk=j["unk"], labels=j["labels"], pooling=j["pooling"],
+                    time_step=j["time_step"], lowercase=j["lowercase"]), args.out)
+
+
+def classify(args):
+    """The cold start: load the saved model, read one line, tokenize it (lowercase, words and
+    punctuation by a regular expression), print the label and its probability."""
+    import re
+    saved = torch.load(args.model)
+    ids_of = {t: i for i, t in enumerate(saved["tokens"])}
+    state = saved["state"]
+    rows, dim = state["embed.weight"].shape
+    m = Served(rows, dim, state["lstm.weight_hh_l0"].shape[1], len(saved["labels"]), saved["pooling"])
+    m.load_state_dict(state)
+    m.eval()
+    line = sys.stdin.readline()
+    if saved["lowercase"]:
+        line = line.lower()
+    ids = [ids_of.get(t, saved["unk"]) for t in re.findall(r"\w+|[^\w\s]", line)][:saved["time_step"]] or [saved["unk"]]
+    with torch.no_grad():
+        p = torch.softmax(m(torch.tensor(ids).unsqueeze(1)), 1)[0]
+    k = int(p.argmax())
+    print(f"{saved['labels'][k]}\t{float(p[k]):.4f}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -264,6 +344,12 @@ def main():
             s.add_argument("--data", default="data/mnist")
         else:
             s.add_argument("--ids", default="bench/out/spam-ids.txt")
+            s.add_argument("--packed", action="store_true", help="the first baseline: packed batches, dense embedding gradient and Adam")
+    sv = sub.add_parser("save-model")
+    sv.add_argument("--json", required=True)
+    sv.add_argument("--out", required=True)
+    cl = sub.add_parser("classify")
+    cl.add_argument("--model", required=True)
     g = sub.add_parser("gemm")
     g.add_argument("--out", default="-")
     g.add_argument("--min-time", type=float, default=0.3)
@@ -271,6 +357,9 @@ def main():
     args = p.parse_args()
     if args.cmd == "info":
         print(blas_info())
+        return
+    if args.cmd in ("save-model", "classify"):
+        {"save-model": save_model, "classify": classify}[args.cmd](args)
         return
     write_result(args.out, {"mnist": run_mnist, "spam": run_spam, "gemm": run_gemm}[args.cmd](args))
 

@@ -9,6 +9,8 @@
 //	seqclf-bench mnist -data data/mnist -out result.json              # one measuring process
 //	seqclf-bench spam -ids ids.txt -out result.json
 //	seqclf-bench gemm -out result.json                                # the GEMM peak
+//	seqclf-bench export-model -model model.db -out model.json         # for torch_bench.py save-model
+//	seqclf-bench coldstart -seqclf CMD -torch CMD -out DIR            # process start to first label
 //	seqclf-bench table result.json...                                 # the comparison
 package main
 
@@ -36,6 +38,10 @@ func main() {
 		err = runSpam(args)
 	case "gemm":
 		err = runGemm(args)
+	case "export-model":
+		err = runExportModel(args)
+	case "coldstart":
+		err = runColdStart(args)
 	case "table":
 		err = runTable(args)
 	default:
@@ -48,7 +54,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: seqclf-bench encode-spam|mnist|spam|gemm|table [flags]")
+	fmt.Fprintln(os.Stderr, "usage: seqclf-bench encode-spam|mnist|spam|gemm|export-model|coldstart|table [flags]")
 	os.Exit(2)
 }
 
@@ -73,6 +79,7 @@ type Result struct {
 	Backend             string  `json:"backend,omitempty"`     // the BLAS or kernel that ran
 	Note                string  `json:"note,omitempty"`
 	MeanTokensPerSample float64 `json:"mean_tokens_per_sample,omitempty"`
+	ColdStartMS         float64 `json:"cold_start_ms,omitempty"` // process start to the first label, median
 }
 
 // peakRSSMiB returns the process's peak resident set size (Linux reports ru_maxrss in KiB).

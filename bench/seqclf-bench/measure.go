@@ -262,7 +262,8 @@ func runGemm(args []string) error {
 }
 
 // parseKernelBench reads go test -bench output and returns the best GFLOP/s of the sub-benchmarks
-// named .../kernel, and each one as name:rate.
+// of the assembly kernels (named .../avx512 or .../avx2; .../kernel before the benchmark ran per
+// instruction set), and each one as name:rate.
 func parseKernelBench(r io.Reader) (peak float64, parts []string) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -271,17 +272,22 @@ func parseKernelBench(r io.Reader) (peak float64, parts []string) {
 			continue
 		}
 		name := strings.TrimPrefix(f[0], "BenchmarkGemm/")
-		if i := strings.LastIndexByte(name, '-'); i > 0 && strings.Contains(name[:i], "/kernel") {
-			name = name[:i] // the -GOMAXPROCS suffix
+		slash := strings.LastIndexByte(name, '/')
+		if slash < 0 {
+			continue
 		}
-		if !strings.HasSuffix(name, "/kernel") {
+		isa := name[slash+1:]
+		if i := strings.LastIndexByte(isa, '-'); i > 0 {
+			isa = isa[:i] // the -GOMAXPROCS suffix
+		}
+		if isa != "kernel" && isa != "avx512" && isa != "avx2" {
 			continue
 		}
 		for i := 1; i < len(f); i++ {
 			if f[i] == "GFLOP/s" {
 				if v, err := strconv.ParseFloat(f[i-1], 64); err == nil {
 					peak = max(peak, v)
-					parts = append(parts, fmt.Sprintf("%s:%.1f", strings.TrimSuffix(name, "/kernel"), v))
+					parts = append(parts, fmt.Sprintf("%s:%.1f", name[:slash], v))
 				}
 			}
 		}

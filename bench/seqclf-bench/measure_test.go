@@ -12,13 +12,14 @@ func TestParseKernelBench(t *testing.T) {
 BenchmarkGemm/recurrence-NN-128x512x128/kernel-2         	    1000	    150000 ns/op	       111.5 GFLOP/s
 BenchmarkGemm/recurrence-NN-128x512x128/gonum-2          	     100	   1500000 ns/op	        11.2 GFLOP/s
 BenchmarkGemm/text-input-NN-16384x512x100/kernel-2       	      10	  10000000 ns/op	       167.8 GFLOP/s
+BenchmarkGemm/dh-NT-128x128x512/avx512-2         	    1000	    150000 ns/op	        80.4 GFLOP/cpu-s	        80.1 GFLOP/s
 BenchmarkGates/forward-2 	 1000	 100 ns/op
 PASS`
 	peak, parts := parseKernelBench(strings.NewReader(out))
 	if peak != 167.8 {
 		t.Errorf("peak %v, want 167.8", peak)
 	}
-	want := "recurrence-NN-128x512x128:111.5 text-input-NN-16384x512x100:167.8"
+	want := "recurrence-NN-128x512x128:111.5 text-input-NN-16384x512x100:167.8 dh-NT-128x128x512:80.1"
 	if got := strings.Join(parts, " "); got != want {
 		t.Errorf("parts %q, want %q", got, want)
 	}

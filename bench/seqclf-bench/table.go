@@ -102,7 +102,15 @@ func tableRows(rs []Result) (rows []row, notes []string) {
 			notes = append(notes, fmt.Sprintf("%s %s training samples/s by round: %s", st[0].Side, t.task, strings.Join(per, ", ")))
 		}
 	}
-	rows = append(rows, row{metric: "`seqclf classify` cold start, one line (ms)", seqclf: math.NaN(), pt: math.NaN(), goal: "≤ 50 ms"})
+	cold := func(side string) float64 {
+		return by[side+"/coldstart"].med(func(r Result) float64 { return r.ColdStartMS })
+	}
+	rows = append(rows, row{metric: "`seqclf classify` cold start, one line (ms)", seqclf: cold("seqclf"), pt: cold("pytorch"), format: "%.1f", goal: "≤ 50 ms"})
+	for _, side := range []string{"seqclf", "pytorch"} {
+		if st := by[side+"/coldstart"]; len(st) > 0 {
+			notes = append(notes, fmt.Sprintf("%s cold start (process start to first label): %s", side, st[0].Note))
+		}
+	}
 	if goPeak > 0 && machinePeak > 0 {
 		notes = append(notes, fmt.Sprintf("machine GEMM peak = the better side's: %.1f GFLOP/s; seqclf's training share of its own GEMM's peak: %s",
 			machinePeak, ownShares(by, goPeak)))
@@ -141,9 +149,7 @@ func writeTable(w io.Writer, rs []Result) {
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|")
 	for _, r := range rows {
 		a, b, ratio := cell(r.format, r.seqclf), cell(r.format, r.pt), "—"
-		if math.IsNaN(r.seqclf) {
-			a, b = "TODO: no CLI yet", "TODO"
-		} else if r.seqclf > 0 && r.pt > 0 {
+		if r.seqclf > 0 && r.pt > 0 {
 			ratio = fmt.Sprintf("%.2f×", r.seqclf/r.pt)
 		}
 		if strings.HasSuffix(r.format, "%%") {
