@@ -151,6 +151,7 @@ def measure(args, model, batches, infer_batches, singles, tokens_of):
         if time.perf_counter() - t0 > args.max_time:
             break
     secs = time.perf_counter() - t0
+    train_peak = peak_rss_mib()  # before inference: the peak of training
 
     model.eval()
     with torch.no_grad():
@@ -173,6 +174,7 @@ def measure(args, model, batches, infer_batches, singles, tokens_of):
             lat.append((time.perf_counter() - t0) * 1e3)
     return dict(train_steps=done, train_samples_per_s=samples / secs, train_tokens_per_s=tokens / secs,
                 train_secs=secs, infer_samples_per_s=infer, latency_median_ms=statistics.median(lat),
+                train_peak_rss_mib=train_peak,
                 latency_calls=args.latency_calls), tokens, samples, secs
 
 

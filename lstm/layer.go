@@ -39,12 +39,12 @@ func (l *Layer[T]) NumParams() int {
 // layerBuffers holds what one layer's forward pass keeps for its backward pass, for one batch
 // shape, and the scratch of the backward pass. Sizes: T steps, B samples, H units, D inputs.
 type layerBuffers[T Float] struct {
-	z  []T // T·B·4H: gate pre-activations, then activations i, f, g, o
+	z []T // T·B·4H: gate pre-activations, then activations i, f, g, o; after backward, the
+	// gradient with respect to the pre-activations, written over the activations step by step
 	hs []T // (T+1)·B·H: h_{-1} = 0, then the output of each step
 	cs []T // (T+1)·B·H: c_{-1} = 0, then the cell state of each step
 	tc []T // T·B·H: tanh(c_t)
 
-	dz     []T // T·B·4H: gradient with respect to the pre-activations
 	dh     []T // T·B·H: gradient with respect to the outputs, filled by the layer above or pooling
 	dx     []T // T·B·D: gradient with respect to the inputs
 	dhCur  []T // B·H
@@ -54,13 +54,16 @@ type layerBuffers[T Float] struct {
 	wxT    []T // 4H·D: Wxᵀ
 }
 
-func (b *layerBuffers[T]) resize(steps, batch, units, inputDim int) {
-	h4 := 4 * units
-	b.z = grow(b.z, steps*batch*h4)
+// resize sizes the buffers of a forward pass.
+func (b *layerBuffers[T]) resize(steps, batch, units int) {
+	b.z = grow(b.z, steps*batch*4*units)
 	b.hs = grow(b.hs, (steps+1)*batch*units)
 	b.cs = grow(b.cs, (steps+1)*batch*units)
 	b.tc = grow(b.tc, steps*batch*units)
-	b.dz = grow(b.dz, steps*batch*h4)
+}
+
+// resizeBackward sizes the buffers of a backward pass, which inference never allocates.
+func (b *layerBuffers[T]) resizeBackward(steps, batch, units, inputDim int) {
 	b.dh = grow(b.dh, steps*batch*units)
 	b.dx = grow(b.dx, steps*batch*inputDim)
 	b.dhCur = grow(b.dhCur, batch*units)
@@ -184,7 +187,7 @@ func (r *pass[T]) bpttPart(p int) {
 	for t := r.steps - 1; t >= 0; t-- {
 		kernel.Add(dhCur, buf.dh[t*bh+lo*h:t*bh+hi*h], dhNext)
 		zt := buf.z[(t*batch+lo)*h4 : (t*batch+hi)*h4]
-		dzt := buf.dz[(t*batch+lo)*h4 : (t*batch+hi)*h4]
+		dzt := zt // the gradient takes the place of the activations it is computed from
 		cPrev := buf.cs[t*bh+lo*h : t*bh+hi*h]
 		tct := buf.tc[t*bh+lo*h : t*bh+hi*h]
 		for i, n := range r.lengths[lo:hi] {
@@ -213,16 +216,16 @@ func (r *pass[T]) gradsPart(p int) {
 	buf, gw, gb := r.buf, r.l.W.Grad, r.l.B.Grad
 	c0, c1 := span(h4, r.parts, p)
 	if c1 > c0 {
-		kernel.Gemm(true, false, d, c1-c0, rows, 1, r.x, d, buf.dz[c0:], h4, 1, gw[c0:], h4)
-		kernel.Gemm(true, false, h, c1-c0, rows, 1, buf.hs[:r.steps*batch*h], h, buf.dz[c0:], h4, 1, gw[d*h4+c0:], h4)
+		kernel.Gemm(true, false, d, c1-c0, rows, 1, r.x, d, buf.z[c0:], h4, 1, gw[c0:], h4)
+		kernel.Gemm(true, false, h, c1-c0, rows, 1, buf.hs[:r.steps*batch*h], h, buf.z[c0:], h4, 1, gw[d*h4+c0:], h4)
 		sum := gb[c0:c1]
 		for i := range rows {
-			kernel.Add(sum, sum, buf.dz[i*h4+c0:i*h4+c1])
+			kernel.Add(sum, sum, buf.z[i*h4+c0:i*h4+c1])
 		}
 	}
 	if !r.skipDX {
 		r0, r1 := span(rows, r.parts, p)
-		kernel.Gemm(false, false, r1-r0, d, h4, 1, buf.dz[r0*h4:], h4, buf.wxT, d, 0, buf.dx[r0*d:r1*d], d)
+		kernel.Gemm(false, false, r1-r0, d, h4, 1, buf.z[r0*h4:], h4, buf.wxT, d, 0, buf.dx[r0*d:r1*d], d)
 	}
 }
 

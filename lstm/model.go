@@ -239,7 +239,7 @@ func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, tr
 	in := x
 	for l, layer := range m.Layers {
 		buf := &ws.layers[l]
-		buf.resize(steps, batch, h, layer.InputDim)
+		buf.resize(steps, batch, h)
 		if p := m.dropout(l); train && p > 0 {
 			ws.in[l] = grow(ws.in[l], len(in))
 			ws.mask[l] = grow(ws.mask[l], len(in))
@@ -407,6 +407,9 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 	ws.dpooled = grow(ws.dpooled, bh)
 	kernel.Gemm(false, true, batch, h, c, 1, ws.dlogits, c, m.HeadW.Value, c, 0, ws.dpooled, h)
 
+	for l, layer := range m.Layers {
+		ws.layers[l].resizeBackward(steps, batch, h, layer.InputDim)
+	}
 	top := len(m.Layers) - 1
 	dh := ws.layers[top].dh
 	clear(dh)

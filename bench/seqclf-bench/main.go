@@ -20,10 +20,15 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
+	// As the seqclf command does (cmd/seqclf/main.go): collect at a quarter's growth, unless GOGC is set.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(25)
+	}
 	if len(os.Args) < 2 {
 		usage()
 	}
@@ -74,6 +79,7 @@ type Result struct {
 	LatencyMedianMS     float64 `json:"latency_median_ms,omitempty"`
 	LatencyCalls        int     `json:"latency_calls,omitempty"`
 	PeakRSSMiB          float64 `json:"peak_rss_mib,omitempty"`
+	TrainPeakRSSMiB     float64 `json:"train_peak_rss_mib,omitempty"` // at the end of training, before inference`
 	GemmPeakGFLOPS      float64 `json:"gemm_peak_gflops,omitempty"`
 	GemmShapes          string  `json:"gemm_shapes,omitempty"` // per-shape GFLOP/s
 	Backend             string  `json:"backend,omitempty"`     // the BLAS or kernel that ran

@@ -58,6 +58,7 @@ type measured struct {
 	trainSamplesPerS, trainTokensPerS, trainGFLOPS float64
 	steps                                          int
 	inferSamplesPerS, latencyMS                    float64
+	trainPeakRSS                                   float64
 }
 
 // measure trains for c.warmup+c.steps batches of data (in order), then runs inference at batch
@@ -91,6 +92,7 @@ func measure(c commonFlags, m *lstm.Model[float32], f pipeline.Features, data []
 		return res, err
 	}
 	secs := end.Sub(start).Seconds()
+	res.trainPeakRSS = peakRSSMiB() // before inference's buffers: the peak of training
 	res.steps = done
 	timed := data[c.warmup*batch : (c.warmup+done)*batch]
 	cfg := m.Config
@@ -138,6 +140,7 @@ func (r *Result) fill(m measured) {
 	r.TrainSamplesPerS, r.TrainTokensPerS, r.TrainGFLOPS = m.trainSamplesPerS, m.trainTokensPerS, m.trainGFLOPS
 	r.InferSamplesPerS, r.LatencyMedianMS = m.inferSamplesPerS, m.latencyMS
 	r.PeakRSSMiB = peakRSSMiB()
+	r.TrainPeakRSSMiB = m.trainPeakRSS
 }
 
 func runMNIST(args []string) error {

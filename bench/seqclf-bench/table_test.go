@@ -27,7 +27,7 @@ func TestTable(t *testing.T) {
 		"| MNIST rows: training samples/s | 1000 | 500 | 2.00× | ≥ 3.0× |", // the median of three rounds
 		"| MNIST rows: training, share of machine GEMM peak | 7% | 4% | — |",
 		"| MNIST rows: batch-1 latency, median (ms) | 1.000 | 2.000 | 0.50× |",
-		"| MNIST rows: peak RSS of the process (MiB) | 100 | 400 | 0.25× |",
+		"| MNIST rows: peak RSS of the process, inference included (MiB) | 100 | 400 | 0.25× |",
 		"| `seqclf classify` cold start, one line (ms) | 20.0 | 800.0 | 0.03× | ≤ 50 ms |",
 		"pytorch cold start (process start to first label): 800, 810 ms by run",
 		"seqclf mnist training samples/s by round: 900, 1000, 5000",

@@ -169,7 +169,8 @@ func GatesForward[T Float](z, cPrev, c, tc, h []T) {
 // GatesForward left in z, cPrev and tc the step's previous cell state and tanh of its cell state,
 // dh the gradient of the loss with respect to the step's output h. dc holds on entry the gradient
 // arriving at the step's cell state from the next step and on return the gradient with respect to
-// cPrev. It writes the gradient with respect to the pre-activations into dz (4·n values).
+// cPrev. It writes the gradient with respect to the pre-activations into dz (4·n values), which
+// may be act itself: each position is read before it is written.
 func GatesBackward[T Float](act, cPrev, tc, dh, dc, dz []T) {
 	from := 0
 	if is32[T]() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -229,6 +230,32 @@ func TestElementwise(t *testing.T) {
 				}
 			}
 			closeTo(t, name+"/colsums", sum, want, 1e-6)
+		}
+	})
+}
+
+// TestGatesBackwardInPlace checks that GatesBackward may write dz over act, as the engine does
+// to keep one buffer of gates per step, on every instruction set.
+func TestGatesBackwardInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	forEachISA(func(isaName string) {
+		for _, n := range []int{1, 7, 16, 33, 128, 130} {
+			act := make([]float32, 4*n)
+			cPrev, tc, dh, dc := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range act {
+				act[i] = rng.Float32()
+			}
+			for i := range n {
+				cPrev[i], tc[i], dh[i], dc[i] = rng.Float32(), rng.Float32(), rng.Float32(), rng.Float32()
+			}
+			dcInPlace := slices.Clone(dc)
+			dz := make([]float32, 4*n)
+			GatesBackward(act, cPrev, tc, dh, dc, dz)
+			inPlace := slices.Clone(act)
+			GatesBackward(inPlace, cPrev, tc, dh, dcInPlace, inPlace)
+			if !slices.Equal(dz, inPlace) || !slices.Equal(dc, dcInPlace) {
+				t.Errorf("%s, n=%d: GatesBackward in place differs from into another buffer", isaName, n)
+			}
 		}
 	})
 }
