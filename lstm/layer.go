@@ -38,12 +38,16 @@ func (l *Layer[T]) NumParams() int {
 
 // layerBuffers holds what one layer's forward pass keeps for its backward pass, for one batch
 // shape, and the scratch of the backward pass. Sizes: T steps, B samples, H units, D inputs.
+// A forward-only pass keeps z, tc for one step and cs for two (the one before and the one being
+// made): the slot of step t is t mod the slots held.
 type layerBuffers[T Float] struct {
 	z []T // T·B·4H: gate pre-activations, then activations i, f, g, o; after backward, the
 	// gradient with respect to the pre-activations, written over the activations step by step
 	hs []T // (T+1)·B·H: h_{-1} = 0, then the output of each step
 	cs []T // (T+1)·B·H: c_{-1} = 0, then the cell state of each step
 	tc []T // T·B·H: tanh(c_t)
+
+	zSlots, cSlots int // the steps that z and tc, and cs, hold: all (T, T+1), or 1 and 2
 
 	dh     []T // T·B·H: gradient with respect to the outputs, filled by the layer above or pooling
 	dx     []T // T·B·D: gradient with respect to the inputs
@@ -54,12 +58,16 @@ type layerBuffers[T Float] struct {
 	wxT    []T // 4H·D: Wxᵀ
 }
 
-// resize sizes the buffers of a forward pass.
-func (b *layerBuffers[T]) resize(steps, batch, units int) {
-	b.z = grow(b.z, steps*batch*4*units)
+// resize sizes the buffers of a forward pass: for a backward pass too when all is set.
+func (b *layerBuffers[T]) resize(steps, batch, units int, all bool) {
+	b.zSlots, b.cSlots = steps, steps+1
+	if !all {
+		b.zSlots, b.cSlots = 1, 2
+	}
+	b.z = grow(b.z, b.zSlots*batch*4*units)
 	b.hs = grow(b.hs, (steps+1)*batch*units)
-	b.cs = grow(b.cs, (steps+1)*batch*units)
-	b.tc = grow(b.tc, steps*batch*units)
+	b.cs = grow(b.cs, b.cSlots*batch*units)
+	b.tc = grow(b.tc, b.zSlots*batch*units)
 }
 
 // resizeBackward sizes the buffers of a backward pass, which inference never allocates.
@@ -104,13 +112,16 @@ func newPass[T Float]() *pass[T] {
 }
 
 // forward runs the layer over x ([steps][batch][InputDim], time-major) for samples of the given
-// lengths, keeping in buf what backward needs.
+// lengths, keeping in buf what backward needs, or with buf's one-step slots only what the next
+// step needs.
 func (r *pass[T]) forward() {
 	batch, d := len(r.lengths), r.l.InputDim
 	if len(r.x) != r.steps*batch*d {
 		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(r.x), r.steps, batch, d))
 	}
-	parallel(r.parts, &r.wg, r.project)
+	if r.buf.zSlots == r.steps {
+		parallel(r.parts, &r.wg, r.project)
+	}
 	parallel(r.parts, &r.wg, r.recur)
 }
 
@@ -123,7 +134,8 @@ func (r *pass[T]) projectPart(p int) {
 	kernel.AddBias(z, r.l.B.Value)
 }
 
-// recurPart runs its samples through every step: z_t += h_{t-1}·Wh, then the gates.
+// recurPart runs its samples through every step: z_t += h_{t-1}·Wh, then the gates. With one
+// slot of z it makes each step's input projection first, z_t = x_t·Wx + b.
 func (r *pass[T]) recurPart(p int) {
 	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
 	h4, bh := 4*h, batch*h
@@ -131,15 +143,22 @@ func (r *pass[T]) recurPart(p int) {
 	if lo == hi {
 		return
 	}
-	wh := r.l.W.Value[d*h4:]
+	w := r.l.W.Value
+	wx, wh := w[:d*h4], w[d*h4:]
 	buf := r.buf
 	clear(buf.hs[lo*h : hi*h])
 	clear(buf.cs[lo*h : hi*h])
 	for t := range r.steps {
-		hPrev, cPrev := buf.hs[t*bh:(t+1)*bh], buf.cs[t*bh:(t+1)*bh]
-		hCur, cCur := buf.hs[(t+1)*bh:(t+2)*bh], buf.cs[(t+1)*bh:(t+2)*bh]
-		zt := buf.z[t*batch*h4 : (t+1)*batch*h4]
-		tct := buf.tc[t*bh : (t+1)*bh]
+		zs, cs := t%buf.zSlots, t%buf.cSlots
+		hPrev, cPrev := buf.hs[t*bh:(t+1)*bh], buf.cs[cs*bh:(cs+1)*bh]
+		next := (t + 1) % buf.cSlots
+		hCur, cCur := buf.hs[(t+1)*bh:(t+2)*bh], buf.cs[next*bh:(next+1)*bh]
+		zt := buf.z[zs*batch*h4 : (zs+1)*batch*h4]
+		tct := buf.tc[zs*bh : (zs+1)*bh]
+		if buf.zSlots == 1 {
+			kernel.Gemm(false, false, hi-lo, h4, d, 1, r.x[(t*batch+lo)*d:], d, wx, h4, 0, zt[lo*h4:hi*h4], h4)
+			kernel.AddBias(zt[lo*h4:hi*h4], r.l.B.Value)
+		}
 		kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, wh, h4, 1, zt[lo*h4:], h4)
 		for b := lo; b < hi; b++ {
 			o := b * h

@@ -173,6 +173,10 @@ type Workspace[T Float] struct {
 	// SkipInputGrad spares Backward the gradient with respect to the inputs, when nothing reads
 	// it (inputs that are not trained, as MNIST's pixels); InputGrad is then stale.
 	SkipInputGrad bool
+	// ForwardOnly makes Forward keep of the gates and cell states only what the next step needs,
+	// for inference: a batch of long sequences then takes a fraction of the memory. Outputs still
+	// works; Backward panics.
+	ForwardOnly bool
 
 	passes  []*pass[T]
 	steps   int
@@ -201,6 +205,11 @@ func (m *Model[T]) NewWorkspace() *Workspace[T] {
 	}
 	return ws
 }
+
+// forwardOnlyFrom is the size of the gates' buffer, in values, above which a ForwardOnly pass
+// keeps one step of it. Below, all steps are kept: the input projection is then one multiply over
+// all steps, faster for small batches (one sample: a matrix-vector product per step saved).
+var forwardOnlyFrom = 1 << 20
 
 // parts returns how many parts a pass over a batch of the given size is cut into: one per
 // thread, each with at least 8 samples.
@@ -239,7 +248,7 @@ func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, tr
 	in := x
 	for l, layer := range m.Layers {
 		buf := &ws.layers[l]
-		buf.resize(steps, batch, h)
+		buf.resize(steps, batch, h, !ws.ForwardOnly || steps*batch*4*h <= forwardOnlyFrom)
 		if p := m.dropout(l); train && p > 0 {
 			ws.in[l] = grow(ws.in[l], len(in))
 			ws.mask[l] = grow(ws.mask[l], len(in))
@@ -397,6 +406,9 @@ func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float
 func (m *Model[T]) Backward(ws *Workspace[T]) {
 	if !ws.lossed {
 		panic("lstm: Backward without a Loss after the last Forward")
+	}
+	if ws.ForwardOnly {
+		panic("lstm: Backward on a ForwardOnly workspace")
 	}
 	cfg := m.Config
 	batch, h, c, steps := len(ws.lengths), cfg.NumUnits, cfg.Classes, ws.steps

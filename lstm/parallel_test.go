@@ -59,3 +59,43 @@ func TestThreadsGiveTheSameModel(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardOnly checks that a forward-only workspace, which keeps one step of gates and two of
+// cell state, gives the logits and per-step outputs of a full one, bit for bit.
+func TestForwardOnly(t *testing.T) {
+	defer func(n int) { forwardOnlyFrom = n }(forwardOnlyFrom)
+	forwardOnlyFrom = 0 // one step's slots even for this small batch
+	for _, pool := range []Pooling{PoolLast, PoolMean, PoolMax} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		m, err := New[float32](Config{InputDim: 7, NumUnits: 16, NumLayers: 2, Classes: 3, Pooling: pool}, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const steps, batch = 11, 23
+		x := make([]float32, steps*batch*7)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		lengths := make([]int, batch)
+		for b := range lengths {
+			lengths[b] = rng.IntN(steps + 1)
+		}
+		full := m.NewWorkspace()
+		want := slices.Clone(m.Forward(full, x, lengths, steps, false, nil))
+		for _, threads := range []int{1, 2} {
+			light := m.NewWorkspace()
+			light.ForwardOnly, light.Threads = true, threads
+			if got := m.Forward(light, x, lengths, steps, false, nil); !slices.Equal(got, want) {
+				t.Errorf("%v, %d threads: forward-only logits %v, full %v", pool, threads, got, want)
+			}
+			for l := range 2 {
+				if !slices.Equal(light.Outputs(l), full.Outputs(l)) {
+					t.Errorf("%v, %d threads: layer %d outputs differ", pool, threads, l)
+				}
+			}
+			if len(light.layers[0].z) >= len(full.layers[0].z)/steps+1 {
+				t.Errorf("forward-only z holds %d values, want one step's %d", len(light.layers[0].z), len(full.layers[0].z)/steps)
+			}
+		}
+	}
+}

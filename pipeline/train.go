@@ -172,6 +172,7 @@ type Predictor struct {
 func (p *Predictor) Predict(samples []Sample) (probs []float32, loss float64) {
 	if p.t.ws == nil {
 		p.t = Trainer{Model: p.Model, Features: p.Features, ws: p.Model.NewWorkspace()}
+		p.t.ws.ForwardOnly = true
 	}
 	c := p.Model.Config.Classes
 	probs = make([]float32, 0, len(samples)*c)
