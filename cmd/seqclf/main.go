@@ -2,17 +2,34 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
+)
+
+// Exit statuses: a failure (bad data, a missing file, a diverging run) and a command line that
+// does not parse (an unknown flag or verb, a wrong number of arguments).
+const (
+	exitFailure = 1
+	exitUsage   = 2
 )
 
 func main() {
 	lowGC()
 	if err := newRoot(streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}).Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "seqclf:", err)
-		os.Exit(1)
+		os.Exit(exitStatus(err))
 	}
+}
+
+// exitStatus returns the exit status for an error of Execute.
+func exitStatus(err error) int {
+	var u *usageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
+	return exitFailure
 }
 
 // lowGC collects garbage when the heap has grown by a quarter rather than Go's default doubling,
