@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -65,6 +67,10 @@ var (
 // storeLockTimeout bounds the wait for another process's lock on the file.
 var storeLockTimeout = time.Second
 
+// minStoreSize is the smallest bbolt file: two meta pages, a freelist and a root leaf of
+// bbolt's smallest page size (1 KiB).
+const minStoreSize = 4 << 10
+
 // bulkChunk is the number of keys a bulk load writes per transaction.
 const bulkChunk = 10000
 
@@ -87,27 +93,39 @@ func OpenStore(path string) (*Store, error) {
 
 func openStore(path string, readOnly bool) (*Store, error) {
 	if readOnly {
-		if _, err := os.Stat(path); err != nil {
+		st, err := os.Stat(path)
+		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("store %s does not exist (make one with seqclf vocab build or pipeline run): %w", path, ErrStoreMissing)
 			}
 			return nil, fmt.Errorf("store %s: %w", path, err)
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("store %s is a folder: give the model.db file in it", path)
+		}
+		if st.Size() < minStoreSize {
+			return nil, fmt.Errorf("%s: %w: %d bytes is too short for one (truncated, or another kind of file)", path, ErrNotStore, st.Size())
 		}
 	}
 	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: storeLockTimeout, ReadOnly: readOnly})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("store %s: %w (a running seqclf?); wait for it to finish or use another file", path, ErrStoreInUse)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
+		err != nil && strings.HasPrefix(err.Error(), "file size too small"): // bbolt has no sentinel for it
 		return nil, fmt.Errorf("%s: %w (%v)", path, ErrNotStore, err)
 	case err != nil:
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path}
+	if err = s.checkSize(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if readOnly {
 		err = s.checkFormat()
 	} else {
-		err = s.db.Update(func(tx *bolt.Tx) error {
+		err = s.update(func(tx *bolt.Tx) error {
 			meta, err := tx.CreateBucketIfNotExists([]byte(BucketMeta))
 			if err != nil {
 				return err
@@ -131,8 +149,46 @@ func openStore(path string, readOnly bool) (*Store, error) {
 	return s, nil
 }
 
+// checkSize refuses a file shorter than the pages its last commit uses: a copy cut short, on
+// which bbolt would fail an assertion, or fault, at the first read of a missing page.
+func (s *Store) checkSize() error {
+	var want int64
+	if err := s.view(func(tx *bolt.Tx) error { want = tx.Size(); return nil }); err != nil {
+		return err
+	}
+	st, err := os.Stat(s.path)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", s.path, err)
+	}
+	if st.Size() < want {
+		return fmt.Errorf("%s: %w: the file is truncated (%d bytes, its last commit needs %d); use a whole copy, or train again", s.path, ErrNotStore, st.Size(), want)
+	}
+	return nil
+}
+
+// view and update run fn in a bbolt transaction, and turn a panic of bbolt on a damaged file
+// (a failed assertion, or a fault reading the mapped file) into ErrNotStore.
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.damaged(&err)
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.damaged(&err)
+	return s.db.Update(fn)
+}
+
+func (s *Store) damaged(err *error) {
+	if r := recover(); r != nil {
+		msg := strings.Join(strings.Fields(fmt.Sprint(r)), " ")
+		*err = fmt.Errorf("%s: %w: the file is damaged (%s); use a copy made while no seqclf was writing it, or train again", s.path, ErrNotStore, msg)
+	}
+}
+
 func (s *Store) checkFormat() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte(BucketMeta))
 		if meta == nil {
 			return fmt.Errorf("%s: %w (no %s bucket)", s.path, ErrNotStore, BucketMeta)
@@ -163,12 +219,12 @@ type StoreTx struct {
 // Update runs fn in one read-write transaction: every Put of fn lands, or none does if fn (or
 // the commit) fails.
 func (s *Store) Update(fn func(tx *StoreTx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&StoreTx{tx}) })
+	return s.update(func(tx *bolt.Tx) error { return fn(&StoreTx{tx}) })
 }
 
 // View runs fn in one read-only transaction.
 func (s *Store) View(fn func(tx *StoreTx) error) error {
-	return s.db.View(func(tx *bolt.Tx) error { return fn(&StoreTx{tx}) })
+	return s.view(func(tx *bolt.Tx) error { return fn(&StoreTx{tx}) })
 }
 
 // Put sets key to value in bucket, creating the bucket if needed.
@@ -223,7 +279,7 @@ func (s *Store) Meta(key string) ([]byte, error) {
 // PutVocab replaces the store's dictionary with v. It writes in chunked transactions of sorted
 // keys; the size in the meta bucket is written last, so a load cut short reads as no dictionary.
 func (s *Store) PutVocab(v *vocab.Vocab) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if meta := tx.Bucket([]byte(BucketMeta)); meta != nil {
 			if err := meta.Delete([]byte(MetaVocabSize)); err != nil {
 				return err
@@ -297,7 +353,7 @@ func (s *Store) Vocab() (*vocab.Vocab, error) {
 	var tokens []string
 	var counts []int64
 	var types int
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte(BucketMeta))
 		size := meta.Get([]byte(MetaVocabSize))
 		if len(size) != 4 {
@@ -343,7 +399,7 @@ func (s *Store) Vocab() (*vocab.Vocab, error) {
 // reading the whole dictionary: what seqclf vocab show does for the tokens it is given.
 func (s *Store) LookupIDs(tokens []string) ([]int, error) {
 	ids := make([]int, len(tokens))
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(BucketVocabIDs))
 		if b == nil {
 			return fmt.Errorf("store %s has no dictionary: %w", s.path, ErrStoreMissing)
@@ -410,7 +466,7 @@ func (s *Store) PutTable(t *embed.Table) error {
 // Table reads the embedding table back.
 func (s *Store) Table() (*embed.Table, error) {
 	var t *embed.Table
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte(BucketMeta))
 		rows, dim := meta.Get([]byte(MetaEmbedRows)), meta.Get([]byte(MetaEmbedDim))
 		if len(rows) != 4 || len(dim) != 4 {
@@ -446,7 +502,7 @@ func (s *Store) Table() (*embed.Table, error) {
 func (s *Store) bulk(n int, put func(tx *bolt.Tx, lo, hi int) error) error {
 	for lo := 0; lo < n; lo += bulkChunk {
 		hi := min(lo+bulkChunk, n)
-		if err := s.db.Update(func(tx *bolt.Tx) error { return put(tx, lo, hi) }); err != nil {
+		if err := s.update(func(tx *bolt.Tx) error { return put(tx, lo, hi) }); err != nil {
 			return err
 		}
 	}
