@@ -97,11 +97,11 @@ func (c *Classifier) Classes() []string { return c.model.Labels }
 
 // Classify returns the class probabilities of each text, len(texts) × classes flattened. With
 // UnitSentence, a document's probabilities are the softmax of the mean log-probability of its
-// sentences.
+// sentences. A text that is not valid UTF-8 is read as Latin-1, as the sources read it.
 func (c *Classifier) Classify(texts []string) []float32 {
 	var samples []Sample
 	for d, text := range texts {
-		for _, ids := range EncodeText(c.tok, c.vocab, text, c.unit, c.timeStep) {
+		for _, ids := range EncodeText(c.tok, c.vocab, decodeString(text), c.unit, c.timeStep) {
 			samples = append(samples, Sample{IDs: ids, Doc: d})
 		}
 	}

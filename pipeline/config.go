@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+
+	"github.com/seqclf/seqclf/lstm"
 )
 
 // Config is a pipeline's configuration: the YAML file of `seqclf pipeline run`, with the seed
@@ -204,10 +206,14 @@ func (c *Config) Validate() error {
 		oneOf("source.format", s.Format, "tsv", "csv", "jsonl", "dir"),
 		oneOf("source.slice", s.Slice, "rows", "columns"),
 		oneOf("tokenize.unit", c.Tokenize.Unit, "sentence", "document"),
+		oneOf("train.optimizer", c.Train.Optimizer, "adam", "adamw", "sgd"),
 	} {
 		if err != nil {
 			return err
 		}
+	}
+	if _, err := lstm.ParsePooling(c.LSTM.Pooling); err != nil {
+		return fmt.Errorf("%w: lstm.pooling: %v", ErrConfig, err)
 	}
 	for key, x := range map[string]float64{"source.validation_split": s.ValidationSplit, "source.test_split": s.TestSplit} {
 		if x < 0 || x >= 1 {

@@ -261,6 +261,26 @@ func restoreOpt(st *trainState, get func(string, []float32) error) error {
 	return err
 }
 
+// finite reports whether every weight (and the table) is a finite number: a step that diverges
+// reports a finite loss, computed before its update, and leaves Inf or NaN weights that must not
+// become a checkpoint.
+func (st *trainState) finite() bool {
+	ok := func(v []float32) bool {
+		for _, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, p := range st.model.Params() {
+		if !ok(p.Value) {
+			return false
+		}
+	}
+	return st.emb == nil || ok(st.emb.Table.Data)
+}
+
 // keepBest copies the current weights (and table) as the best so far.
 func (st *trainState) keepBest() {
 	params := st.model.Params()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -22,6 +23,11 @@ import (
 // ErrInterrupted is returned by Run when its context is cancelled: the step under way finished,
 // the checkpoint was saved, and Run with Resume set goes on from there.
 var ErrInterrupted = errors.New("training interrupted")
+
+// ErrDiverged is returned by Run when the loss or the weights stop being finite numbers. The
+// checkpoint of the last whole epoch is kept; Run with Resume set, and a lower learning rate or a
+// clip norm, goes on from it.
+var ErrDiverged = errors.New("training diverged")
 
 // RunOptions are the knobs of Run that are not part of the config.
 type RunOptions struct {
@@ -65,16 +71,41 @@ type dataset struct {
 // Run trains and evaluates the model that cfg describes, writing OUTPUT_DIR/model.db (with a
 // checkpoint after every epoch), metrics.json and curves.png. When ctx is cancelled it finishes
 // the step under way, saves a checkpoint and returns ErrInterrupted.
-func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
+//
+// A run that fails leaves no partial output: before its first checkpoint it removes the
+// model.db and the folders it created; after it, model.db holds the last checkpoint (which
+// Resume goes on from) and no trained model. A new run (not Resume) replaces an earlier model
+// in OUTPUT_DIR, and its metrics.json and curves.png, once its data has loaded.
+func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
+	path := filepath.Join(cfg.OutputDir, ModelFile)
+	made, err := mkdirAll(cfg.OutputDir)
+	if err != nil {
 		return nil, fmt.Errorf("output_dir %s cannot be made: %w; set output_dir to a folder you can write", cfg.OutputDir, err)
 	}
+	_, statErr := os.Stat(path)
+	newFile := errors.Is(statErr, fs.ErrNotExist)
+	var store *Store
+	checkpointed := o.Resume // a checkpoint in model.db that a failure must keep
+	defer func() {
+		if store != nil {
+			store.Close()
+		}
+		if err == nil || checkpointed {
+			return
+		}
+		if store != nil && newFile {
+			os.Remove(path)
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			os.Remove(made[i]) // only if empty
+		}
+	}()
 	data, err := loadData(cfg, o.Log)
 	if err != nil {
 		return nil, err
@@ -101,12 +132,28 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 		st.emb = f
 	}
 
-	path := filepath.Join(cfg.OutputDir, ModelFile)
-	store, err := openRunStore(path, cfg, data, st, o.Resume)
-	if err != nil {
+	if store, err = openRunStore(path, cfg, data, st, o.Resume); err != nil {
 		return nil, err
 	}
-	defer store.Close()
+	if !o.Resume {
+		// The earlier run's report and curves describe the model this run replaces.
+		for _, f := range []string{MetricsFile, CurvesFile} {
+			if err := os.Remove(filepath.Join(cfg.OutputDir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("output_dir: %w", err)
+			}
+		}
+	}
+	// kept says what model.db holds after a failure, and how to go on.
+	kept := func() string {
+		if !checkpointed {
+			return "no checkpoint was made before it; lower train.learning_rate or set train.clip_norm and run again"
+		}
+		at := fmt.Sprintf("made after epoch %d", st.Epoch)
+		if st.Step > 0 {
+			at = fmt.Sprintf("made at epoch %d, step %d", st.Epoch+1, st.Step)
+		}
+		return fmt.Sprintf("%s keeps the checkpoint %s; lower train.learning_rate or set train.clip_norm and go on with --resume", path, at)
+	}
 	if o.Resume {
 		fmt.Fprintf(o.Log, "resuming %s at epoch %d, step %d\n", path, st.Epoch+1, st.Step)
 	}
@@ -131,7 +178,14 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 		})
 		if err != nil {
 			progress.Finish("")
-			return nil, fmt.Errorf("%w (%s keeps the last checkpoint, made before it)", err, path)
+			if errors.Is(err, ErrDiverged) {
+				return nil, fmt.Errorf("%w; %s", err, kept())
+			}
+			return nil, err
+		}
+		if !st.finite() {
+			progress.Finish("")
+			return nil, fmt.Errorf("%w: epoch %d: the weights are no longer finite numbers after its last step; %s", ErrDiverged, st.Epoch+1, kept())
 		}
 		if res.Stopped {
 			st.Step = res.Steps
@@ -139,6 +193,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 			if err := st.saveCheckpoint(store); err != nil {
 				return nil, err
 			}
+			checkpointed = true
 			return nil, fmt.Errorf("%w at epoch %d, step %d: the checkpoint is in %s; go on with --resume", ErrInterrupted, st.Epoch+1, st.Step, path)
 		}
 		secs := time.Since(start).Seconds()
@@ -167,6 +222,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 		if err := st.saveCheckpoint(store); err != nil {
 			return nil, err
 		}
+		checkpointed = true
 		progress.Finish(summary)
 		if p := cfg.Train.EarlyStoppingPatience; p > 0 && st.BadEpochs >= p {
 			fmt.Fprintf(o.Log, "early stopping: no lower validation loss in %d epochs\n", p)
@@ -180,7 +236,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 		st.restoreBest()
 	}
 
-	res := &RunResult{History: st.history, ModelPath: path}
+	res = &RunResult{History: st.history, ModelPath: path}
 	if len(data.test) > 0 {
 		p := &Predictor{Model: model, Features: data.testFeatures, BatchSize: max(cfg.Train.BatchSize, 256)}
 		probs, _ := p.Predict(data.test)
@@ -214,6 +270,26 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (*RunResult, error) {
 	}
 	fmt.Fprintf(o.Log, "wrote %s, %s and %s\n", path, MetricsFile, CurvesFile)
 	return res, nil
+}
+
+// mkdirAll makes dir and its missing parents, as os.MkdirAll does, and returns the folders it
+// made, outermost first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return missing, nil
 }
 
 // newOptimizer returns the optimizer that train.optimizer names.
@@ -290,8 +366,9 @@ func openRunStore(path string, cfg *Config, data *dataset, st *trainState, resum
 	return s, nil
 }
 
-// sameRun returns an error naming the first key, other than the number of epochs and the
-// patience, in which cfg differs from the stored run config.
+// sameRun returns an error naming the first key in which cfg differs from the stored run config,
+// other than those a resumed run may change: the number of epochs, the patience, and the learning
+// rate and clip norm (what a diverging run is resumed with).
 func sameRun(stored []byte, cfg *Config) error {
 	var old Config
 	if err := json.Unmarshal(stored, &old); err != nil {
@@ -299,6 +376,7 @@ func sameRun(stored []byte, cfg *Config) error {
 	}
 	now := *cfg
 	old.Train.Epochs, old.Train.EarlyStoppingPatience = now.Train.Epochs, now.Train.EarlyStoppingPatience
+	old.Train.LearningRate, old.Train.ClipNorm = now.Train.LearningRate, now.Train.ClipNorm
 	a, b := flatten(old), flatten(now)
 	for key, v := range b {
 		if fmt.Sprint(a[key]) != fmt.Sprint(v) {

@@ -59,6 +59,14 @@ func decodeText(b []byte) string {
 	return string(r)
 }
 
+// decodeString is decodeText for a string: s itself when it is valid UTF-8.
+func decodeString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return decodeText([]byte(s))
+}
+
 // Holdout picks round(share·n) of n documents at random from rng: held[i] says whether
 // document i is held out. Used with the documents in the order a source yields them, the same
 // seed always holds out the same documents.

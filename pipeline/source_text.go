@@ -94,9 +94,9 @@ func fields(rec []string, label, text, group int, where string) (Document, error
 		}
 		return Document{}, fmt.Errorf("%w: %s: %d columns, but %s need %d", ErrSource, where, len(rec), keys, need)
 	}
-	d := Document{Name: where, Label: strings.TrimSpace(rec[label]), Text: rec[text]}
+	d := Document{Name: where, Label: strings.TrimSpace(decodeString(rec[label])), Text: decodeString(rec[text])}
 	if group >= 0 {
-		d.Group = strings.TrimSpace(rec[group])
+		d.Group = strings.TrimSpace(decodeString(rec[group]))
 	}
 	return d, nil
 }

@@ -100,7 +100,7 @@ func (t *Trainer) Epoch(ctx context.Context, samples []Sample, epoch, first int,
 			return res, err
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return res, fmt.Errorf("epoch %d, step %d: the loss is %v: lower the learning rate or set clip_norm", epoch+1, step+1, loss)
+			return res, fmt.Errorf("%w: epoch %d, step %d: the loss is %v", ErrDiverged, epoch+1, step+1, loss)
 		}
 		t.Features.Learn(t.ws.InputGrad(), t.batch, n)
 		correct += countCorrect(t.Model.Probs(t.ws), t.labels, t.Model.Config.Classes)
