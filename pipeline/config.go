@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"reflect"
@@ -138,13 +139,18 @@ func LoadConfig(path string, sets []string) (*Config, error) {
 	if path != "" {
 		where = path
 		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("config %s: no such file; give the path of a YAML config (configs/ holds examples)", path)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		defer f.Close()
 		v.SetConfigType("yaml")
 		if err := v.ReadConfig(f); err != nil {
-			return nil, fmt.Errorf("config %s: %w: %v", path, ErrConfig, err)
+			// yaml's messages list one problem per line: one line here, as every error is.
+			msg := strings.TrimPrefix(err.Error(), "While parsing config: ")
+			return nil, fmt.Errorf("config %s: %w: %s", path, ErrConfig, strings.Join(strings.Fields(msg), " "))
 		}
 		for _, key := range v.AllKeys() {
 			if err := checkKey(known, key); err != nil {

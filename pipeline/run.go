@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	_, statErr := os.Stat(path)
 	newFile := errors.Is(statErr, fs.ErrNotExist)
 	var store *Store
-	checkpointed := o.Resume // a checkpoint in model.db that a failure must keep
+	checkpointed := false // model.db holds a checkpoint, which a failure must keep
 	defer func() {
 		if store != nil {
 			store.Close()
@@ -135,6 +135,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	if store, err = openRunStore(path, cfg, data, st, o.Resume); err != nil {
 		return nil, err
 	}
+	checkpointed = o.Resume
 	if !o.Resume {
 		// The earlier run's report and curves describe the model this run replaces.
 		for _, f := range []string{MetricsFile, CurvesFile} {
@@ -467,6 +468,11 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 	sc := cfg.Source
 	if sc.Train == "" {
 		return nil, fmt.Errorf("%w: source.train is empty: give the training data's path", ErrConfig)
+	}
+	for key, p := range map[string]string{"source.train": sc.Train, "source.test": sc.Test} {
+		if _, err := os.Stat(p); p != "" && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %s: no such file or folder; check the path", key, p)
+		}
 	}
 	split, err := NewSplit(cfg)
 	if err != nil {

@@ -122,7 +122,12 @@ func openStore(path string, readOnly bool) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if readOnly {
+	var fresh bool // a new file: the meta bucket is written once, so opening a store changes nothing
+	if err = s.view(func(tx *bolt.Tx) error { fresh = tx.Bucket([]byte(BucketMeta)) == nil; return nil }); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if readOnly || !fresh {
 		err = s.checkFormat()
 	} else {
 		err = s.update(func(tx *bolt.Tx) error {
