@@ -72,6 +72,10 @@ type trainState struct {
 func (st *trainState) bestValLoss() float64     { return math.Float64frombits(st.BestValLoss) }
 func (st *trainState) setBestValLoss(v float64) { st.BestValLoss = math.Float64bits(v) }
 
+// checkpointHook, when set (by the crash test), is called as a checkpoint's write begins and
+// as it ends.
+var checkpointHook func(begin bool)
+
 // saveCheckpoint writes the whole state in one transaction: a reader sees the previous
 // checkpoint or this one, never a mix.
 func (st *trainState) saveCheckpoint(s *Store) error {
@@ -90,6 +94,10 @@ func (st *trainState) saveCheckpoint(s *Store) error {
 	hist, err := json.Marshal(st.history)
 	if err != nil {
 		return err
+	}
+	if checkpointHook != nil {
+		checkpointHook(true)
+		defer checkpointHook(false)
 	}
 	err = s.Update(func(tx *StoreTx) error {
 		if err := tx.DeleteBucket(BucketCheckpoint); err != nil {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -158,5 +160,87 @@ func TestRunText(t *testing.T) {
 	}
 	if m.Table == nil || m.Table.Rows() != v.Len() || m.Table.Dim() != 8 {
 		t.Errorf("stored table %v for a dictionary of %d", m.Table, v.Len())
+	}
+}
+
+// checkpointBytes returns every key and value of a store's checkpoint bucket.
+func checkpointBytes(t *testing.T, path string) map[string]string {
+	t.Helper()
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	kv := map[string]string{}
+	s.View(func(tx *StoreTx) error {
+		for _, k := range tx.Keys(BucketCheckpoint) {
+			kv[k] = string(tx.Get(BucketCheckpoint, k))
+		}
+		return nil
+	})
+	return kv
+}
+
+// TestRunDiverges trains two good epochs, then resumes with a learning rate of 1e38: training
+// must stop with ErrDiverged, name the epoch and the way on, and leave the checkpoint of epoch 2
+// byte for byte; resuming with the good rate must then give the weights of an uninterrupted
+// run. With one step per epoch the diverging step is an epoch's last, whose loss (computed
+// before the update) is finite: the weights' check catches it. Without a checkpoint, the run
+// leaves nothing behind.
+func TestRunDiverges(t *testing.T) {
+	for _, c := range []struct {
+		batchSize int
+		want      string
+	}{
+		{4, `training diverged: epoch 3, step \d+: the loss is (NaN|[+-]Inf); .*model\.db keeps the checkpoint made after epoch 2; lower train\.learning_rate or set train\.clip_norm and go on with --resume$`},
+		{16, `training diverged: epoch 3: the weights are no longer finite numbers after its last step; .*model\.db keeps the checkpoint made after epoch 2; lower train\.learning_rate`},
+	} {
+		cfg := mnistConfig(t)
+		cfg.Source.TestImages, cfg.Source.TestLabels = "", ""
+		cfg.Train.BatchSize, cfg.Train.Epochs = c.batchSize, 4
+		uninterrupted := *cfg
+		if _, err := Run(context.Background(), &uninterrupted, RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile))
+
+		cfg.OutputDir = t.TempDir()
+		path := filepath.Join(cfg.OutputDir, ModelFile)
+		cfg.Train.Epochs = 2
+		if _, err := Run(context.Background(), cfg, RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		good := checkpointBytes(t, path)
+		bad := *cfg
+		bad.Train.Epochs, bad.Train.LearningRate = 4, 1e38
+		_, err := Run(context.Background(), &bad, RunOptions{Resume: true})
+		if !errors.Is(err, ErrDiverged) || !regexp.MustCompile(c.want).MatchString(err.Error()) {
+			t.Fatalf("batch %d: %v, want ErrDiverged matching %q", c.batchSize, err, c.want)
+		}
+		if !maps.Equal(checkpointBytes(t, path), good) {
+			t.Errorf("batch %d: the diverged run changed the checkpoint", c.batchSize)
+		}
+		cfg.Train.Epochs = 4
+		if _, err := Run(context.Background(), cfg, RunOptions{Resume: true}); err != nil {
+			t.Fatal(err)
+		}
+		got := storedWeights(t, path)
+		for i := range want {
+			if !slices.Equal(got[i], want[i]) {
+				t.Errorf("batch %d: parameter %d differs from the uninterrupted run's after the diverged attempt", c.batchSize, i)
+			}
+		}
+	}
+
+	// Diverging before the first checkpoint: nothing left behind.
+	cfg := mnistConfig(t)
+	cfg.OutputDir = filepath.Join(t.TempDir(), "runs", "x")
+	cfg.Train.LearningRate = 1e38
+	_, err := Run(context.Background(), cfg, RunOptions{})
+	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "no checkpoint was made before it; lower train.learning_rate") {
+		t.Fatalf("diverging in epoch 1: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(cfg.OutputDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("diverging in epoch 1 left %s behind (%v)", filepath.Dir(cfg.OutputDir), err)
 	}
 }

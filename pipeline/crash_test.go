@@ -1,0 +1,205 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seqclf/seqclf/lstm"
+)
+
+// TestMain lets the crash test run this test binary as a training process: with
+// SEQCLF_CRASH_CONFIG set it runs that config (with SEQCLF_CRASH_RESUME=1, resumed), writing
+// "checkpoint begin" and "checkpoint end" around each checkpoint's write to standard error.
+func TestMain(m *testing.M) {
+	if path := os.Getenv("SEQCLF_CRASH_CONFIG"); path != "" {
+		os.Exit(crashChild(path, os.Getenv("SEQCLF_CRASH_RESUME") == "1"))
+	}
+	os.Exit(m.Run())
+}
+
+func crashChild(path string, resume bool) int {
+	cfg, err := LoadConfig(path, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	checkpointHook = func(begin bool) {
+		if begin {
+			os.Stderr.WriteString("checkpoint begin\n")
+		} else {
+			os.Stderr.WriteString("checkpoint end\n")
+		}
+	}
+	if _, err := Run(context.Background(), cfg, RunOptions{Resume: resume}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+const crashConfig = `seed: 3
+output_dir: %s
+source: {kind: mnist, train_images: testdata/mnist-t10k-20-images-idx3-ubyte.gz, train_labels: testdata/mnist-t10k-20-labels-idx1-ubyte.gz, validation_split: 0.2}
+lstm: {num_units: 64, time_step: 28, dropout: 0}
+train: {epochs: 30, batch_size: 4, learning_rate: 0.003}
+`
+
+// crashRun is one training process of the crash test.
+type crashRun struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan error
+}
+
+func startCrashRun(t *testing.T, config string, resume bool) *crashRun {
+	t.Helper()
+	r := &crashRun{cmd: exec.Command(os.Args[0]), done: make(chan error, 1)}
+	r.cmd.Env = append(os.Environ(), "SEQCLF_CRASH_CONFIG="+config)
+	if resume {
+		r.cmd.Env = append(r.cmd.Env, "SEQCLF_CRASH_RESUME=1")
+	}
+	r.cmd.Stderr = &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	return r
+}
+
+// readCheckpoint opens the store at path as a reader would and reads its checkpoint back
+// whole into a model of the crash test's shape. It reports the checkpoint's state, and found
+// false if the store holds none yet.
+func readCheckpoint(t *testing.T, cfg *Config, path string) (state checkpointState, found bool) {
+	t.Helper()
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatalf("after a kill: %v", err)
+	}
+	defer s.Close()
+	m, err := lstm.NewZero[float32](lstm.Config{InputDim: 28, NumUnits: cfg.LSTM.NumUnits, NumLayers: 1, Classes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := newOptimizer(cfg.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &trainState{model: m, opt: opt}
+	found, err = st.loadCheckpoint(s)
+	if err != nil {
+		t.Fatalf("after a kill: %v", err)
+	}
+	if found && len(st.history.Epochs) != st.Epoch {
+		t.Fatalf("after a kill: the checkpoint of epoch %d holds the history of %d epochs", st.Epoch, len(st.history.Epochs))
+	}
+	return st.checkpointState, found
+}
+
+// TestCrashSafety kills training with SIGKILL at random moments, at least 20 times, many of them
+// inside a checkpoint's write. After each kill model.db must open and its checkpoint read back
+// whole, never older than the one before; --resume goes on, and each chain of kills and resumes
+// ends with exactly the weights of an uninterrupted run.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains in child processes")
+	}
+	cfgFor := func(dir string) (string, *Config) {
+		path := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(path, fmt.Appendf(nil, crashConfig, filepath.Join(dir, "out")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := LoadConfig(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path, cfg
+	}
+
+	// The uninterrupted run, in a child process like the others; its time sets the kills' range.
+	config, cfg := cfgFor(t.TempDir())
+	start := time.Now()
+	r := startCrashRun(t, config, false)
+	if err := <-r.done; err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, r.stderr.String())
+	}
+	full := time.Since(start)
+	want := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile))
+	checkpoints := strings.Count(r.stderr.String(), "checkpoint end")
+	t.Logf("uninterrupted run: %v, %d checkpoints", full.Round(time.Millisecond), checkpoints)
+
+	rng := rand.New(rand.NewPCG(6, 1))
+	const minKills = 40
+	kills, inWrite, chains := 0, 0, 0
+	for kills < minKills {
+		chains++
+		config, cfg := cfgFor(t.TempDir())
+		path := filepath.Join(cfg.OutputDir, ModelFile)
+		resume, last := false, -1
+		for attempt := 0; ; attempt++ {
+			if attempt == 100 {
+				t.Fatalf("chain %d: 100 processes without finishing", chains)
+			}
+			r := startCrashRun(t, config, resume)
+			delay := time.Duration(rng.Int64N(int64(full)))
+			var err error
+			exited := true
+			select {
+			case err = <-r.done:
+			case <-time.After(delay):
+				r.cmd.Process.Signal(syscall.SIGKILL)
+				err = <-r.done
+				exited = false
+				var exit *exec.ExitError
+				if errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+					exited = true // it had ended before the signal
+				}
+			}
+			if exited {
+				if err != nil {
+					t.Fatalf("chain %d: run ended with %v\n%s", chains, err, r.stderr.String())
+				}
+				break
+			}
+			kills++
+			if i := strings.LastIndex(r.stderr.String(), "checkpoint "); i >= 0 && strings.HasPrefix(r.stderr.String()[i:], "checkpoint begin") {
+				inWrite++
+			}
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				resume = false // killed before it made model.db
+				continue
+			}
+			state, found := readCheckpoint(t, cfg, path)
+			if found && state.Epoch < last {
+				t.Fatalf("chain %d: after a kill the checkpoint is of epoch %d, older than the %d seen before", chains, state.Epoch, last)
+			}
+			if found {
+				last = state.Epoch
+			}
+			if state.Done {
+				break // killed after the model was written
+			}
+			resume = found
+		}
+		got := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile))
+		for i := range want {
+			if !slices.Equal(got[i], want[i]) {
+				t.Fatalf("chain %d: parameter %d differs from the uninterrupted run's", chains, i)
+			}
+		}
+	}
+	t.Logf("%d kills in %d chains, %d of them inside a checkpoint's write", kills, chains, inWrite)
+	if inWrite == 0 {
+		t.Error("no kill landed inside a checkpoint's write")
+	}
+}
