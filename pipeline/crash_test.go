@@ -1,7 +1,7 @@
 package pipeline
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,22 +59,44 @@ train: {epochs: 30, batch_size: 4, learning_rate: 0.003}
 // crashRun is one training process of the crash test.
 type crashRun struct {
 	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	mu     sync.Mutex
+	stderr strings.Builder
+	begins chan struct{} // a value per "checkpoint begin" line
 	done   chan error
+}
+
+func (r *crashRun) log() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stderr.String()
 }
 
 func startCrashRun(t *testing.T, config string, resume bool) *crashRun {
 	t.Helper()
-	r := &crashRun{cmd: exec.Command(os.Args[0]), done: make(chan error, 1)}
+	r := &crashRun{cmd: exec.Command(os.Args[0]), begins: make(chan struct{}, 1000), done: make(chan error, 1)}
 	r.cmd.Env = append(os.Environ(), "SEQCLF_CRASH_CONFIG="+config)
 	if resume {
 		r.cmd.Env = append(r.cmd.Env, "SEQCLF_CRASH_RESUME=1")
 	}
-	r.cmd.Stderr = &r.stderr
+	stderr, err := r.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r.done <- r.cmd.Wait() }()
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			r.mu.Lock()
+			r.stderr.WriteString(sc.Text() + "\n")
+			r.mu.Unlock()
+			if sc.Text() == "checkpoint begin" {
+				r.begins <- struct{}{}
+			}
+		}
+		r.done <- r.cmd.Wait()
+	}()
 	return r
 }
 
@@ -83,6 +106,9 @@ func startCrashRun(t *testing.T, config string, resume bool) *crashRun {
 func readCheckpoint(t *testing.T, cfg *Config, path string) (state checkpointState, found bool) {
 	t.Helper()
 	s, err := OpenStore(path)
+	if errors.Is(err, ErrStoreMissing) {
+		return state, false // bbolt made the file; killed before the meta bucket's commit
+	}
 	if err != nil {
 		t.Fatalf("after a kill: %v", err)
 	}
@@ -131,16 +157,16 @@ func TestCrashSafety(t *testing.T) {
 	start := time.Now()
 	r := startCrashRun(t, config, false)
 	if err := <-r.done; err != nil {
-		t.Fatalf("uninterrupted run: %v\n%s", err, r.stderr.String())
+		t.Fatalf("uninterrupted run: %v\n%s", err, r.log())
 	}
 	full := time.Since(start)
 	want := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile))
-	checkpoints := strings.Count(r.stderr.String(), "checkpoint end")
+	checkpoints := strings.Count(r.log(), "checkpoint end")
 	t.Logf("uninterrupted run: %v, %d checkpoints", full.Round(time.Millisecond), checkpoints)
 
 	rng := rand.New(rand.NewPCG(6, 1))
 	const minKills = 40
-	kills, inWrite, chains := 0, 0, 0
+	kills, inWrite, chains, emptyFiles := 0, 0, 0, 0
 	for kills < minKills {
 		chains++
 		config, cfg := cfgFor(t.TempDir())
@@ -151,12 +177,30 @@ func TestCrashSafety(t *testing.T) {
 				t.Fatalf("chain %d: 100 processes without finishing", chains)
 			}
 			r := startCrashRun(t, config, resume)
+			// A third of the kills come as the n-th checkpoint's write begins, the others after
+			// a random delay.
 			delay := time.Duration(rng.Int64N(int64(full)))
+			var kill <-chan time.Time
+			var begins <-chan struct{}
+			nth := 0
+			if rng.IntN(3) == 0 {
+				begins, nth = r.begins, 1+rng.IntN(4)
+			} else {
+				kill = time.After(delay)
+			}
 			var err error
 			exited := true
+		wait:
 			select {
 			case err = <-r.done:
-			case <-time.After(delay):
+			case <-begins:
+				if nth--; nth > 0 {
+					goto wait
+				}
+				r.cmd.Process.Signal(syscall.SIGKILL)
+				err = <-r.done
+				exited = false
+			case <-kill:
 				r.cmd.Process.Signal(syscall.SIGKILL)
 				err = <-r.done
 				exited = false
@@ -167,16 +211,19 @@ func TestCrashSafety(t *testing.T) {
 			}
 			if exited {
 				if err != nil {
-					t.Fatalf("chain %d: run ended with %v\n%s", chains, err, r.stderr.String())
+					t.Fatalf("chain %d: run ended with %v\n%s", chains, err, r.log())
 				}
 				break
 			}
 			kills++
-			if i := strings.LastIndex(r.stderr.String(), "checkpoint "); i >= 0 && strings.HasPrefix(r.stderr.String()[i:], "checkpoint begin") {
+			if log := r.log(); strings.HasSuffix(log, "checkpoint begin\n") {
 				inWrite++
 			}
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				resume = false // killed before it made model.db
+			if st, err := os.Stat(path); errors.Is(err, os.ErrNotExist) || err == nil && st.Size() == 0 {
+				// Killed before it made model.db, or after it made the file and before bbolt
+				// wrote its first pages (in one write): a new run starts it again.
+				emptyFiles++
+				resume = false
 				continue
 			}
 			state, found := readCheckpoint(t, cfg, path)
@@ -198,7 +245,7 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kills in %d chains, %d of them inside a checkpoint's write", kills, chains, inWrite)
+	t.Logf("%d kills in %d chains, %d of them inside a checkpoint's write, %d before model.db had its first pages", kills, chains, inWrite, emptyFiles)
 	if inWrite == 0 {
 		t.Error("no kill landed inside a checkpoint's write")
 	}

@@ -89,7 +89,7 @@ func TestLineSourceErrors(t *testing.T) {
 	}{
 		{"spam\tok\nham\n", SourceConfig{Format: "tsv"}, ":2: 1 columns, but source.label_column and source.text_column need 2"},
 		{"a\tb\n", SourceConfig{Format: "tsv", TextColumn: "body"}, `source.text_column is "body", a column name, but source.header is false`},
-		{"label,text\n", SourceConfig{Format: "csv", Header: true, TextColumn: "body"}, `source.text_column "body" is not in the header (label, text)`},
+		{"label,text\n", SourceConfig{Format: "csv", Header: true, TextColumn: "body"}, `source.text_column "body" is not in the header ("label", "text")`},
 		{"a,\"b\n", SourceConfig{Format: "csv"}, "quote"},
 		{`{"text": "a"}`, SourceConfig{Format: "jsonl"}, `:1: want a text string under "text" and a label under "label"`},
 		{"{\"text\": \"a\", \"label\": 1}\nnot json\n", SourceConfig{Format: "jsonl"}, ":2: not a JSON object"},

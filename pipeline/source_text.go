@@ -73,7 +73,11 @@ func columns(sc SourceConfig, header []string, path string) (label, text, group 
 				return i, nil
 			}
 		}
-		return 0, fmt.Errorf("%w: %s: %s %q is not in the header (%s)", ErrSource, path, key, spec, strings.Join(header, ", "))
+		names := make([]string, len(header))
+		for i, h := range header {
+			names[i] = strconv.Quote(strings.TrimSpace(h))
+		}
+		return 0, fmt.Errorf("%w: %s: %s %q is not in the header (%s)", ErrSource, path, key, spec, strings.Join(names, ", "))
 	}
 	if label, err = resolve(sc.LabelColumn, "source.label_column", 0); err != nil {
 		return

@@ -196,6 +196,10 @@ func (s *Store) checkFormat() error {
 	return s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte(BucketMeta))
 		if meta == nil {
+			if k, _ := tx.Cursor().First(); k == nil {
+				// bbolt made the file, and the process ended before the meta bucket's commit.
+				return fmt.Errorf("store %s is empty (a run stopped as it made it?): %w; run seqclf pipeline run again", s.path, ErrStoreMissing)
+			}
 			return fmt.Errorf("%s: %w (no %s bucket)", s.path, ErrNotStore, BucketMeta)
 		}
 		v := meta.Get([]byte(MetaFormat))

@@ -94,9 +94,10 @@ func (t *Tokenizer) Sentences(text string) []string {
 	return out
 }
 
-// Words splits one sentence into normalised tokens.
+// Words splits one sentence into normalised tokens. Bytes that are not UTF-8 become U+FFFD
+// (prose's tokenizer cuts a word in the middle of them).
 func (t *Tokenizer) Words(sentence string) []string {
-	s := sentence
+	s := strings.ToValidUTF8(sentence, "\uFFFD")
 	toks := make([]string, 0, len(s)/5+1)
 	run := -1         // start of the current run of non-CJK text
 	afterCJK := false // whether that run follows a CJK character

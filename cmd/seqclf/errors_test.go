@@ -285,7 +285,7 @@ func badInputs() []badInput {
 		{"text data", "missing training file", cfgText("source.train=nowhere.tsv"), "", 1, `^source\.train: nowhere\.tsv: no such file or folder; check the path$`},
 		{"text data", "empty file", withData("tsv", ""), "", 1, `data\.tsv holds no document; check source\.format and the path$`},
 		{"text data", "missing text column (tsv)", withData("tsv", "ham\tfine text\nspam\n"), "", 1, `data\.tsv:2: 1 columns, but source\.label_column and source\.text_column need 2$`},
-		{"text data", "label column not in the header", withData("tsv", "label\ttext\nham\tx\n", "source.header=true", "source.label_column=category"), "", 1, `source\.label_column "category" is not in the header \(label, text\)$`},
+		{"text data", "label column not in the header", withData("tsv", "label\ttext\nham\tx\n", "source.header=true", "source.label_column=category"), "", 1, `source\.label_column "category" is not in the header \("label", "text"\)$`},
 		{"text data", "ragged csv row", withData("csv", "ham,fine text\nspam\nham,more\n"), "", 1, `data\.csv:2: 1 columns, but source\.label_column and source\.text_column need 2$`},
 		{"text data", "bad csv quoting", withData("csv", "ham,\"fine text\nspam,x\n"), "", 1, `data\.csv: .*extraneous or missing " in quoted-field`},
 		{"text data", "jsonl line that is not JSON", withData("jsonl", `{"label": "ham", "text": "x"}`+"\n{label: spam}\n"), "", 1, `data\.jsonl:2: not a JSON object`},

@@ -65,6 +65,11 @@ would have.`,
 			go func() {
 				select {
 				case <-ctx.Done():
+					select {
+					case <-finished:
+						return // the run ended, and the deferred stop cancelled ctx: no signal came
+					default:
+					}
 					// After the first signal, a second one ends the process at once.
 					stop()
 					fmt.Fprintln(s.err, "\nstopping after this step (Ctrl-C again to quit at once)")
