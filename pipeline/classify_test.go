@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -113,4 +115,53 @@ func TestEncodeText(t *testing.T) {
 	if id := sents[0][1]; c.vocab.Token(int(id)) != "cat" {
 		t.Errorf("second id of the first sentence is %q, want cat", c.vocab.Token(int(id)))
 	}
+}
+
+// TestLoadedClassifierConcurrent loads a model trained by Run from its store and classifies
+// from 8 goroutines at once (run it with -race): each must get exactly the single goroutine's
+// answers, batch by batch.
+func TestLoadedClassifierConcurrent(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.OutputDir = t.TempDir()
+	cfg.Source = SourceConfig{Kind: "text", Format: "dir", Train: "testdata/spamassassin-mini", Extensions: []string{".txt"}, Slice: "rows"}
+	cfg.Tokenize.Unit = "sentence"
+	cfg.Vocab.MinCount = 1
+	cfg.Embed.Dim = 8
+	cfg.LSTM = LSTMConfig{NumUnits: 8, NumLayers: 2, TimeStep: 20, Pooling: "max"}
+	cfg.Train.Epochs, cfg.Train.BatchSize = 1, 8
+	res, err := Run(context.Background(), &cfg, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenStore(res.ModelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := LoadClassifier(s, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := [][]string{
+		{"Click here to claim your FREE prize now!!!", "", "The meeting is moved to Tuesday. Bring the report."},
+		{"caf\xe9 \x00\xff binary", strings.Repeat("money ", 500)},
+		{"Re: your order. Thanks! See you soon.", "x"},
+	}
+	want := make([][]float32, len(batches))
+	for i, b := range batches {
+		want[i] = c.Classify(b)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for r := range 10 {
+				i := (g + r) % len(batches)
+				if got := c.Classify(batches[i]); !slices.Equal(got, want[i]) {
+					t.Errorf("goroutine %d, batch %d: %v, alone %v", g, i, got, want[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
