@@ -50,7 +50,7 @@ type layerBuffers[T Float] struct {
 	zSlots, cSlots int // the steps that z and tc, and cs, hold: all (T, T+1), or 1 and 2
 
 	dh     []T // T·B·H: gradient with respect to the outputs, filled by the layer above or pooling
-	dx     []T // T·B·D: gradient with respect to the inputs
+	dx     []T // T·B·D: gradient with respect to the inputs (in dh's place when D ≤ H)
 	dhCur  []T // B·H
 	dhNext []T // B·H
 	dcNext []T // B·H
@@ -73,7 +73,12 @@ func (b *layerBuffers[T]) resize(steps, batch, units int, all bool) {
 // resizeBackward sizes the buffers of a backward pass, which inference never allocates.
 func (b *layerBuffers[T]) resizeBackward(steps, batch, units, inputDim int) {
 	b.dh = grow(b.dh, steps*batch*units)
-	b.dx = grow(b.dx, steps*batch*inputDim)
+	if inputDim <= units {
+		// dx is made after the pass through time, which is the last to read dh: it takes its place.
+		b.dx = b.dh[:steps*batch*inputDim]
+	} else {
+		b.dx = grow(b.dx, steps*batch*inputDim)
+	}
 	b.dhCur = grow(b.dhCur, batch*units)
 	b.dhNext = grow(b.dhNext, batch*units)
 	b.dcNext = grow(b.dcNext, batch*units)
