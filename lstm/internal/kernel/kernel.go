@@ -270,11 +270,6 @@ func Scale[T Float](alpha T, x []T) {
 	}
 }
 
-// Zero sets every element of x to 0.
-func Zero[T Float](x []T) {
-	clear(x)
-}
-
 // SumSquares returns Σ x[i]² accumulated in float64.
 func SumSquares[T Float](x []T) float64 {
 	var s float64
