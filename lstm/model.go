@@ -189,10 +189,11 @@ type Workspace[T Float] struct {
 	mask    [][]T // mask[l], l ≥ 1: the dropout mask applied to it, 0 or 1/(1-p)
 	pooled  []T   // B·H
 	argmax  []int32
-	logits  []T // B·C
-	probs   []T // B·C
-	dlogits []T // B·C
-	dpooled []T // B·H
+	logits  []T  // B·C
+	probs   []T  // B·C
+	fresh   bool // probs holds the softmax of the last Forward's logits
+	dlogits []T  // B·C
+	dpooled []T  // B·H
 	lossed  bool
 }
 
@@ -243,7 +244,7 @@ func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, tr
 			panic(fmt.Sprintf("lstm: sample %d has length %d, outside [0, %d]", b, n, steps))
 		}
 	}
-	ws.steps, ws.units, ws.x, ws.train, ws.lossed = steps, h, x, train, false
+	ws.steps, ws.units, ws.x, ws.train, ws.lossed, ws.fresh = steps, h, x, train, false, false
 	ws.lengths = append(ws.lengths[:0], lengths...)
 	in := x
 	for l, layer := range m.Layers {
@@ -325,12 +326,17 @@ func (m *Model[T]) pool(ws *Workspace[T], out []T) {
 }
 
 // Probs returns the softmax of the last Forward's logits, [batch][Classes]; the slice belongs to ws.
+// A Loss since that Forward has made them already: they are not made again.
 func (m *Model[T]) Probs(ws *Workspace[T]) []T {
+	if ws.fresh {
+		return ws.probs
+	}
 	c := m.Config.Classes
 	ws.probs = grow(ws.probs, len(ws.logits))
 	for r := 0; r < len(ws.logits); r += c {
 		softmax(ws.probs[r:r+c], ws.logits[r:r+c])
 	}
+	ws.fresh = true
 	return ws.probs
 }
 
@@ -396,7 +402,7 @@ func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float
 		}
 		d[y] -= T(w / wsum)
 	}
-	ws.lossed = true
+	ws.lossed, ws.fresh = true, true
 	return loss / wsum, nil
 }
 

@@ -214,3 +214,27 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 		t.Errorf("a training step allocates %v times, want 0", n)
 	}
 }
+
+// TestProbsAfterLoss checks that Probs gives the softmax that Loss made (not made again) and
+// never the one of an earlier Forward.
+func TestProbsAfterLoss(t *testing.T) {
+	m, err := New[float32](Config{InputDim: 2, NumUnits: 3, NumLayers: 1, Classes: 3}, testRNG())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := m.NewWorkspace()
+	x := []float32{0.5, -1, 2, 0.25}
+	m.Forward(ws, x, []int{1, 1}, 1, false, nil)
+	alone := slices.Clone(m.Probs(ws))
+	m.Forward(ws, x, []int{1, 1}, 1, false, nil)
+	if _, err := m.Loss(ws, []int{0, 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Probs(ws); !slices.Equal(got, alone) {
+		t.Errorf("Probs after Loss %v, without %v", got, alone)
+	}
+	m.Forward(ws, []float32{3, 3, -3, -3}, []int{1, 1}, 1, false, nil)
+	if slices.Equal(m.Probs(ws), alone) {
+		t.Error("Probs after a new Forward gave the earlier batch's")
+	}
+}

@@ -45,13 +45,42 @@ type Trainer struct {
 	// what an uninterrupted run would have drawn.
 	Seed uint64
 
+	b   batch
+	pcg rand.PCG
+	rng *rand.Rand
+}
+
+// batch holds one batch's samples and the buffers made from them, reused from batch to batch.
+type batch struct {
 	ws      *lstm.Workspace[float32]
 	x       []float32
-	batch   []*Sample
+	samples []*Sample
 	lengths []int
 	labels  []int
-	pcg     rand.PCG
-	rng     *rand.Rand
+}
+
+// assemble fills the buffers from b.samples through f and returns the batch's time steps: the
+// longest sample's length.
+func (b *batch) assemble(f Features) int {
+	b.lengths, b.labels = b.lengths[:0], b.labels[:0]
+	steps := 0
+	for _, s := range b.samples {
+		n := f.Len(s)
+		b.lengths = append(b.lengths, n)
+		b.labels = append(b.labels, s.Label)
+		steps = max(steps, n)
+	}
+	b.x = grow(b.x, steps*len(b.samples)*f.Dim())
+	f.Fill(b.x, b.samples, steps)
+	return steps
+}
+
+// grow returns s resliced to n values, reallocated only when its capacity is too small.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
 
 // EpochResult sums up a pass over training data.
@@ -73,9 +102,10 @@ func Order(seed uint64, epoch, n int) []int {
 // with the steps done and the batch's loss. When ctx is cancelled, the step under way finishes
 // and Epoch returns with Stopped set.
 func (t *Trainer) Epoch(ctx context.Context, samples []Sample, epoch, first int, onStep func(step int, loss float64)) (EpochResult, error) {
-	if t.ws == nil {
-		t.ws = t.Model.NewWorkspace()
-		t.ws.SkipInputGrad = !t.Features.Trainable()
+	b := &t.b
+	if b.ws == nil {
+		b.ws = t.Model.NewWorkspace()
+		b.ws.SkipInputGrad = !t.Features.Trainable()
 		t.rng = rand.New(&t.pcg)
 	}
 	order := Order(t.Seed, epoch, len(samples))
@@ -89,23 +119,23 @@ func (t *Trainer) Epoch(ctx context.Context, samples []Sample, epoch, first int,
 			break
 		}
 		lo, hi := step*t.BatchSize, min((step+1)*t.BatchSize, len(samples))
-		t.batch = t.batch[:0]
+		b.samples = b.samples[:0]
 		for _, i := range order[lo:hi] {
-			t.batch = append(t.batch, &samples[i])
+			b.samples = append(b.samples, &samples[i])
 		}
-		n := t.assemble()
+		n := b.assemble(t.Features)
 		t.pcg.Seed(t.Seed, uint64(epoch)<<32|uint64(step))
-		loss, err := t.Model.TrainStep(t.ws, t.x, t.lengths, n, t.labels, t.Opt, t.Options, t.rng)
+		loss, err := t.Model.TrainStep(b.ws, b.x, b.lengths, n, b.labels, t.Opt, t.Options, t.rng)
 		if err != nil {
 			return res, err
 		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return res, fmt.Errorf("%w: epoch %d, step %d: the loss is %v", ErrDiverged, epoch+1, step+1, loss)
 		}
-		t.Features.Learn(t.ws.InputGrad(), t.batch, n)
-		correct += countCorrect(t.Model.Probs(t.ws), t.labels, t.Model.Config.Classes)
-		lossSum += loss * float64(len(t.batch))
-		res.Samples += len(t.batch)
+		t.Features.Learn(b.ws.InputGrad(), b.samples, n)
+		correct += countCorrect(t.Model.Probs(b.ws), b.labels, t.Model.Config.Classes)
+		lossSum += loss * float64(len(b.samples))
+		res.Samples += len(b.samples)
 		res.Steps = step + 1
 		if onStep != nil {
 			onStep(step+1, loss)
@@ -116,26 +146,6 @@ func (t *Trainer) Epoch(ctx context.Context, samples []Sample, epoch, first int,
 		res.Accuracy = float64(correct) / float64(res.Samples)
 	}
 	return res, nil
-}
-
-// assemble fills the trainer's buffers from t.batch and returns the batch's time steps: the
-// longest sample's length.
-func (t *Trainer) assemble() int {
-	t.lengths, t.labels = t.lengths[:0], t.labels[:0]
-	steps := 0
-	for _, s := range t.batch {
-		n := t.Features.Len(s)
-		t.lengths = append(t.lengths, n)
-		t.labels = append(t.labels, s.Label)
-		steps = max(steps, n)
-	}
-	size := steps * len(t.batch) * t.Features.Dim()
-	if cap(t.x) < size {
-		t.x = make([]float32, size)
-	}
-	t.x = t.x[:size]
-	t.Features.Fill(t.x, t.batch, steps)
-	return steps
 }
 
 func countCorrect(probs []float32, labels []int, classes int) int {
@@ -164,33 +174,34 @@ type Predictor struct {
 	Model     *lstm.Model[float32]
 	Features  Features
 	BatchSize int
-	t         Trainer
+	b         batch
 }
 
 // Predict returns the class probabilities of each sample, [len(samples)][Classes] flattened, and
 // the mean loss against their labels (NaN if a label is out of range, as for unlabelled data).
 func (p *Predictor) Predict(samples []Sample) (probs []float32, loss float64) {
-	if p.t.ws == nil {
-		p.t = Trainer{Model: p.Model, Features: p.Features, ws: p.Model.NewWorkspace()}
-		p.t.ws.ForwardOnly = true
+	b := &p.b
+	if b.ws == nil {
+		b.ws = p.Model.NewWorkspace()
+		b.ws.ForwardOnly = true
 	}
 	c := p.Model.Config.Classes
 	probs = make([]float32, 0, len(samples)*c)
 	var lossSum float64
 	for lo := 0; lo < len(samples); lo += p.BatchSize {
 		hi := min(lo+p.BatchSize, len(samples))
-		p.t.batch = p.t.batch[:0]
+		b.samples = b.samples[:0]
 		for i := lo; i < hi; i++ {
-			p.t.batch = append(p.t.batch, &samples[i])
+			b.samples = append(b.samples, &samples[i])
 		}
-		n := p.t.assemble()
-		p.Model.Forward(p.t.ws, p.t.x, p.t.lengths, n, false, nil)
-		if l, err := p.Model.Loss(p.t.ws, p.t.labels, nil); err == nil {
+		n := b.assemble(p.Features)
+		p.Model.Forward(b.ws, b.x, b.lengths, n, false, nil)
+		if l, err := p.Model.Loss(b.ws, b.labels, nil); err == nil {
 			lossSum += l * float64(hi-lo)
 		} else {
 			lossSum = math.NaN()
 		}
-		probs = append(probs, p.Model.Probs(p.t.ws)...)
+		probs = append(probs, p.Model.Probs(b.ws)...)
 	}
 	if len(samples) > 0 {
 		loss = lossSum / float64(len(samples))
