@@ -56,6 +56,8 @@ type layerBuffers[T Float] struct {
 	dcNext []T // B·H
 	whT    []T // 4H·H: Whᵀ
 	wxT    []T // 4H·D: Wxᵀ
+	// gradSum holds the weight and bias gradients of row slices 1… (see gradSlices).
+	gradSum []T
 }
 
 // resize sizes the buffers of a forward pass: for a backward pass too when all is set.
@@ -94,9 +96,9 @@ func grow[T any](s []T, n int) []T {
 
 // pass is one layer's forward or backward pass over one batch, cut into parts that run on
 // goroutines of their own. Part p owns the samples span(batch, parts, p) through every step of the
-// recurrence, the rows span(steps·batch, parts, p) of the multiplies over all steps, and the
-// columns span(4H, parts, p) of the weight gradients. No two parts write the same value, and
-// each value is summed in the same order whatever the number of parts.
+// recurrence, the rows span(steps·batch, parts, p) of the multiplies over all steps, and its
+// items of the weight gradients (gradItems). No two parts write the same value, and each value
+// is summed in the same order whatever the number of parts.
 type pass[T Float] struct {
 	l       *Layer[T]
 	buf     *layerBuffers[T]
@@ -192,7 +194,9 @@ func (r *pass[T]) backward() {
 		transpose(buf.wxT, w[:d*h4], d, h4)
 	}
 	parallel(r.parts, &r.wg, r.bptt)
+	buf.gradSum = grow(buf.gradSum, (gradSlices-1)*(len(r.l.W.Grad)+len(r.l.B.Grad)))
 	parallel(r.parts, &r.wg, r.grads)
+	r.addGradSlices()
 }
 
 // bpttPart takes its samples back through every step, leaving dz, the gradient with respect to
@@ -232,24 +236,69 @@ func (r *pass[T]) bpttPart(p int) {
 	}
 }
 
-// gradsPart computes its columns of the weight gradients over all steps at once, dWx += Xᵀ·dZ,
-// dWh += H_prevᵀ·dZ, dB += Σ dZ, and its rows of the inputs' gradient, dX = dZ·Wxᵀ.
+// The weight gradients sum over every row (step and sample) of the batch. The rows are cut into
+// gradSlices runs, each summed on its own (the first into Grad, the others into scratch) and then
+// added in order: each core streams its own run of dZ rather than half of every row, and the
+// sums are the same whatever the number of parts. More parts than slices also split the columns.
+const gradSlices = 2
+
+// gradItems returns how many (slice, column group) items the weight gradients are cut into for
+// parts parts, and the column groups per slice.
+func gradItems(parts int) (items, groups int) {
+	groups = (parts + gradSlices - 1) / gradSlices
+	return gradSlices * groups, groups
+}
+
+// gradsPart computes its items of the weight gradients, dWx += Xᵀ·dZ, dWh += H_prevᵀ·dZ,
+// dB += Σ dZ, over its slice of the rows, and its rows of the inputs' gradient, dX = dZ·Wxᵀ.
 func (r *pass[T]) gradsPart(p int) {
-	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
+	h, d := r.l.NumUnits, r.l.InputDim
 	h4, rows := 4*h, r.steps*len(r.lengths)
-	buf, gw, gb := r.buf, r.l.W.Grad, r.l.B.Grad
-	c0, c1 := span(h4, r.parts, p)
-	if c1 > c0 {
-		kernel.Gemm(true, false, d, c1-c0, rows, 1, r.x, d, buf.z[c0:], h4, 1, gw[c0:], h4)
-		kernel.Gemm(true, false, h, c1-c0, rows, 1, buf.hs[:r.steps*batch*h], h, buf.z[c0:], h4, 1, gw[d*h4+c0:], h4)
+	buf := r.buf
+	items, groups := gradItems(r.parts)
+	i0, i1 := span(items, r.parts, p)
+	for it := i0; it < i1; it++ {
+		s, g := it/groups, it%groups
+		k0, k1 := span(rows, gradSlices, s)
+		// Column groups of whole 32-column blocks (the kernels' width).
+		c0, c1 := span(h4/32, groups, g)
+		c0, c1 = c0*32, c1*32
+		if g == groups-1 {
+			c1 = h4
+		}
+		if k1 == k0 || c1 == c0 {
+			continue
+		}
+		gw, gb, beta := r.l.W.Grad, r.l.B.Grad, T(1)
+		if s > 0 {
+			n := len(gw) + len(gb)
+			gw, gb, beta = buf.gradSum[(s-1)*n:(s-1)*n+len(gw)], buf.gradSum[(s-1)*n+len(gw):s*n], 0
+		}
+		dz := buf.z[k0*h4+c0:]
+		kernel.Gemm(true, false, d, c1-c0, k1-k0, 1, r.x[k0*d:], d, dz, h4, beta, gw[c0:], h4)
+		kernel.Gemm(true, false, h, c1-c0, k1-k0, 1, buf.hs[k0*h:], h, dz, h4, beta, gw[d*h4+c0:], h4)
 		sum := gb[c0:c1]
-		for i := range rows {
+		if beta == 0 {
+			clear(sum)
+		}
+		for i := k0; i < k1; i++ {
 			kernel.Add(sum, sum, buf.z[i*h4+c0:i*h4+c1])
 		}
 	}
 	if !r.skipDX {
 		r0, r1 := span(rows, r.parts, p)
 		kernel.Gemm(false, false, r1-r0, d, h4, 1, buf.z[r0*h4:], h4, buf.wxT, d, 0, buf.dx[r0*d:r1*d], d)
+	}
+}
+
+// addGradSlices adds the sums of slices 1… into the gradients, in order.
+func (r *pass[T]) addGradSlices() {
+	gw, gb := r.l.W.Grad, r.l.B.Grad
+	n := len(gw) + len(gb)
+	for s := 1; s < gradSlices; s++ {
+		part := r.buf.gradSum[(s-1)*n : s*n]
+		kernel.Add(gw, gw, part[:len(gw)])
+		kernel.Add(gb, gb, part[len(gw):])
 	}
 }
 
