@@ -86,23 +86,20 @@ func (o *Adam[T]) Step(params []*Param[T]) {
 	checkState(len(o.M), len(params), true)
 	o.Steps++
 	b1, b2 := T(o.Beta1), T(o.Beta2)
-	stepSize := T(o.LR / (1 - math.Pow(o.Beta1, float64(o.Steps))))
-	bc2 := T(math.Sqrt(1 - math.Pow(o.Beta2, float64(o.Steps))))
-	eps, wd := T(o.Eps), T(o.WeightDecay)
-	decay := T(1 - o.LR*o.WeightDecay)
+	c := kernel.AdamArgs[T]{
+		B1: b1, OneMinusB1: 1 - b1, B2: b2, OneMinusB2: 1 - b2,
+		Step:  T(o.LR / (1 - math.Pow(o.Beta1, float64(o.Steps)))),
+		BC2:   T(math.Sqrt(1 - math.Pow(o.Beta2, float64(o.Steps)))),
+		Eps:   T(o.Eps),
+		Decay: 1,
+	}
+	if o.Decoupled {
+		c.Decay = T(1 - o.LR*o.WeightDecay)
+	} else {
+		c.WD = T(o.WeightDecay)
+	}
 	for k, p := range params {
-		m, v := o.M[k], o.V[k]
-		for i, g := range p.Grad {
-			if o.Decoupled {
-				p.Value[i] *= decay
-			} else {
-				g += wd * p.Value[i]
-			}
-			m[i] = b1*m[i] + (1-b1)*g
-			v[i] = b2*v[i] + (1-b2)*g*g
-			denom := T(math.Sqrt(float64(v[i])))/bc2 + eps
-			p.Value[i] -= stepSize * m[i] / denom
-		}
+		kernel.Adam(p.Value, p.Grad, o.M[k], o.V[k], &c)
 	}
 }
 

@@ -17,3 +17,5 @@ func axpyAsm(alpha float32, x, y []float32) int                 { return 0 }
 func addAsm(dst, a, b []float32) int                            { return 0 }
 func mulAsm(dst, a, b []float32) int                            { return 0 }
 func scaleAsm(alpha float32, x []float32) int                   { return 0 }
+
+func adamAsm(p, g, m, v []float32, c *AdamArgs[float32]) int { return 0 }

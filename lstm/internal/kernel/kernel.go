@@ -278,3 +278,35 @@ func SumSquares[T Float](x []T) float64 {
 	}
 	return s
 }
+
+// AdamArgs are the constants of one Adam step (see Adam).
+type AdamArgs[T Float] struct {
+	B1, OneMinusB1, B2, OneMinusB2 T
+	Step, BC2, Eps                 T // the learning rate over 1-β1ᵗ; √(1-β2ᵗ); ε
+	Decay, WD                      T // p's factor (AdamW's 1-lr·λ, else 1); L2's λ (Adam's, else 0)
+}
+
+// Adam applies one Adam step to the parameters p with gradients g and moments m and v:
+//
+//	g += WD·p; p *= Decay
+//	m = B1·m + (1-B1)·g; v = B2·v + (1-B2)·g·g
+//	p -= Step·m / (√v/BC2 + Eps)
+//
+// The vector kernel and the scalar loop give the same bits.
+func Adam[T Float](p, g, m, v []T, c *AdamArgs[T]) {
+	from := 0
+	if c32, ok := any(c).(*AdamArgs[float32]); ok {
+		from = adamAsm(as32(p), as32(g), as32(m), as32(v), c32)
+	}
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := from; i < len(p); i++ {
+		// The conversions round each product, as the kernel does: Go may otherwise fuse
+		// a multiply and an add.
+		gi := g[i] + T(c.WD*p[i])
+		pi := p[i] * c.Decay
+		m[i] = T(c.B1*m[i]) + T(c.OneMinusB1*gi)
+		v[i] = T(c.B2*v[i]) + T(T(c.OneMinusB2*gi)*gi)
+		denom := T(math.Sqrt(float64(v[i])))/c.BC2 + c.Eps
+		p[i] = pi - T(c.Step*m[i])/denom
+	}
+}

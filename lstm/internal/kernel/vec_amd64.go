@@ -172,3 +172,15 @@ func scaleAsm(alpha float32, x []float32) int {
 	}
 	return k
 }
+
+//go:noescape
+func adam512(param, grad, m, v *float32, n int, c *AdamArgs[float32])
+
+func adamAsm(p, g, m, v []float32, c *AdamArgs[float32]) int {
+	n := len(p)
+	if isa != isaAVX512 || n == 0 || len(g) < n || len(m) < n || len(v) < n {
+		return 0
+	}
+	adam512(&p[0], &g[0], &m[0], &v[0], n, c)
+	return n
+}

@@ -373,3 +373,61 @@ cloop:
 cdone:
 	VZEROUPPER
 	RET
+
+// func adam512(param, grad, m, v *float32, n int, c *AdamArgs[float32])
+//
+// One Adam step over n parameters, in the order of Adam's scalar loop (no fused multiply-adds,
+// so that both give the same bits): g += wd·p; p *= decay; m = b1·m + (1-b1)·g;
+// v = b2·v + (1-b2)·g·g; p -= step·m / (√v/bc2 + eps).
+TEXT ·adam512(SB), NOSPLIT, $0-48
+	MOVQ param+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), AX
+	VBROADCASTSS 0(AX), Z20  // b1
+	VBROADCASTSS 4(AX), Z21  // 1-b1
+	VBROADCASTSS 8(AX), Z22  // b2
+	VBROADCASTSS 12(AX), Z23 // 1-b2
+	VBROADCASTSS 16(AX), Z24 // step
+	VBROADCASTSS 20(AX), Z25 // bc2
+	VBROADCASTSS 24(AX), Z26 // eps
+	VBROADCASTSS 28(AX), Z27 // decay
+	VBROADCASTSS 32(AX), Z28 // wd
+	TESTQ CX, CX
+	JLE adone2
+aloop2:
+	LANES
+	VMOVUPS.Z (DI), K1, Z0 // p
+	VMOVUPS.Z (SI), K1, Z1 // g
+	VMOVUPS.Z (R8), K1, Z2 // m
+	VMOVUPS.Z (R9), K1, Z3 // v
+	VMULPS Z28, Z0, Z4
+	VADDPS Z4, Z1, Z1      // g + wd·p
+	VMULPS Z27, Z0, Z0     // p·decay
+	VMULPS Z20, Z2, Z2
+	VMULPS Z21, Z1, Z5
+	VADDPS Z5, Z2, Z2      // m
+	VMULPS Z22, Z3, Z3
+	VMULPS Z23, Z1, Z6
+	VMULPS Z1, Z6, Z6
+	VADDPS Z6, Z3, Z3      // v
+	VSQRTPS Z3, Z7
+	VDIVPS Z25, Z7, Z7
+	VADDPS Z26, Z7, Z7     // √v/bc2 + eps
+	VMULPS Z24, Z2, Z8
+	VDIVPS Z7, Z8, Z8      // step·m / denominator
+	VSUBPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z2, K1, (R8)
+	VMOVUPS Z3, K1, (R9)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, CX
+	JGT aloop2
+adone2:
+	VZEROUPPER
+	RET
