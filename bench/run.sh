@@ -3,8 +3,8 @@
 # alternating the two in one run, then a table of the ratios. See bench/README.md.
 #
 # Usage: bench/run.sh [mnist|spam|coldstart|all]        (default all)
-# Knobs (environment): ROUNDS (default 3), THREADS (2), TORCH_OPENBLAS_CORETYPE (auto|none|<core>),
-# SPAM_DOCS (1600), PYTHON (/usr/bin/python3), COLD_RUNS (7), and extra flags for both sides' measuring commands in
+# Knobs (environment): ROUNDS (default 5), THREADS (2), TORCH_OPENBLAS_CORETYPE (auto|none|<core>),
+# SPAM_DOCS (2400), PYTHON (/usr/bin/python3), COLD_RUNS (7), and extra flags for both sides' measuring commands in
 # MNIST_ARGS / SPAM_ARGS (e.g. SPAM_ARGS="--steps 4"; the flags are spelled the same on both sides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ case $what in
   all) tasks=(mnist spam coldstart) ;;
   *) echo "usage: bench/run.sh [mnist|spam|coldstart|all]" >&2; exit 2 ;;
 esac
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 threads=${THREADS:-2}
 python=${PYTHON:-/usr/bin/python3}
 out=bench/out/run-$(date +%Y%m%d-%H%M%S)
@@ -113,7 +113,7 @@ for task in "${tasks[@]}"; do
     if [ ! -d data/spam-assassin/data ]; then
       echo "no data/spam-assassin: run scripts/fetch-data.sh spam; skipping SpamAssassin" >&2; continue
     fi
-    GOMAXPROCS=$threads "$bin" encode-spam -data data/spam-assassin -n "${SPAM_DOCS:-1600}" -out "$out/spam-ids.txt"
+    GOMAXPROCS=$threads "$bin" encode-spam -data data/spam-assassin -n "${SPAM_DOCS:-2400}" -out "$out/spam-ids.txt"
     read -ra args <<<"${SPAM_ARGS:-}"
     args+=(-ids "$out/spam-ids.txt")
   fi

@@ -333,7 +333,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("info")
-    for name, steps, infer, calls in (("mnist", 15, 8, 200), ("spam", 6, 2, 50)):
+    for name, steps, infer, calls in (("mnist", 60, 24, 200), ("spam", 16, 6, 50)):
         s = sub.add_parser(name)
         s.add_argument("--out", default="-")
         s.add_argument("--round", type=int, default=1)

@@ -146,7 +146,7 @@ func (r *Result) fill(m measured) {
 func runMNIST(args []string) error {
 	fs := flag.NewFlagSet("mnist", flag.ExitOnError)
 	var c commonFlags
-	c.add(fs, 15, 8, 200)
+	c.add(fs, 60, 24, 200)
 	dir := fs.String("data", "data/mnist", "directory of the MNIST IDX files (scripts/fetch-data.sh mnist)")
 	fs.Parse(args)
 	im, labels, err := pipeline.ReadIDXPair(filepath.Join(*dir, "train-images-idx3-ubyte.gz"), filepath.Join(*dir, "train-labels-idx1-ubyte.gz"))
@@ -174,7 +174,7 @@ func runMNIST(args []string) error {
 func runSpam(args []string) error {
 	fs := flag.NewFlagSet("spam", flag.ExitOnError)
 	var c commonFlags
-	c.add(fs, 6, 2, 50)
+	c.add(fs, 16, 6, 50)
 	path := fs.String("ids", "bench/out/spam-ids.txt", "the id file written by encode-spam")
 	fs.Parse(args)
 	vocabSize, docs, err := readIDs(*path)
