@@ -108,13 +108,13 @@ type pass[T Float] struct {
 	parts   int
 	skipDX  bool // nothing reads the inputs' gradient: spare its multiply
 
-	project, recur, bptt, grads func(part int) // the parts' methods, bound once
-	wg                          sync.WaitGroup
+	recur, bptt, grads func(part int) // the parts' methods, bound once
+	wg                 sync.WaitGroup
 }
 
 func newPass[T Float]() *pass[T] {
 	r := &pass[T]{}
-	r.project, r.recur, r.bptt, r.grads = r.projectPart, r.recurPart, r.bpttPart, r.gradsPart
+	r.recur, r.bptt, r.grads = r.recurPart, r.bpttPart, r.gradsPart
 	return r
 }
 
@@ -126,23 +126,11 @@ func (r *pass[T]) forward() {
 	if len(r.x) != r.steps*batch*d {
 		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(r.x), r.steps, batch, d))
 	}
-	if r.buf.zSlots == r.steps {
-		parallel(r.parts, &r.wg, r.project)
-	}
 	parallel(r.parts, &r.wg, r.recur)
 }
 
-// projectPart computes the input projection of its rows of all steps at once: z = X·Wx + b.
-func (r *pass[T]) projectPart(p int) {
-	h4, d := 4*r.l.NumUnits, r.l.InputDim
-	lo, hi := span(r.steps*len(r.lengths), r.parts, p)
-	z := r.buf.z[lo*h4 : hi*h4]
-	kernel.Gemm(false, false, hi-lo, h4, d, 1, r.x[lo*d:], d, r.l.W.Value[:d*h4], h4, 0, z, h4)
-	kernel.AddBias(z, r.l.B.Value)
-}
-
-// recurPart runs its samples through every step: z_t += h_{t-1}·Wh, then the gates. With one
-// slot of z it makes each step's input projection first, z_t = x_t·Wx + b.
+// recurPart runs its samples through every step: z_t = x_t·Wx + h_{t-1}·Wh + b, one multiply
+// by the fused W (kernel.Gemm2), then the gates.
 func (r *pass[T]) recurPart(p int) {
 	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
 	h4, bh := 4*h, batch*h
@@ -151,7 +139,6 @@ func (r *pass[T]) recurPart(p int) {
 		return
 	}
 	w := r.l.W.Value
-	wx, wh := w[:d*h4], w[d*h4:]
 	buf := r.buf
 	clear(buf.hs[lo*h : hi*h])
 	clear(buf.cs[lo*h : hi*h])
@@ -162,11 +149,8 @@ func (r *pass[T]) recurPart(p int) {
 		hCur, cCur := buf.hs[(t+1)*bh:(t+2)*bh], buf.cs[next*bh:(next+1)*bh]
 		zt := buf.z[zs*batch*h4 : (zs+1)*batch*h4]
 		tct := buf.tc[zs*bh : (zs+1)*bh]
-		if buf.zSlots == 1 {
-			kernel.Gemm(false, false, hi-lo, h4, d, 1, r.x[(t*batch+lo)*d:], d, wx, h4, 0, zt[lo*h4:hi*h4], h4)
-			kernel.AddBias(zt[lo*h4:hi*h4], r.l.B.Value)
-		}
-		kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, wh, h4, 1, zt[lo*h4:], h4)
+		kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4)
+		kernel.AddBias(zt[lo*h4:hi*h4], r.l.B.Value)
 		for b := lo; b < hi; b++ {
 			o := b * h
 			if t >= r.lengths[b] {

@@ -9,6 +9,10 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	return false
 }
 
+func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	return false
+}
+
 func gatesForwardAsm(z, cPrev, c, tc, h []float32) int          { return 0 }
 func gatesBackwardAsm(act, cPrev, tc, dh, dc, dz []float32) int { return 0 }
 func sigmoidsAsm(dst, src []float32) int                        { return 0 }

@@ -197,3 +197,63 @@ func TestGemmConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestGemm2 checks C = [A1 A2]·B + beta·C against the definition: every row count of the
+// micro-kernels, full and masked column blocks, empty segments, beta 0 (C unread) and not.
+func TestGemm2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	forEachISA(func(isaName string) {
+		for _, m := range []int{1, 2, 5, 13, 14, 15, 28, 29, 64} {
+			for _, n := range []int{7, 32, 45, 512} {
+				for _, ks := range [][2]int{{28, 128}, {1, 1}, {0, 5}, {6, 0}, {100, 37}} {
+					for _, beta := range []float32{0, 1, -0.5} {
+						k1, k2 := ks[0], ks[1]
+						lda1, lda2, ldb, ldc := k1+2, k2+1, n+3, n+1
+						a1 := randSlice(rng, m*lda1)
+						a2 := randSlice(rng, m*lda2)
+						b := randSlice(rng, (k1+k2)*ldb)
+						c := randSlice(rng, m*ldc)
+						if beta == 0 {
+							for i := range c {
+								c[i] = float32(math.NaN())
+							}
+						}
+						want := make([]float64, len(c))
+						for i := range m {
+							for j := range n {
+								var s float64
+								for p := range k1 {
+									s += float64(a1[i*lda1+p]) * float64(b[p*ldb+j])
+								}
+								for p := range k2 {
+									s += float64(a2[i*lda2+p]) * float64(b[(k1+p)*ldb+j])
+								}
+								if beta != 0 {
+									s += float64(beta) * float64(c[i*ldc+j])
+								}
+								want[i*ldc+j] = s
+							}
+							for j := n; j < ldc; j++ {
+								want[i*ldc+j] = float64(c[i*ldc+j])
+							}
+						}
+						Gemm2(m, n, k1, a1, lda1, k2, a2, lda2, b, ldb, beta, c, ldc)
+						tol := 1e-5 * float64(k1+k2+1)
+						for i := range c {
+							g, w := float64(c[i]), want[i]
+							if i%ldc >= n {
+								if !(g == w || math.IsNaN(g) && math.IsNaN(w)) {
+									t.Fatalf("%s m%d n%d k%v beta%v: C[%d] outside the matrix changed", isaName, m, n, ks, beta, i)
+								}
+								continue
+							}
+							if !(math.Abs(g-w) <= tol*(1+math.Abs(w))) {
+								t.Fatalf("%s m%d n%d k%v beta%v: C[%d,%d] = %v, want %v", isaName, m, n, ks, beta, i/ldc, i%ldc, g, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -41,6 +41,9 @@ func main() {
 	for mr := 1; mr <= max512; mr++ {
 		gen512(&s, &d, mr)
 	}
+	for mr := 1; mr <= max512; mr++ {
+		gen512x2(&s, &d, mr)
+	}
 	for mr := 1; mr <= max256; mr++ {
 		gen256(&s, &d, mr, false)
 	}
@@ -48,6 +51,7 @@ func main() {
 		gen256(&s, &d, mr, true)
 	}
 	table(&d, "kernels512", "kern512", "gemm512", max512)
+	table(&d, "kernels512x2", "kern512x2", "gemm512x2", max512)
 	table(&d, "kernels256", "kern256", "gemm256", max256)
 	table(&d, "kernels256Masked", "kern256Masked", "gemm256m", max256Masked)
 	if err := os.WriteFile("gemm_amd64.s", s.Bytes(), 0o644); err != nil {
@@ -173,6 +177,90 @@ func gen512(w, d *bytes.Buffer, mr int) {
 	for r := 0; r < mr; r++ {
 		p("VMULPS Z28, Z%d, Z%d", 2*r, 2*r)
 		p("VMULPS Z28, Z%d, Z%d", 2*r+1, 2*r+1)
+		p("VMOVUPS Z%d, K1, (BX)", 2*r)
+		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
+		if r < mr-1 {
+			p("ADDQ R10, BX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+const sig512x2 = "k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32"
+
+// gen512x2 writes an AVX-512 kernel for C = beta·C + [A1 A2]·B with op(A) = A (NN): A1 (mr×k1,
+// rows rs1 bytes apart) and A2 (mr×k2, rows rs2 apart) side by side, and B's k1+k2 rows ldb
+// apart, so that an LSTM step's x_t·Wx + h_{t-1}·Wh is one pass over W. alpha is 1.
+func gen512x2(w, d *bytes.Buffer, mr int) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
+	name := fmt.Sprintf("gemm512x2_%d", mr)
+	fmt.Fprintf(d, "//go:noescape\nfunc %s(%s)\n\n", name, sig512x2)
+	fmt.Fprintf(w, "\n// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-88\n", name, sig512x2, name)
+	p("MOVQ b+48(FP), BX")
+	p("MOVQ ldb+56(FP), R10")
+	p("MOVL mask+84(FP), R12")
+	p("KMOVW R12, K1")
+	p("SHRL $16, R12")
+	p("KMOVW R12, K2")
+	for r := 0; r < 2*mr; r++ {
+		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	for seg, off := range []int{0, 24} {
+		// The segment's k in CX, its A bases in AX, SI, DI, R11, rs in DX and 3·rs in R8.
+		p("MOVQ k%d+%d(FP), CX", seg+1, off)
+		p("MOVQ a%d+%d(FP), AX", seg+1, off+8)
+		p("MOVQ rs%d+%d(FP), DX", seg+1, off+16)
+		p("LEAQ (DX)(DX*2), R8")
+		prev := "AX"
+		for g, reg := range []string{"SI", "DI", "R11"} {
+			if mr <= 4*(g+1) {
+				break
+			}
+			p("LEAQ (%s)(DX*4), %s", prev, reg)
+			prev = reg
+		}
+		p("TESTQ CX, CX")
+		p("JEQ seg%ddone", seg+1)
+		fmt.Fprintf(w, "seg%dloop:\n", seg+1)
+		p("VMOVUPS.Z (BX), K1, Z28")
+		p("VMOVUPS.Z 64(BX), K2, Z29")
+		for r := 0; r < mr; r++ {
+			p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), 2*r)
+			p("VFMADD231PS.BCST %s, Z29, Z%d", rowAddr(r), 2*r+1)
+		}
+		p("ADDQ R10, BX")
+		for g, reg := range []string{"AX", "SI", "DI", "R11"} {
+			if mr <= 4*g {
+				break
+			}
+			p("ADDQ $4, %s", reg)
+		}
+		p("DECQ CX")
+		p("JNE seg%dloop", seg+1)
+		fmt.Fprintf(w, "seg%ddone:\n", seg+1)
+	}
+	p("MOVQ c+64(FP), BX")
+	p("MOVQ ldc+72(FP), R10")
+	p("VBROADCASTSS beta+80(FP), Z29")
+	p("MOVL beta+80(FP), R12")
+	p("SHLL $1, R12")
+	p("JEQ store")
+	for r := 0; r < mr; r++ {
+		p("VMOVUPS.Z (BX), K1, Z30")
+		p("VMOVUPS.Z 64(BX), K2, Z31")
+		p("VFMADD231PS Z29, Z30, Z%d", 2*r)
+		p("VFMADD231PS Z29, Z31, Z%d", 2*r+1)
+		p("VMOVUPS Z%d, K1, (BX)", 2*r)
+		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
+		if r < mr-1 {
+			p("ADDQ R10, BX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	fmt.Fprintf(w, "store:\n")
+	for r := 0; r < mr; r++ {
 		p("VMOVUPS Z%d, K1, (BX)", 2*r)
 		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
 		if r < mr-1 {
