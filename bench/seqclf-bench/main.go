@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -33,6 +34,21 @@ func main() {
 		usage()
 	}
 	cmd, args := os.Args[1], os.Args[2:]
+	// SEQCLF_BENCH_CPUPROFILE=file writes a CPU profile of the whole command (go tool pprof).
+	if path := os.Getenv("SEQCLF_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "seqclf-bench: %v\n", err)
+			os.Exit(1)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	var err error
 	switch cmd {
 	case "encode-spam":
@@ -54,6 +70,7 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "seqclf-bench %s: %v\n", cmd, err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
