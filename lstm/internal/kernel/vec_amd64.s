@@ -146,10 +146,49 @@ tdone:
 	VZEROUPPER
 	RET
 
+// GATES loads the next vector of zi, zf, zg, zo and cPrev (lanes K1, set from CX), writes
+// i, f, g, o over z and c = f·cPrev + i·g to c, and leaves o in Z8 and c in Z9; it advances
+// SI, R8 and R9 by a vector and takes 16 from CX. Clobbers AX, BX, K2, Z0–Z9, Z22–Z27.
+#define GATES \
+	LANES; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VMOVUPS.Z (SI)(DX*1), K1, Z1; \
+	VMOVUPS.Z (SI)(DX*2), K1, Z2; \
+	LEAQ (SI)(DX*2), BX; \
+	VMOVUPS.Z (BX)(DX*1), K1, Z3; \
+	VMOVUPS.Z (R8), K1, Z4; \
+	SIGMOID(Z1, Z6); \
+	SIGMOID(Z0, Z5); \
+	TANH(Z2, Z7); \
+	SIGMOID(Z3, Z8); \
+	VMULPS Z6, Z4, Z9; \
+	VFMADD231PS Z7, Z5, Z9; \
+	VMOVUPS Z5, K1, (SI); \
+	VMOVUPS Z6, K1, (SI)(DX*1); \
+	VMOVUPS Z7, K1, (SI)(DX*2); \
+	VMOVUPS Z8, K1, (BX)(DX*1); \
+	VMOVUPS Z9, K1, (R9); \
+	ADDQ $64, SI; \
+	ADDQ $64, R8; \
+	ADDQ $64, R9; \
+	SUBQ $16, CX
+
+// OUTPUT finishes the vector before: tc = tanh(c) and h = o·tc from the c in Z12 and the o in
+// Z13, stored under the lanes K3 at R10 and R11, which it advances.
+#define OUTPUT \
+	TANH(Z12, Z10); \
+	VMULPS Z10, Z13, Z11; \
+	VMOVUPS Z10, K3, (R10); \
+	VMOVUPS Z11, K3, (R11); \
+	ADDQ $64, R10; \
+	ADDQ $64, R11
+
 // func gatesForward512(z, cPrev, c, tc, h *float32, n int)
 //
 // GatesForward for one sample: z holds zi, zf, zg, zo (n each) and gets i, f, g, o;
-// c = f·cPrev + i·g, tc = tanh(c), h = o·tc.
+// c = f·cPrev + i·g, tc = tanh(c), h = o·tc. Software-pipelined: each round makes the gates and
+// c of a vector and the outputs of the one before, two independent chains of dependent
+// operations that the core overlaps (one vector at a time waited on its whole chain).
 TEXT ·gatesForward512(SB), NOSPLIT, $0-48
 	MOVQ z+0(FP), SI
 	MOVQ cPrev+8(FP), R8
@@ -162,36 +201,18 @@ TEXT ·gatesForward512(SB), NOSPLIT, $0-48
 	CONSTS
 	TESTQ CX, CX
 	JLE fdone
+	GATES
 floop:
-	LANES
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z (SI)(DX*1), K1, Z1
-	VMOVUPS.Z (SI)(DX*2), K1, Z2
-	LEAQ (SI)(DX*2), BX
-	VMOVUPS.Z (BX)(DX*1), K1, Z3
-	VMOVUPS.Z (R8), K1, Z4
-	SIGMOID(Z0, Z5)
-	SIGMOID(Z1, Z6)
-	TANH(Z2, Z7)
-	SIGMOID(Z3, Z8)
-	VMULPS Z6, Z4, Z9
-	VFMADD231PS Z7, Z5, Z9
-	TANH(Z9, Z10)
-	VMULPS Z10, Z8, Z11
-	VMOVUPS Z5, K1, (SI)
-	VMOVUPS Z6, K1, (SI)(DX*1)
-	VMOVUPS Z7, K1, (SI)(DX*2)
-	VMOVUPS Z8, K1, (BX)(DX*1)
-	VMOVUPS Z9, K1, (R9)
-	VMOVUPS Z10, K1, (R10)
-	VMOVUPS Z11, K1, (R11)
-	ADDQ $64, SI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	ADDQ $64, R10
-	ADDQ $64, R11
-	SUBQ $16, CX
-	JGT floop
+	VMOVAPS Z9, Z12
+	VMOVAPS Z8, Z13
+	KMOVW K1, K3
+	TESTQ CX, CX
+	JLE flast
+	GATES
+	OUTPUT
+	JMP floop
+flast:
+	OUTPUT
 fdone:
 	VZEROUPPER
 	RET
