@@ -107,6 +107,8 @@ type pass[T Float] struct {
 	steps   int
 	parts   int
 	skipDX  bool // nothing reads the inputs' gradient: spare its multiply
+	// projected: forward made the input projection of all steps before the recurrence
+	projected bool
 
 	recur, bptt, grads func(part int) // the parts' methods, bound once
 	wg                 sync.WaitGroup
@@ -126,11 +128,23 @@ func (r *pass[T]) forward() {
 	if len(r.x) != r.steps*batch*d {
 		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(r.x), r.steps, batch, d))
 	}
+	r.projected = r.buf.zSlots == r.steps && batch <= projectAllBelow
+	if r.projected {
+		h4 := 4 * r.l.NumUnits
+		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)
+		kernel.AddBias(r.buf.z[:r.steps*batch*h4], r.l.B.Value)
+	}
 	parallel(r.parts, &r.wg, r.recur)
 }
 
+// projectAllBelow is the batch size up to which a pass that keeps every step makes the input
+// projection of all steps first, one multiply of steps·batch rows: a step of one sample is
+// then one matrix-vector product rather than two (the recurrent weights alone are read).
+const projectAllBelow = 4
+
 // recurPart runs its samples through every step: z_t = x_t·Wx + h_{t-1}·Wh + b, one multiply
-// by the fused W (kernel.Gemm2), then the gates.
+// by the fused W (kernel.Gemm2), then the gates; or, with the projection made (projected),
+// z_t += h_{t-1}·Wh.
 func (r *pass[T]) recurPart(p int) {
 	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
 	h4, bh := 4*h, batch*h
@@ -149,8 +163,12 @@ func (r *pass[T]) recurPart(p int) {
 		hCur, cCur := buf.hs[(t+1)*bh:(t+2)*bh], buf.cs[next*bh:(next+1)*bh]
 		zt := buf.z[zs*batch*h4 : (zs+1)*batch*h4]
 		tct := buf.tc[zs*bh : (zs+1)*bh]
-		kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4)
-		kernel.AddBias(zt[lo*h4:hi*h4], r.l.B.Value)
+		if r.projected {
+			kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
+		} else {
+			kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4)
+			kernel.AddBias(zt[lo*h4:hi*h4], r.l.B.Value)
+		}
 		for b := lo; b < hi; b++ {
 			o := b * h
 			if t >= r.lengths[b] {
