@@ -99,3 +99,51 @@ func TestForwardOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestRecomputedTanhGivesTheSameModel trains with tanh(c) kept for every step and with it made
+// again in the backward pass (keepTanhUpTo 0, as for long batches): the weights must be bit for
+// bit the same.
+func TestRecomputedTanhGivesTheSameModel(t *testing.T) {
+	train := func() [][]float32 {
+		rng := rand.New(rand.NewPCG(5, 7))
+		m, err := New[float32](Config{InputDim: 6, NumUnits: 20, NumLayers: 2, Classes: 3, Pooling: PoolMean}, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := m.NewWorkspace()
+		opt := NewAdam[float32](0.01)
+		const steps, batch = 7, 19
+		x := make([]float32, steps*batch*6)
+		lengths, labels := make([]int, batch), make([]int, batch)
+		for range 3 {
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			for b := range batch {
+				lengths[b] = 1 + rng.IntN(steps)
+				labels[b] = rng.IntN(3)
+			}
+			if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, TrainOptions[float32]{}, rng); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if kept := ws.layers[0].tcSlots == steps; kept != (keepTanhUpTo > 0) {
+			t.Fatalf("keepTanhUpTo %d: tc kept for every step is %v", keepTanhUpTo, kept)
+		}
+		var w [][]float32
+		for _, p := range m.Params() {
+			w = append(w, slices.Clone(p.Value))
+		}
+		return w
+	}
+	kept := train()
+	saved := keepTanhUpTo
+	keepTanhUpTo = 0
+	defer func() { keepTanhUpTo = saved }()
+	again := train()
+	for i := range kept {
+		if !slices.Equal(kept[i], again[i]) {
+			t.Errorf("parameter %d differs when tanh(c) is made again in the backward pass", i)
+		}
+	}
+}

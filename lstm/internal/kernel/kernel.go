@@ -158,6 +158,19 @@ func Tanh[T Float](x T) T {
 	return T(math.Tanh(float64(x)))
 }
 
+// Tanhs sets dst[i] = tanh(src[i]) for every i of src, on the kernel GatesForward uses for
+// tanh(c): the same bits as its tc.
+func Tanhs[T Float](dst, src []T) {
+	from := 0
+	if is32[T]() {
+		from = tanhsAsm(as32(dst), as32(src))
+	}
+	dst = dst[:len(src)]
+	for i := from; i < len(src); i++ {
+		dst[i] = Tanh(src[i])
+	}
+}
+
 // GatesForward finishes one LSTM step for one sample. On entry z holds the pre-activations of
 // the four gates in the order i, f, g, o (4·n values); on return it holds their activations
 // σ(z_i), σ(z_f), tanh(z_g), σ(z_o). It writes the new cell state c = f⊙cPrev + i⊙g, its tanh

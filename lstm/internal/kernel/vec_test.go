@@ -152,6 +152,12 @@ func TestGates(t *testing.T) {
 			if c[n] != 0 || tc[n] != 0 || h[n] != 0 {
 				t.Fatalf("%s: wrote past n", name)
 			}
+			// A backward pass that did not keep tc makes it again with Tanhs: the same bits.
+			again := make([]float32, n)
+			Tanhs(again, c[:n])
+			if !slices.Equal(again, tc[:n]) {
+				t.Fatalf("%s: Tanhs(c) is not GatesForward's tc", name)
+			}
 
 			dh, dc := randSlice(rng, n), randSlice(rng, n)
 			a64, tcv, dh64, dc64 := to64(z), to64(tc), to64(dh), to64(dc)
