@@ -202,10 +202,10 @@ func (r *pass[T]) backward() {
 	w, buf := r.l.W.Value, r.buf
 	// Whᵀ and Wxᵀ, once per pass, so that the multiplies by them read rows in place.
 	buf.whT = grow(buf.whT, h4*h)
-	transpose(buf.whT, w[d*h4:], h, h4)
+	kernel.Transpose(buf.whT, w[d*h4:], h, h4)
 	if !r.skipDX {
 		buf.wxT = grow(buf.wxT, h4*d)
-		transpose(buf.wxT, w[:d*h4], d, h4)
+		kernel.Transpose(buf.wxT, w[:d*h4], d, h4)
 	}
 	parallel(r.parts, &r.wg, r.bptt)
 	buf.gradSum = grow(buf.gradSum, (gradSlices-1)*(len(r.l.W.Grad)+len(r.l.B.Grad)))
@@ -319,15 +319,5 @@ func (r *pass[T]) addGradSlices() {
 		part := r.buf.gradSum[(s-1)*n : s*n]
 		kernel.Add(gw, gw, part[:len(gw)])
 		kernel.Add(gb, gb, part[len(gw):])
-	}
-}
-
-// transpose writes the transpose of src (rows × cols, row-major) into dst (cols × rows).
-func transpose[T Float](dst, src []T, rows, cols int) {
-	for i := range rows {
-		row := src[i*cols : (i+1)*cols]
-		for j, v := range row {
-			dst[j*rows+i] = v
-		}
 	}
 }

@@ -13,6 +13,8 @@ func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int,
 	return false
 }
 
+func transposeAsm(dst, src []float32, rows, cols int) bool { return false }
+
 func gatesForwardAsm(z, cPrev, c, tc, h []float32) int          { return 0 }
 func gatesBackwardAsm(act, cPrev, tc, dh, dc, dz []float32) int { return 0 }
 func sigmoidsAsm(dst, src []float32) int                        { return 0 }

@@ -244,5 +244,14 @@ func putPanel(p *packPanel) {
 	p.busy.Store(false)
 }
 
+// transposeAsm is Transpose on the AVX-512 gathers; it reports false on other CPUs.
+func transposeAsm(dst, src []float32, rows, cols int) bool {
+	if isa != isaAVX512 || 15*cols*4 >= 1<<31 {
+		return false
+	}
+	transpose512(&dst[0], rows*4, &src[0], cols*4, rows, cols)
+	return true
+}
+
 //go:noescape
 func transpose512(dst *float32, ldDst int, src *float32, ldSrc int, rows, cols int)

@@ -158,6 +158,31 @@ func Tanh[T Float](x T) T {
 	return T(math.Tanh(float64(x)))
 }
 
+// Transpose writes the transpose of src (rows×cols, row-major) into dst (cols×rows).
+func Transpose[T Float](dst, src []T, rows, cols int) {
+	if len(src) < rows*cols || len(dst) < rows*cols {
+		panic(fmt.Sprintf("kernel: Transpose: %d×%d with %d and %d values", rows, cols, len(src), len(dst)))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if is32[T]() && transposeAsm(as32(dst), as32(src), rows, cols) {
+		return
+	}
+	// Tiles of 16×16, so that both sides stay in a few cache lines.
+	const tile = 16
+	for i0 := 0; i0 < rows; i0 += tile {
+		for j0 := 0; j0 < cols; j0 += tile {
+			for i := i0; i < min(i0+tile, rows); i++ {
+				row := src[i*cols : (i+1)*cols]
+				for j := j0; j < min(j0+tile, cols); j++ {
+					dst[j*rows+i] = row[j]
+				}
+			}
+		}
+	}
+}
+
 // Tanhs sets dst[i] = tanh(src[i]) for every i of src, on the kernel GatesForward uses for
 // tanh(c): the same bits as its tc.
 func Tanhs[T Float](dst, src []T) {

@@ -306,3 +306,26 @@ func TestAdam(t *testing.T) {
 		}
 	}
 }
+
+// TestTranspose checks Transpose on every instruction set, on shapes with partial blocks of 16.
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	forEachISA(func(isaName string) {
+		for _, sh := range [][2]int{{1, 1}, {1, 40}, {40, 1}, {16, 16}, {17, 33}, {128, 512}, {100, 512}, {5, 3}} {
+			rows, cols := sh[0], sh[1]
+			src := randSlice(rng, rows*cols)
+			dst := make([]float32, rows*cols+1) // one past the end must stay untouched
+			Transpose(dst[:rows*cols], src, rows, cols)
+			for i := range rows {
+				for j := range cols {
+					if dst[j*rows+i] != src[i*cols+j] {
+						t.Fatalf("%s %dx%d: dst[%d][%d] = %v, want %v", isaName, rows, cols, j, i, dst[j*rows+i], src[i*cols+j])
+					}
+				}
+			}
+			if dst[rows*cols] != 0 {
+				t.Fatalf("%s %dx%d: wrote past the end", isaName, rows, cols)
+			}
+		}
+	})
+}
