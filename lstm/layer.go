@@ -178,8 +178,7 @@ func (r *pass[T]) recurPart(p int) {
 		if r.projected {
 			kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
 		} else {
-			kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4)
-			kernel.AddBias(zt[lo*h4:hi*h4], r.l.B.Value)
+			kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4, r.l.B.Value)
 		}
 		for b := lo; b < hi; b++ {
 			o := b * h

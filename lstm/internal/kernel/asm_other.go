@@ -9,7 +9,7 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	return false
 }
 
-func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
 	return false
 }
 

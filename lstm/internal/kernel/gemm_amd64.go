@@ -33,7 +33,7 @@ func detectISA() int {
 // The micro-kernels' signatures (see asmgen for what they compute). Strides are in bytes.
 type (
 	kern512       func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
-	kern512x2     func(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
+	kern512x2     func(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
 	kern256       func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 	kern256Masked func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
 )
@@ -132,14 +132,18 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 // sgemm2Asm is Gemm2 on the AVX-512 kernels, for k1, k2 > 0; it reports false, doing nothing,
 // on other CPUs and for a few rows, where Gemm's matrix-vector kernels are faster. The arguments
 // have been checked.
-func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
 	if isa != isaAVX512 || m <= gemvMaxRows[0] {
 		return false
 	}
 	forRowBlocks(m, max512Rows, func(i0, mr int) {
 		for j0 := 0; j0 < n; j0 += 32 {
 			w := min(32, n-j0)
-			kernels512x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, uint32(uint64(1)<<w-1))
+			var bp *float32
+			if bias != nil {
+				bp = &bias[j0]
+			}
+			kernels512x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, uint32(uint64(1)<<w-1), bp)
 		}
 	})
 	return true

@@ -2406,16 +2406,26 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_1(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_1(SB), NOSPLIT, $0-88
+// func gemm512x2_1(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_1(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -2468,18 +2478,30 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_2(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_2(SB), NOSPLIT, $0-88
+// func gemm512x2_2(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_2(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -2546,20 +2568,34 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_3(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_3(SB), NOSPLIT, $0-88
+// func gemm512x2_3(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_3(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -2640,14 +2676,29 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_4(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_4(SB), NOSPLIT, $0-88
+// func gemm512x2_4(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_4(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2656,6 +2707,7 @@ TEXT ·gemm512x2_4(SB), NOSPLIT, $0-88
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -2750,14 +2802,31 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_5(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_5(SB), NOSPLIT, $0-88
+// func gemm512x2_5(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_5(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2768,6 +2837,7 @@ TEXT ·gemm512x2_5(SB), NOSPLIT, $0-88
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -2880,14 +2950,33 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_6(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_6(SB), NOSPLIT, $0-88
+// func gemm512x2_6(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_6(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2900,6 +2989,7 @@ TEXT ·gemm512x2_6(SB), NOSPLIT, $0-88
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -3026,14 +3116,35 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_7(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_7(SB), NOSPLIT, $0-88
+// func gemm512x2_7(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_7(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3048,6 +3159,7 @@ TEXT ·gemm512x2_7(SB), NOSPLIT, $0-88
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -3188,14 +3300,37 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_8(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_8(SB), NOSPLIT, $0-88
+// func gemm512x2_8(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_8(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	VMOVAPS Z28, Z14
+	VMOVAPS Z29, Z15
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3212,6 +3347,7 @@ TEXT ·gemm512x2_8(SB), NOSPLIT, $0-88
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -3366,14 +3502,39 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_9(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_9(SB), NOSPLIT, $0-88
+// func gemm512x2_9(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_9(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	VMOVAPS Z28, Z14
+	VMOVAPS Z29, Z15
+	VMOVAPS Z28, Z16
+	VMOVAPS Z29, Z17
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3392,6 +3553,7 @@ TEXT ·gemm512x2_9(SB), NOSPLIT, $0-88
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -3564,14 +3726,41 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_10(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_10(SB), NOSPLIT, $0-88
+// func gemm512x2_10(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_10(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	VMOVAPS Z28, Z14
+	VMOVAPS Z29, Z15
+	VMOVAPS Z28, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z28, Z18
+	VMOVAPS Z29, Z19
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3592,6 +3781,7 @@ TEXT ·gemm512x2_10(SB), NOSPLIT, $0-88
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -3778,14 +3968,43 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_11(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_11(SB), NOSPLIT, $0-88
+// func gemm512x2_11(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_11(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	VMOVAPS Z28, Z14
+	VMOVAPS Z29, Z15
+	VMOVAPS Z28, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z28, Z18
+	VMOVAPS Z29, Z19
+	VMOVAPS Z28, Z20
+	VMOVAPS Z29, Z21
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3808,6 +4027,7 @@ TEXT ·gemm512x2_11(SB), NOSPLIT, $0-88
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -4008,14 +4228,45 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_12(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_12(SB), NOSPLIT, $0-88
+// func gemm512x2_12(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_12(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	VMOVAPS Z28, Z14
+	VMOVAPS Z29, Z15
+	VMOVAPS Z28, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z28, Z18
+	VMOVAPS Z29, Z19
+	VMOVAPS Z28, Z20
+	VMOVAPS Z29, Z21
+	VMOVAPS Z28, Z22
+	VMOVAPS Z29, Z23
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4040,6 +4291,7 @@ TEXT ·gemm512x2_12(SB), NOSPLIT, $0-88
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -4254,14 +4506,47 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_13(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_13(SB), NOSPLIT, $0-88
+// func gemm512x2_13(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_13(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	VMOVAPS Z28, Z14
+	VMOVAPS Z29, Z15
+	VMOVAPS Z28, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z28, Z18
+	VMOVAPS Z29, Z19
+	VMOVAPS Z28, Z20
+	VMOVAPS Z29, Z21
+	VMOVAPS Z28, Z22
+	VMOVAPS Z29, Z23
+	VMOVAPS Z28, Z24
+	VMOVAPS Z29, Z25
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4288,6 +4573,7 @@ TEXT ·gemm512x2_13(SB), NOSPLIT, $0-88
 	VPXORD Z23, Z23, Z23
 	VPXORD Z24, Z24, Z24
 	VPXORD Z25, Z25, Z25
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX
@@ -4520,14 +4806,49 @@ store:
 	VZEROUPPER
 	RET
 
-// func gemm512x2_14(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32)
-TEXT ·gemm512x2_14(SB), NOSPLIT, $0-88
+// func gemm512x2_14(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+TEXT ·gemm512x2_14(SB), NOSPLIT, $0-96
 	MOVQ b+48(FP), BX
 	MOVQ ldb+56(FP), R10
 	MOVL mask+84(FP), R12
 	KMOVW R12, K1
 	SHRL $16, R12
 	KMOVW R12, K2
+	MOVQ bias+88(FP), R12
+	TESTQ R12, R12
+	JEQ nobias
+	VMOVUPS.Z (R12), K1, Z28
+	VMOVUPS.Z 64(R12), K2, Z29
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z28, Z2
+	VMOVAPS Z29, Z3
+	VMOVAPS Z28, Z4
+	VMOVAPS Z29, Z5
+	VMOVAPS Z28, Z6
+	VMOVAPS Z29, Z7
+	VMOVAPS Z28, Z8
+	VMOVAPS Z29, Z9
+	VMOVAPS Z28, Z10
+	VMOVAPS Z29, Z11
+	VMOVAPS Z28, Z12
+	VMOVAPS Z29, Z13
+	VMOVAPS Z28, Z14
+	VMOVAPS Z29, Z15
+	VMOVAPS Z28, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z28, Z18
+	VMOVAPS Z29, Z19
+	VMOVAPS Z28, Z20
+	VMOVAPS Z29, Z21
+	VMOVAPS Z28, Z22
+	VMOVAPS Z29, Z23
+	VMOVAPS Z28, Z24
+	VMOVAPS Z29, Z25
+	VMOVAPS Z28, Z26
+	VMOVAPS Z29, Z27
+	JMP seg1
+nobias:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4556,6 +4877,7 @@ TEXT ·gemm512x2_14(SB), NOSPLIT, $0-88
 	VPXORD Z25, Z25, Z25
 	VPXORD Z26, Z26, Z26
 	VPXORD Z27, Z27, Z27
+seg1:
 	MOVQ k1+0(FP), CX
 	MOVQ a1+8(FP), AX
 	MOVQ rs1+16(FP), DX

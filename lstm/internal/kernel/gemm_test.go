@@ -198,16 +198,21 @@ func TestGemmConcurrent(t *testing.T) {
 	}
 }
 
-// TestGemm2 checks C = [A1 A2]·B + beta·C against the definition: every row count of the
-// micro-kernels, full and masked column blocks, empty segments, beta 0 (C unread) and not.
+// TestGemm2 checks C = [A1 A2]·B + beta·C + bias against the definition: every row count of
+// the micro-kernels, full and masked column blocks, empty segments, beta 0 (C unread) and not,
+// with and without a bias.
 func TestGemm2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	forEachISA(func(isaName string) {
 		for _, m := range []int{1, 2, 5, 13, 14, 15, 28, 29, 64} {
 			for _, n := range []int{7, 32, 45, 512} {
 				for _, ks := range [][2]int{{28, 128}, {1, 1}, {0, 5}, {6, 0}, {100, 37}} {
-					for _, beta := range []float32{0, 1, -0.5} {
+					for bi, beta := range []float32{0, 1, -0.5} {
 						k1, k2 := ks[0], ks[1]
+						var bias []float32
+						if (bi+m)%2 == 0 {
+							bias = randSlice(rng, n)
+						}
 						lda1, lda2, ldb, ldc := k1+2, k2+1, n+3, n+1
 						a1 := randSlice(rng, m*lda1)
 						a2 := randSlice(rng, m*lda2)
@@ -231,13 +236,16 @@ func TestGemm2(t *testing.T) {
 								if beta != 0 {
 									s += float64(beta) * float64(c[i*ldc+j])
 								}
+								if bias != nil {
+									s += float64(bias[j])
+								}
 								want[i*ldc+j] = s
 							}
 							for j := n; j < ldc; j++ {
 								want[i*ldc+j] = float64(c[i*ldc+j])
 							}
 						}
-						Gemm2(m, n, k1, a1, lda1, k2, a2, lda2, b, ldb, beta, c, ldc)
+						Gemm2(m, n, k1, a1, lda1, k2, a2, lda2, b, ldb, beta, c, ldc, bias)
 						tol := 1e-5 * float64(k1+k2+1)
 						for i := range c {
 							g, w := float64(c[i]), want[i]
@@ -248,7 +256,7 @@ func TestGemm2(t *testing.T) {
 								continue
 							}
 							if !(math.Abs(g-w) <= tol*(1+math.Abs(w))) {
-								t.Fatalf("%s m%d n%d k%v beta%v: C[%d,%d] = %v, want %v", isaName, m, n, ks, beta, i/ldc, i%ldc, g, w)
+								t.Fatalf("%s m%d n%d k%v beta%v bias %v: C[%d,%d] = %v, want %v", isaName, m, n, ks, beta, bias != nil, i/ldc, i%ldc, g, w)
 							}
 						}
 					}

@@ -89,21 +89,30 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		float64(alpha), as64(a), lda, as64(b), ldb, float64(beta), as64(c), ldc)
 }
 
-// Gemm2 computes C = [A1 A2]·B + beta·C: A1 is m×k1 and A2 is m×k2, side by side (each
-// row-major with its own leading dimension), B is (k1+k2)×n, C is m×n. An LSTM step's
-// x_t·Wx + h_{t-1}·Wh is one Gemm2 over its fused W = [Wx; Wh], which with AVX-512 runs as one
-// pass of the micro-kernels, not two. Bad shapes panic, as Gemm's.
-func Gemm2[T Float](m, n, k1 int, a1 []T, lda1 int, k2 int, a2 []T, lda2 int, b []T, ldb int, beta T, c []T, ldc int) {
+// Gemm2 computes C = [A1 A2]·B + beta·C + bias: A1 is m×k1 and A2 is m×k2, side by side (each
+// row-major with its own leading dimension), B is (k1+k2)×n, C is m×n, and bias (nil, or n
+// values) is added to every row. An LSTM step's x_t·Wx + h_{t-1}·Wh + b is one Gemm2 over its
+// fused W = [Wx; Wh], which with AVX-512 runs as one pass of the micro-kernels, not two
+// multiplies and a pass for the bias. Bad shapes panic, as Gemm's.
+func Gemm2[T Float](m, n, k1 int, a1 []T, lda1 int, k2 int, a2 []T, lda2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T) {
 	checkGemm(false, false, m, n, k1, lda1, len(a1), ldb, len(b), ldc, len(c))
 	checkGemm(false, false, m, n, k2, lda2, len(a2), ldb, max(0, len(b)-k1*ldb), ldc, len(c))
+	if bias != nil && len(bias) < n {
+		panic(fmt.Sprintf("kernel: Gemm2: bias has %d values, want %d", len(bias), n))
+	}
 	if m == 0 || n == 0 {
 		return
 	}
-	if k1 > 0 && k2 > 0 && unsafe.Sizeof(beta) == 4 && sgemm2Asm(m, n, k1, as32(a1), lda1, k2, as32(a2), lda2, as32(b), ldb, float32(beta), as32(c), ldc) {
+	if k1 > 0 && k2 > 0 && unsafe.Sizeof(beta) == 4 && sgemm2Asm(m, n, k1, as32(a1), lda1, k2, as32(a2), lda2, as32(b), ldb, float32(beta), as32(c), ldc, as32(bias)) {
 		return
 	}
 	Gemm(false, false, m, n, k1, 1, a1, lda1, b, ldb, beta, c, ldc)
 	Gemm(false, false, m, n, k2, 1, a2, lda2, b[k1*ldb:], ldb, 1, c, ldc)
+	if bias != nil {
+		for i := range m {
+			Add(c[i*ldc:i*ldc+n], c[i*ldc:i*ldc+n], bias[:n])
+		}
+	}
 }
 
 // checkGemm panics unless the operands of Gemm hold the matrices it will read and write: the

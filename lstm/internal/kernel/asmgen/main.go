@@ -187,25 +187,39 @@ func gen512(w, d *bytes.Buffer, mr int) {
 	p("RET")
 }
 
-const sig512x2 = "k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32"
+const sig512x2 = "k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32"
 
-// gen512x2 writes an AVX-512 kernel for C = beta·C + [A1 A2]·B with op(A) = A (NN): A1 (mr×k1,
-// rows rs1 bytes apart) and A2 (mr×k2, rows rs2 apart) side by side, and B's k1+k2 rows ldb
-// apart, so that an LSTM step's x_t·Wx + h_{t-1}·Wh is one pass over W. alpha is 1.
+// gen512x2 writes an AVX-512 kernel for C = beta·C + [A1 A2]·B + bias with op(A) = A (NN): A1
+// (mr×k1, rows rs1 bytes apart) and A2 (mr×k2, rows rs2 apart) side by side, B's k1+k2 rows ldb
+// apart, and bias a row added to every row of C (nil: none), so that an LSTM step's
+// x_t·Wx + h_{t-1}·Wh + b is one pass over W. alpha is 1.
 func gen512x2(w, d *bytes.Buffer, mr int) {
 	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
 	name := fmt.Sprintf("gemm512x2_%d", mr)
 	fmt.Fprintf(d, "//go:noescape\nfunc %s(%s)\n\n", name, sig512x2)
-	fmt.Fprintf(w, "\n// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-88\n", name, sig512x2, name)
+	fmt.Fprintf(w, "\n// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-96\n", name, sig512x2, name)
 	p("MOVQ b+48(FP), BX")
 	p("MOVQ ldb+56(FP), R10")
 	p("MOVL mask+84(FP), R12")
 	p("KMOVW R12, K1")
 	p("SHRL $16, R12")
 	p("KMOVW R12, K2")
+	// The accumulators start at the bias, or at 0.
+	p("MOVQ bias+88(FP), R12")
+	p("TESTQ R12, R12")
+	p("JEQ nobias")
+	p("VMOVUPS.Z (R12), K1, Z28")
+	p("VMOVUPS.Z 64(R12), K2, Z29")
+	for r := 0; r < mr; r++ {
+		p("VMOVAPS Z28, Z%d", 2*r)
+		p("VMOVAPS Z29, Z%d", 2*r+1)
+	}
+	p("JMP seg1")
+	fmt.Fprintf(w, "nobias:\n")
 	for r := 0; r < 2*mr; r++ {
 		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
+	fmt.Fprintf(w, "seg1:\n")
 	for seg, off := range []int{0, 24} {
 		// The segment's k in CX, its A bases in AX, SI, DI, R11, rs in DX and 3·rs in R8.
 		p("MOVQ k%d+%d(FP), CX", seg+1, off)
