@@ -15,7 +15,9 @@
 //
 // AVX-512: MR = 1..14 rows × 32 columns (28 accumulators in Z0–Z27, B in Z28–Z29, A folded
 // into the FMA as an embedded broadcast); two 16-bit masks select the valid columns, so the
-// same kernel does the right edge. AVX2: MR = 1..6 rows × 16 columns (12 accumulators,
+// same kernel does the right edge. The AVX-512 x2 kernels (gemm512x2_MR, for Gemm2) are the same
+// blocks for C = [A1 A2]·B + bias with op(A) = A: one run of k per A over one B, the
+// accumulators starting at the bias row (or 0). AVX2: MR = 1..6 rows × 16 columns (12 accumulators,
 // B in Y12–Y13, the broadcast in Y14), and a masked edge variant of MR = 1..5 that keeps its
 // two lane masks in Y13–Y14.
 package main
