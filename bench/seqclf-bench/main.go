@@ -34,7 +34,8 @@ func main() {
 		usage()
 	}
 	cmd, args := os.Args[1], os.Args[2:]
-	// SEQCLF_BENCH_CPUPROFILE=file writes a CPU profile of the whole command (go tool pprof).
+	// SEQCLF_BENCH_CPUPROFILE=file writes a CPU profile of the whole command (go tool pprof);
+	// SEQCLF_BENCH_MEMPROFILE=file the live heap at the end of training.
 	if path := os.Getenv("SEQCLF_BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err == nil {
@@ -72,6 +73,24 @@ func main() {
 		fmt.Fprintf(os.Stderr, "seqclf-bench %s: %v\n", cmd, err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+}
+
+// writeHeapProfile writes the live heap to SEQCLF_BENCH_MEMPROFILE, if set: called at the end of
+// training, it shows what the training peak holds.
+func writeHeapProfile() {
+	path := os.Getenv("SEQCLF_BENCH_MEMPROFILE")
+	if path == "" {
+		return
+	}
+	runtime.GC() // the profile is of the last collection: make it now
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "seqclf-bench: heap profile: %v\n", err)
 	}
 }
 

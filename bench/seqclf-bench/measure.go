@@ -93,6 +93,7 @@ func measure(c commonFlags, m *lstm.Model[float32], f pipeline.Features, data []
 	}
 	secs := end.Sub(start).Seconds()
 	res.trainPeakRSS = peakRSSMiB() // before inference's buffers: the peak of training
+	writeHeapProfile()
 	res.steps = done
 	timed := data[c.warmup*batch : (c.warmup+done)*batch]
 	cfg := m.Config
