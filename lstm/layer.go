@@ -269,7 +269,7 @@ func gradItems(parts int) (items, groups int) {
 }
 
 // gradsPart computes its items of the weight gradients, dWx += Xᵀ·dZ, dWh += H_prevᵀ·dZ,
-// dB += Σ dZ, over its slice of the rows, and its rows of the inputs' gradient, dX = dZ·Wxᵀ.
+// dB += Σ dZ (one kernel.WeightGrad), over its slice of the rows, and its rows of the inputs' gradient, dX = dZ·Wxᵀ.
 func (r *pass[T]) gradsPart(p int) {
 	h, d := r.l.NumUnits, r.l.InputDim
 	h4, rows := 4*h, r.steps*len(r.lengths)
@@ -293,16 +293,7 @@ func (r *pass[T]) gradsPart(p int) {
 			n := len(gw) + len(gb)
 			gw, gb, beta = buf.gradSum[(s-1)*n:(s-1)*n+len(gw)], buf.gradSum[(s-1)*n+len(gw):s*n], 0
 		}
-		dz := buf.z[k0*h4+c0:]
-		kernel.Gemm(true, false, d, c1-c0, k1-k0, 1, r.x[k0*d:], d, dz, h4, beta, gw[c0:], h4)
-		kernel.Gemm(true, false, h, c1-c0, k1-k0, 1, buf.hs[k0*h:], h, dz, h4, beta, gw[d*h4+c0:], h4)
-		sum := gb[c0:c1]
-		if beta == 0 {
-			clear(sum)
-		}
-		for i := k0; i < k1; i++ {
-			kernel.Add(sum, sum, buf.z[i*h4+c0:i*h4+c1])
-		}
+		kernel.WeightGrad(k1-k0, c1-c0, r.x[k0*d:], d, d, buf.hs[k0*h:], h, h, buf.z[k0*h4+c0:], h4, beta, gw[c0:], h4, gb[c0:c1])
 	}
 	if !r.skipDX {
 		r0, r1 := span(rows, r.parts, p)

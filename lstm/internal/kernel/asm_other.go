@@ -13,6 +13,10 @@ func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int,
 	return false
 }
 
+func weightGradAsm(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
+	return false
+}
+
 func transposeAsm(dst, src []float32, rows, cols int) bool { return false }
 
 func gatesForwardAsm(z, cPrev, c, tc, h []float32) int          { return 0 }

@@ -149,6 +149,54 @@ func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int,
 	return true
 }
 
+// one is the A of the bias's column sums in weightGradAsm: a 1-row block whose every A(0, p) is 1.
+var one float32 = 1
+
+// weightGradAsm is WeightGrad on the AVX-512 kernels, for k > 0; it reports false, doing
+// nothing, on other CPUs. Each chunk of kcTN rows of B meets every row block of A1ᵀ and A2ᵀ and
+// the bias's row of ones while it is in L2. The arguments have been checked.
+func weightGradAsm(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
+	if isa != isaAVX512 {
+		return false
+	}
+	for p0 := 0; p0 < k; p0 += kcTN {
+		kb := min(kcTN, k-p0)
+		bt := beta
+		if p0 > 0 {
+			bt = 1
+		}
+		bp := b[p0*ldb:]
+		if m1 > 0 {
+			ap := a1[p0*lda1:]
+			forRowBlocks(m1, max512Rows, func(i0, mr int) {
+				for j0 := 0; j0 < n; j0 += 32 {
+					kernels512[mr](kb, &ap[i0], 4, lda1*4, &bp[j0], ldb*4, &c[i0*ldc+j0], ldc*4, 1, bt, colMask(n-j0))
+				}
+			})
+		}
+		if m2 > 0 {
+			ap, cp := a2[p0*lda2:], c[m1*ldc:]
+			forRowBlocks(m2, max512Rows, func(i0, mr int) {
+				for j0 := 0; j0 < n; j0 += 32 {
+					kernels512[mr](kb, &ap[i0], 4, lda2*4, &bp[j0], ldb*4, &cp[i0*ldc+j0], ldc*4, 1, bt, colMask(n-j0))
+				}
+			})
+		}
+		for j0 := 0; j0 < n; j0 += 32 {
+			kernels512[1](kb, &one, 0, 0, &bp[j0], ldb*4, &bias[j0], 0, 1, bt, colMask(n-j0))
+		}
+	}
+	return true
+}
+
+// colMask is the lane mask of a 32-column block with w columns left: all 32, or w.
+func colMask(w int) uint32 {
+	if w >= 32 {
+		return 1<<32 - 1
+	}
+	return uint32(1)<<w - 1
+}
+
 // max512Rows is the tallest block of the AVX-512 kernels.
 const max512Rows = len(kernels512) - 1
 

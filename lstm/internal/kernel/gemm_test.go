@@ -265,3 +265,89 @@ func TestGemm2(t *testing.T) {
 		}
 	})
 }
+
+// TestWeightGrad checks C = beta·C + [A1 A2]ᵀ·B and bias = beta·bias + Σ_p B[p, :] against the
+// definition: chunks of k with a partial last one, full and masked column blocks, an empty A1.
+func TestWeightGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	forEachISA(func(isaName string) {
+		for _, k := range []int{1, 7, 64, 65, 200} {
+			for _, n := range []int{7, 32, 45, 256} {
+				for _, ms := range [][2]int{{0, 3}, {3, 14}, {28, 29}} {
+					for _, beta := range []float32{0, 1, 0.5} {
+						m1, m2 := ms[0], ms[1]
+						lda1, lda2, ldb, ldc := m1+1, m2+2, n+3, n+1
+						a1, a2 := randSlice(rng, k*lda1), randSlice(rng, k*lda2)
+						b := randSlice(rng, k*ldb)
+						c := randSlice(rng, (m1+m2)*ldc)
+						bias := randSlice(rng, n+1) // one past n must stay untouched
+						if beta == 0 {
+							for i := range c {
+								c[i] = float32(math.NaN())
+							}
+							for j := range n {
+								bias[j] = float32(math.NaN())
+							}
+						}
+						want := make([]float64, len(c))
+						for i := range m1 + m2 {
+							for j := range ldc {
+								if j >= n {
+									want[i*ldc+j] = float64(c[i*ldc+j])
+									continue
+								}
+								var s float64
+								for p := range k {
+									var av float64
+									if i < m1 {
+										av = float64(a1[p*lda1+i])
+									} else {
+										av = float64(a2[p*lda2+i-m1])
+									}
+									s += av * float64(b[p*ldb+j])
+								}
+								if beta != 0 {
+									s += float64(beta) * float64(c[i*ldc+j])
+								}
+								want[i*ldc+j] = s
+							}
+						}
+						wantBias := make([]float64, n+1)
+						for j := range n {
+							var s float64
+							for p := range k {
+								s += float64(b[p*ldb+j])
+							}
+							if beta != 0 {
+								s += float64(beta) * float64(bias[j])
+							}
+							wantBias[j] = s
+						}
+						wantBias[n] = float64(bias[n])
+						WeightGrad(k, n, a1, lda1, m1, a2, lda2, m2, b, ldb, beta, c, ldc, bias[:n])
+						name := fmt.Sprintf("%s k%d n%d m%v beta%v", isaName, k, n, ms, beta)
+						tol := 1e-5 * float64(k+1)
+						for i := range c {
+							g, w := float64(c[i]), want[i]
+							if i%ldc >= n {
+								if !(g == w || math.IsNaN(g) && math.IsNaN(w)) {
+									t.Fatalf("%s: C[%d] outside the matrix changed", name, i)
+								}
+								continue
+							}
+							if !(math.Abs(g-w) <= tol*(1+math.Abs(w))) {
+								t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i/ldc, i%ldc, g, w)
+							}
+						}
+						for j := range bias {
+							g, w := float64(bias[j]), wantBias[j]
+							if !(math.Abs(g-w) <= tol*(1+math.Abs(w))) {
+								t.Fatalf("%s: bias[%d] = %v, want %v", name, j, g, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

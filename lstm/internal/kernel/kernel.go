@@ -115,6 +115,39 @@ func Gemm2[T Float](m, n, k1 int, a1 []T, lda1 int, k2 int, a2 []T, lda2 int, b 
 	}
 }
 
+// WeightGrad computes the weight and bias gradients of a dense map over k rows in one pass over
+// B = dZ: C = beta·C + [A1 A2]ᵀ·B, where A1 is k×m1 and A2 is k×m2 (row-major, leading dimensions
+// lda1 and lda2), B is k×n and C is (m1+m2)×n, its first m1 rows A1ᵀ·B and the next m2 rows
+// A2ᵀ·B; and bias = beta·bias + the column sums of B (n values). For an LSTM layer, A1 = X,
+// A2 = H_prev and C = [dWx; dWh]: with AVX-512 each block of rows of dZ is read from memory
+// once for the three, not three times. Bad shapes panic, as Gemm's.
+func WeightGrad[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T) {
+	checkGemm(true, false, m1, n, k, lda1, len(a1), ldb, len(b), ldc, len(c))
+	checkGemm(true, false, m2, n, k, lda2, len(a2), ldb, len(b), ldc, max(0, len(c)-m1*ldc))
+	if len(bias) < n {
+		panic(fmt.Sprintf("kernel: WeightGrad: bias has %d values, want %d", len(bias), n))
+	}
+	if n == 0 {
+		return
+	}
+	if k > 0 && unsafe.Sizeof(beta) == 4 && weightGradAsm(k, n, as32(a1), lda1, m1, as32(a2), lda2, m2, as32(b), ldb, float32(beta), as32(c), ldc, as32(bias)) {
+		return
+	}
+	Gemm(true, false, m1, n, k, 1, a1, lda1, b, ldb, beta, c, ldc)
+	Gemm(true, false, m2, n, k, 1, a2, lda2, b, ldb, beta, c[m1*ldc:], ldc)
+	sum := bias[:n]
+	switch beta {
+	case 0:
+		clear(sum)
+	case 1:
+	default:
+		Scale(beta, sum)
+	}
+	for p := range k {
+		Add(sum, sum, b[p*ldb:p*ldb+n])
+	}
+}
+
 // checkGemm panics unless the operands of Gemm hold the matrices it will read and write: the
 // assembly kernels index the slices unchecked.
 func checkGemm(transA, transB bool, m, n, k, lda, lenA, ldb, lenB, ldc, lenC int) {
