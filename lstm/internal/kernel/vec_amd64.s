@@ -11,11 +11,12 @@
 // subnormals). y is clamped at -110 first, where e^y is 0 in float32.
 //
 //	sigmoid(x) = 1/(1+e) for x ≥ 0, e/(1+e) for x < 0, with e = exp(-|x|)
-//	tanh(x)    = sign(x)·(1-e)/(1+e) with e = exp(-2|x|), for |x| ≥ 0.625
-//	           = x + x³·Q(x²) (Cephes' tanhf), for |x| < 0.625
+//	tanh(x)    = sign(x)·(-m)/(2+m) with m = exp(-2|x|) - 1 = 2ⁿ·(e^r - 1) + (2ⁿ - 1),
+//	             e^r - 1 = r·(1 + r·P(r)) made without adding 1
 //
-// Neither form cancels: every intermediate is ≥ 0 and 1-e ≥ 0.71 where it is used. NaN in
-// gives NaN out (VMAXPS returns its NaN operand in the order used here); ±Inf gives the limits.
+// Neither cancels: sigmoid's intermediates are ≥ 0, and m keeps its relative accuracy as x goes
+// to 0 (no 1 - e). NaN in gives NaN out (VMAXPS returns its NaN operand in the order used
+// here); ±Inf gives the limits.
 
 DATA vconst<>+0(SB)/4, $0x3fb8aa3b  // log2(e)
 DATA vconst<>+4(SB)/4, $0x3f318000  // ln2, high part: 0.693359375
@@ -28,15 +29,9 @@ DATA vconst<>+28(SB)/4, $0x3e2aaaaa //    1.6666665459e-1
 DATA vconst<>+32(SB)/4, $0x3f000000 //    5.0000001201e-1
 DATA vconst<>+36(SB)/4, $0x3f800000 // 1
 DATA vconst<>+40(SB)/4, $0x80000000 // sign bit
-DATA vconst<>+44(SB)/4, $0x7fffffff // all but the sign bit
+DATA vconst<>+44(SB)/4, $0x40000000 // 2
 DATA vconst<>+48(SB)/4, $0xc2dc0000 // -110, the clamp of exp's argument
-DATA vconst<>+52(SB)/4, $0x3f200000 // 0.625, where tanh changes form
-DATA vconst<>+56(SB)/4, $0xbbbaf0ea // Q: -5.70498872745e-3
-DATA vconst<>+60(SB)/4, $0x3ca9134e //     2.06390887954e-2
-DATA vconst<>+64(SB)/4, $0xbd5c1e2d //    -5.37397155531e-2
-DATA vconst<>+68(SB)/4, $0x3e088393 //     1.33314422036e-1
-DATA vconst<>+72(SB)/4, $0xbeaaaa99 //    -3.33332819422e-1
-GLOBL vconst<>(SB), RODATA|NOPTR, $76
+GLOBL vconst<>(SB), RODATA|NOPTR, $52
 
 // Z30 = 1 and Z31 = -110 stay in registers: VMAXPS must take the clamp as a register to keep
 // a NaN argument.
@@ -72,27 +67,38 @@ GLOBL vconst<>(SB), RODATA|NOPTR, $76
 	VMOVAPS Z23, K2, Z25; \
 	VDIVPS Z24, Z25, S
 
-// TANH sets T = tanh(X). Clobbers Z22–Z27 and K2.
+// EXPM1NEG sets E = exp(Y) - 1 for Y ≤ 0 (Y is clamped in place) without cancellation near 0:
+// with q = e^r - 1 = r·(1 + r·P(r)) (no 1 added), E = 2ⁿ·q + (2ⁿ - 1). Clobbers Z24, Z26, Z27.
+#define EXPM1NEG(Y, E) \
+	VMAXPS Y, Z31, Y; \
+	VMULPS.BCST vconst<>+0(SB), Y, Z26; \
+	VRNDSCALEPS $8, Z26, Z26; \
+	VMOVAPS Y, Z27; \
+	VFNMADD231PS.BCST vconst<>+4(SB), Z26, Z27; \
+	VFNMADD231PS.BCST vconst<>+8(SB), Z26, Z27; \
+	VBROADCASTSS vconst<>+12(SB), E; \
+	VFMADD213PS.BCST vconst<>+16(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+20(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+24(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+28(SB), Z27, E; \
+	VFMADD213PS.BCST vconst<>+32(SB), Z27, E; \
+	VFMADD213PS Z30, Z27, E; \
+	VMULPS Z27, E, E; \
+	VSCALEFPS Z26, E, E; \
+	VSCALEFPS Z26, Z30, Z24; \
+	VSUBPS Z30, Z24, Z24; \
+	VADDPS Z24, E, E
+
+// TANH sets T = tanh(X) = sign(x)·(-m)/(2 + m) with m = e^(-2|x|) - 1 (EXPM1NEG), accurate near
+// 0 too. Clobbers Z22–Z27 and K2.
 #define TANH(X, T) \
 	VPORD.BCST vconst<>+40(SB), X, Z22; \
 	VADDPS Z22, Z22, Z22; \
-	EXPNEG(Z22, Z23); \
-	VSUBPS Z23, Z30, Z25; \
-	VADDPS Z30, Z23, Z24; \
-	VDIVPS Z24, Z25, T; \
-	VPANDD.BCST vconst<>+40(SB), X, Z25; \
-	VPORD Z25, T, T; \
-	VPANDD.BCST vconst<>+44(SB), X, Z25; \
-	VCMPPS.BCST $1, vconst<>+52(SB), Z25, K2; \
-	VMULPS X, X, Z24; \
-	VBROADCASTSS vconst<>+56(SB), Z25; \
-	VFMADD213PS.BCST vconst<>+60(SB), Z24, Z25; \
-	VFMADD213PS.BCST vconst<>+64(SB), Z24, Z25; \
-	VFMADD213PS.BCST vconst<>+68(SB), Z24, Z25; \
-	VFMADD213PS.BCST vconst<>+72(SB), Z24, Z25; \
-	VMULPS Z24, Z25, Z25; \
-	VFMADD213PS X, X, Z25; \
-	VMOVAPS Z25, K2, T
+	EXPM1NEG(Z22, Z23); \
+	VADDPS.BCST vconst<>+44(SB), Z23, Z25; \
+	VDIVPS Z25, Z23, T; \
+	VPANDND.BCST vconst<>+40(SB), X, Z25; \
+	VPXORD Z25, T, T
 
 // LANES sets K1 to the lanes left of n (in CX): all 16, or n. Clobbers AX.
 #define LANES \
