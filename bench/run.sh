@@ -79,7 +79,7 @@ echo "GEMM peak:" >&2
 # Its sub-benchmarks are per instruction set: the one this CPU runs.
 kisa=avx2
 grep -qw avx512f /proc/cpuinfo && kisa=avx512
-GOMAXPROCS=$threads go test -run '^$' -bench "BenchmarkGemm/.*/$kisa\$" -benchtime 200ms ./lstm/internal/kernel/ \
+GOMAXPROCS=$threads go test -run '^$' -bench "BenchmarkGemm/.*/$kisa(par)?\$" -benchtime 200ms ./lstm/internal/kernel/ \
   >"$out/kernel-gemm.txt" 2>&1 || echo "lstm/internal/kernel BenchmarkGemm failed: the Go peak is gonum's alone (see $out/kernel-gemm.txt)" >&2
 run seqclf gemm 0 -kernel-bench "$out/kernel-gemm.txt"
 if [ "$torch" = 1 ]; then run pytorch gemm 0; fi

@@ -23,6 +23,12 @@ PASS`
 	if got := strings.Join(parts, " "); got != want {
 		t.Errorf("parts %q, want %q", got, want)
 	}
+	// With the all-threads sub-benchmarks, the peak is theirs, even when lower than one
+	// goroutine's best on another shape.
+	par := out + "\nBenchmarkGemm/recurrence-NN-128x512x128/avx512par-2   1000  10 ns/op  150.5 GFLOP/s\n"
+	if peak, parts := parseKernelBench(strings.NewReader(par)); peak != 150.5 || parts[len(parts)-1] != "recurrence-NN-128x512x128(all threads):150.5" {
+		t.Errorf("with avx512par: peak %v, parts %q", peak, parts)
+	}
 }
 
 // TestInEpochOrder checks that the trainer's epoch visits the samples in the order given, so

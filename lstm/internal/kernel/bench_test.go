@@ -25,7 +25,8 @@ var gemmShapes = []struct {
 }
 
 // BenchmarkGemm reports GFLOP/s (2·m·n·k per multiply) of Gemm, on every instruction set the
-// CPU has, and of gonum's blas32 on the same shapes: per second of wall time and per second
+// CPU has (one goroutine, and "par": GOMAXPROCS goroutines at once), and of gonum's blas32 on
+// the same shapes: per second of wall time and per second
 // of the process's CPU time (GFLOP/cpu-s), which moves less on a shared machine. (gonum runs
 // its larger multiplies on several goroutines; Gemm uses one.)
 func BenchmarkGemm(b *testing.B) {
@@ -49,6 +50,17 @@ func BenchmarkGemm(b *testing.B) {
 				reportGFLOPs(b, flops, func() {
 					Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 1, c, s.n)
 				})
+			})
+			// GOMAXPROCS goroutines at once, each with its own C: the GEMM peak of the
+			// machine's cores together, as a training step uses them.
+			b.Run(name+"/"+isaName+"par", func(b *testing.B) {
+				b.RunParallel(func(pb *testing.PB) {
+					c := make([]float32, len(c))
+					for pb.Next() {
+						Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 1, c, s.n)
+					}
+				})
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		})
 		b.Run(name+"/gonum", func(b *testing.B) {
