@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"time"
@@ -110,6 +111,9 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	if err != nil {
 		return nil, err
 	}
+	// Loading leaves garbage (decompressors' tables, tokenizers' strings) whose pages would stay
+	// resident through training: collect it and hand the pages back before the model's buffers.
+	debug.FreeOSMemory()
 	pooling, err := lstm.ParsePooling(cfg.LSTM.Pooling)
 	if err != nil {
 		return nil, fmt.Errorf("%w: lstm.pooling: %v", ErrConfig, err)

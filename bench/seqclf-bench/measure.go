@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,6 +66,8 @@ type measured struct {
 // 256 and single-sample calls, all through the pipeline's Trainer and Predictor.
 func measure(c commonFlags, m *lstm.Model[float32], f pipeline.Features, data []pipeline.Sample, batch int, tokens func([]pipeline.Sample) int) (measured, error) {
 	var res measured
+	// As pipeline.Run does: the loader's garbage goes back to the OS before training.
+	debug.FreeOSMemory()
 	need := (c.warmup + c.steps) * batch
 	if len(data) < need || len(data) < (c.inferBatches+1)*inferBatch {
 		return res, fmt.Errorf("%d samples: need %d for training and %d for inference", len(data), need, (c.inferBatches+1)*inferBatch)
