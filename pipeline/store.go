@@ -377,17 +377,20 @@ func (s *Store) Vocab() (*vocab.Vocab, error) {
 			return fmt.Errorf("store %s: %w (dictionary buckets missing)", s.path, ErrNotStore)
 		}
 		tokens, counts = make([]string, 0, n), make([]int64, 0, n)
-		c := tb.Cursor()
+		// Both buckets are keyed by the same ids in order: walk them side by side (a Get per id
+		// searched the counts' tree 20,000 times, a third of classify's dictionary load).
+		c, cc := tb.Cursor(), cb.Cursor()
+		ck, cnt := cc.First()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if len(k) != 4 || int(binary.BigEndian.Uint32(k)) != len(tokens) {
 				return fmt.Errorf("store %s: %w (dictionary ids not 0..n-1)", s.path, ErrNotStore)
 			}
 			tokens = append(tokens, string(v)) // string() copies out of the mmap
-			cnt := cb.Get(k)
-			if len(cnt) != 8 {
+			if !bytes.Equal(ck, k) || len(cnt) != 8 {
 				return fmt.Errorf("store %s: %w (no count for id %d)", s.path, ErrNotStore, len(tokens)-1)
 			}
 			counts = append(counts, int64(binary.BigEndian.Uint64(cnt)))
+			ck, cnt = cc.Next()
 		}
 		if len(tokens) != n {
 			return fmt.Errorf("store %s: %w (dictionary of %d entries, meta says %d)", s.path, ErrNotStore, len(tokens), n)
