@@ -208,8 +208,9 @@ func (m *Model[T]) NewWorkspace() *Workspace[T] {
 }
 
 // forwardOnlyFrom is the size of the gates' buffer, in values, above which a ForwardOnly pass
-// keeps one step of it. Below, all steps are kept: the input projection is then one multiply over
-// all steps, faster for small batches (one sample: a matrix-vector product per step saved).
+// keeps one step of it. Below, all steps are kept, so that a batch of a few samples can make the
+// input projection of all steps in one multiply (projectAllBelow; one sample: a matrix-vector
+// product per step saved).
 var forwardOnlyFrom = 1 << 20
 
 // parts returns how many parts a pass over a batch of the given size is cut into: one per
