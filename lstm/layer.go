@@ -3,7 +3,6 @@ package lstm
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
 )
@@ -105,28 +104,30 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// pass is one layer's forward or backward pass over one batch, cut into parts that run on
-// goroutines of their own. Part p owns the samples span(batch, parts, p) through every step of the
-// recurrence, the rows span(steps·batch, parts, p) of the multiplies over all steps, and its
-// items of the weight gradients (gradItems). No two parts write the same value, and each value
-// is summed in the same order whatever the number of parts.
+// pass is one layer's forward or backward pass over one batch, cut into parts that up to
+// threads goroutines take as they come free (dispatch.parallel). Part p of the recurrence,
+// forward and back, owns the samples span(batch, parts, p) through every step; part p of the
+// weight gradients is one item (gradItems) and the rows span(steps·batch, items, p) of the
+// inputs' gradient. No two parts write the same value, and each value is summed in the same
+// order whatever the number of parts or threads.
 type pass[T Float] struct {
 	l       *Layer[T]
 	buf     *layerBuffers[T]
 	x       []T
 	lengths []int
 	steps   int
+	threads int
 	parts   int
 	skipDX  bool // nothing reads the inputs' gradient: spare its multiply
 	// projected: forward made the input projection of all steps before the recurrence
 	projected bool
 
 	recur, bptt, grads func(part int) // the parts' methods, bound once
-	wg                 sync.WaitGroup
+	d                  *dispatch
 }
 
 func newPass[T Float]() *pass[T] {
-	r := &pass[T]{}
+	r := &pass[T]{d: newDispatch()}
 	r.recur, r.bptt, r.grads = r.recurPart, r.bpttPart, r.gradsPart
 	return r
 }
@@ -145,7 +146,7 @@ func (r *pass[T]) forward() {
 		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)
 		kernel.AddBias(r.buf.z[:r.steps*batch*h4], r.l.B.Value)
 	}
-	parallel(r.parts, &r.wg, r.recur)
+	r.d.parallel(r.threads, r.parts, r.recur)
 }
 
 // projectAllBelow is the batch size up to which a pass that keeps every step makes the input
@@ -206,9 +207,10 @@ func (r *pass[T]) backward() {
 		buf.wxT = grow(buf.wxT, h4*d)
 		kernel.Transpose(buf.wxT, w[:d*h4], d, h4)
 	}
-	parallel(r.parts, &r.wg, r.bptt)
+	r.d.parallel(r.threads, r.parts, r.bptt)
 	buf.gradSum = grow(buf.gradSum, (gradSlices-1)*(len(r.l.W.Grad)+len(r.l.B.Grad)))
-	parallel(r.parts, &r.wg, r.grads)
+	items, _ := gradItems(r.threads)
+	r.d.parallel(r.threads, items, r.grads)
 	r.addGradSlices()
 }
 
@@ -262,43 +264,45 @@ func (r *pass[T]) bpttPart(p int) {
 const gradSlices = 2
 
 // gradItems returns how many (slice, column group) items the weight gradients are cut into for
-// parts parts, and the column groups per slice.
-func gradItems(parts int) (items, groups int) {
-	groups = (parts + gradSlices - 1) / gradSlices
+// threads goroutines, and the column groups per slice.
+func gradItems(threads int) (items, groups int) {
+	groups = (threads + gradSlices - 1) / gradSlices
 	return gradSlices * groups, groups
 }
 
 // gradsPart computes its items of the weight gradients, dWx += Xᵀ·dZ, dWh += H_prevᵀ·dZ,
 // dB += Σ dZ (one kernel.WeightGrad), over its slice of the rows, and its rows of the inputs' gradient, dX = dZ·Wxᵀ.
 func (r *pass[T]) gradsPart(p int) {
+	items, groups := gradItems(r.threads)
+	r.gradItem(p/groups, p%groups, groups)
+	if !r.skipDX {
+		d, h4, rows := r.l.InputDim, 4*r.l.NumUnits, r.steps*len(r.lengths)
+		r0, r1 := span(rows, items, p)
+		kernel.Gemm(false, false, r1-r0, d, h4, 1, r.buf.z[r0*h4:], h4, r.buf.wxT, d, 0, r.buf.dx[r0*d:r1*d], d)
+	}
+}
+
+// gradItem adds the weight gradients of row slice s, column group g of groups.
+func (r *pass[T]) gradItem(s, g, groups int) {
 	h, d := r.l.NumUnits, r.l.InputDim
 	h4, rows := 4*h, r.steps*len(r.lengths)
 	buf := r.buf
-	items, groups := gradItems(r.parts)
-	i0, i1 := span(items, r.parts, p)
-	for it := i0; it < i1; it++ {
-		s, g := it/groups, it%groups
-		k0, k1 := span(rows, gradSlices, s)
-		// Column groups of whole 32-column blocks (the kernels' width).
-		c0, c1 := span(h4/32, groups, g)
-		c0, c1 = c0*32, c1*32
-		if g == groups-1 {
-			c1 = h4
-		}
-		if k1 == k0 || c1 == c0 {
-			continue
-		}
-		gw, gb, beta := r.l.W.Grad, r.l.B.Grad, T(1)
-		if s > 0 {
-			n := len(gw) + len(gb)
-			gw, gb, beta = buf.gradSum[(s-1)*n:(s-1)*n+len(gw)], buf.gradSum[(s-1)*n+len(gw):s*n], 0
-		}
-		kernel.WeightGrad(k1-k0, c1-c0, r.x[k0*d:], d, d, buf.hs[k0*h:], h, h, buf.z[k0*h4+c0:], h4, beta, gw[c0:], h4, gb[c0:c1])
+	k0, k1 := span(rows, gradSlices, s)
+	// Column groups of whole 32-column blocks (the kernels' width).
+	c0, c1 := span(h4/32, groups, g)
+	c0, c1 = c0*32, c1*32
+	if g == groups-1 {
+		c1 = h4
 	}
-	if !r.skipDX {
-		r0, r1 := span(rows, r.parts, p)
-		kernel.Gemm(false, false, r1-r0, d, h4, 1, buf.z[r0*h4:], h4, buf.wxT, d, 0, buf.dx[r0*d:r1*d], d)
+	if k1 == k0 || c1 == c0 {
+		return
 	}
+	gw, gb, beta := r.l.W.Grad, r.l.B.Grad, T(1)
+	if s > 0 {
+		n := len(gw) + len(gb)
+		gw, gb, beta = buf.gradSum[(s-1)*n:(s-1)*n+len(gw)], buf.gradSum[(s-1)*n+len(gw):s*n], 0
+	}
+	kernel.WeightGrad(k1-k0, c1-c0, r.x[k0*d:], d, d, buf.hs[k0*h:], h, h, buf.z[k0*h4+c0:], h4, beta, gw[c0:], h4, gb[c0:c1])
 }
 
 // addGradSlices adds the sums of slices 1… into the gradients, in order.
