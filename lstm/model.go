@@ -225,9 +225,10 @@ func (ws *Workspace[T]) parts(batch int) int {
 }
 
 // partSamples is the smallest part of a multi-threaded pass, in samples: a batch of 128 in 8
-// parts, of 256 in 8 (four a thread). Blocks of 16 rows cost the multiplies a little; with one
-// of the 2 cores half taken by another process, a training step of MNIST rows gained about a
-// third over 2 fixed halves (and over parts of 32), and nothing was lost when both were free.
+// parts, of 256 in 8 (four a thread). With a process busy half the time on one of the 2 cores, a
+// training step of MNIST rows went from a median 7,360 samples/s (two fixed halves) to 7,910
+// (parts of 32) and 9,830 (parts of 16); with both cores free, 9,180, 10,220 and 11,300 (four
+// rounds alternated, BenchmarkTrainStep).
 const partSamples = 16
 
 // Outputs returns the per-step outputs h_t of layer l (0 is the bottom) from the last Forward,
