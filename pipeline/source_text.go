@@ -223,14 +223,15 @@ func readJSONL(path string, sc SourceConfig) iter.Seq2[Document, error] {
 				if f, ok := l.(float64); ok {
 					l = strconv.FormatFloat(f, 'f', -1, 64)
 				}
-				d := Document{Name: where, Label: fmt.Sprint(l), Text: t}
+				// Labels and groups are trimmed as in TSV and CSV: " spam" is the class "spam".
+				d := Document{Name: where, Label: strings.TrimSpace(fmt.Sprint(l)), Text: t}
 				if sc.GroupColumn != "" {
 					g, ok := obj[sc.GroupColumn]
 					if !ok || g == nil {
 						yield(Document{}, fmt.Errorf("%w: %s: no group under %q (source.group_column)", ErrSource, where, sc.GroupColumn))
 						return
 					}
-					d.Group = fmt.Sprint(g)
+					d.Group = strings.TrimSpace(fmt.Sprint(g))
 				}
 				if !yield(d, nil) {
 					return
