@@ -101,6 +101,13 @@ func prologue(w *bytes.Buffer, mr int) {
 	p("MOVQ ksA+24(FP), R9")
 	p("MOVQ b+32(FP), BX")
 	p("MOVQ ldb+40(FP), R10")
+	rowBases(w, mr)
+}
+
+// rowBases sets 3·rs in R8 and the A bases after AX (four rows apart, rs in DX): SI, DI, R11, as
+// many as mr rows need.
+func rowBases(w *bytes.Buffer, mr int) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
 	p("LEAQ (DX)(DX*2), R8")
 	prev := "AX"
 	for g, reg := range []string{"SI", "DI", "R11"} {
@@ -112,16 +119,63 @@ func prologue(w *bytes.Buffer, mr int) {
 	}
 }
 
-// advance moves every A base by ksA and B by ldb.
-func advance(w *bytes.Buffer, mr int) {
+// advance moves every A base by step (ksA's register, or a constant) and B by ldb.
+func advance(w *bytes.Buffer, mr int, step string) {
 	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
 	p("ADDQ R10, BX")
 	for g, reg := range []string{"AX", "SI", "DI", "R11"} {
 		if mr <= 4*g {
 			break
 		}
-		p("ADDQ R9, %s", reg)
+		p("ADDQ %s, %s", step, reg)
 	}
+}
+
+// store512 writes the end of an AVX-512 kernel: C = alpha·acc + beta·C for the mr×32 block of
+// accumulators (Z0…), lanes K1–K2, with c, ldc, beta (and alpha, unless alphaOff < 0: then 1)
+// at the given argument offsets. With beta = ±0, C is not read (BLAS semantics).
+func store512(w *bytes.Buffer, mr, cOff, alphaOff, betaOff int) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
+	scale := func(r int) {
+		if alphaOff >= 0 {
+			p("VMULPS Z28, Z%d, Z%d", 2*r, 2*r)
+			p("VMULPS Z28, Z%d, Z%d", 2*r+1, 2*r+1)
+		}
+	}
+	p("MOVQ c+%d(FP), BX", cOff)
+	p("MOVQ ldc+%d(FP), R10", cOff+8)
+	if alphaOff >= 0 {
+		p("VBROADCASTSS alpha+%d(FP), Z28", alphaOff)
+	}
+	p("VBROADCASTSS beta+%d(FP), Z29", betaOff)
+	p("MOVL beta+%d(FP), R12", betaOff)
+	p("SHLL $1, R12")
+	p("JEQ store")
+	for r := 0; r < mr; r++ {
+		p("VMOVUPS.Z (BX), K1, Z30")
+		p("VMOVUPS.Z 64(BX), K2, Z31")
+		scale(r)
+		p("VFMADD231PS Z29, Z30, Z%d", 2*r)
+		p("VFMADD231PS Z29, Z31, Z%d", 2*r+1)
+		p("VMOVUPS Z%d, K1, (BX)", 2*r)
+		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
+		if r < mr-1 {
+			p("ADDQ R10, BX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	fmt.Fprintf(w, "store:\n")
+	for r := 0; r < mr; r++ {
+		scale(r)
+		p("VMOVUPS Z%d, K1, (BX)", 2*r)
+		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
+		if r < mr-1 {
+			p("ADDQ R10, BX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
 }
 
 const sig512 = "k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32"
@@ -148,45 +202,11 @@ func gen512(w, d *bytes.Buffer, mr int) {
 		p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), 2*r)
 		p("VFMADD231PS.BCST %s, Z29, Z%d", rowAddr(r), 2*r+1)
 	}
-	advance(w, mr)
+	advance(w, mr, "R9")
 	p("DECQ CX")
 	p("JNE loop")
 	fmt.Fprintf(w, "done:\n")
-	p("MOVQ c+48(FP), BX")
-	p("MOVQ ldc+56(FP), R10")
-	p("VBROADCASTSS alpha+64(FP), Z28")
-	p("VBROADCASTSS beta+68(FP), Z29")
-	// beta == ±0: C is not read (BLAS semantics).
-	p("MOVL beta+68(FP), R12")
-	p("SHLL $1, R12")
-	p("JEQ store")
-	for r := 0; r < mr; r++ {
-		p("VMOVUPS.Z (BX), K1, Z30")
-		p("VMOVUPS.Z 64(BX), K2, Z31")
-		p("VMULPS Z28, Z%d, Z%d", 2*r, 2*r)
-		p("VMULPS Z28, Z%d, Z%d", 2*r+1, 2*r+1)
-		p("VFMADD231PS Z29, Z30, Z%d", 2*r)
-		p("VFMADD231PS Z29, Z31, Z%d", 2*r+1)
-		p("VMOVUPS Z%d, K1, (BX)", 2*r)
-		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
-		if r < mr-1 {
-			p("ADDQ R10, BX")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
-	fmt.Fprintf(w, "store:\n")
-	for r := 0; r < mr; r++ {
-		p("VMULPS Z28, Z%d, Z%d", 2*r, 2*r)
-		p("VMULPS Z28, Z%d, Z%d", 2*r+1, 2*r+1)
-		p("VMOVUPS Z%d, K1, (BX)", 2*r)
-		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
-		if r < mr-1 {
-			p("ADDQ R10, BX")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	store512(w, mr, 48, 64, 68)
 }
 
 const sig512x2 = "k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32"
@@ -227,15 +247,7 @@ func gen512x2(w, d *bytes.Buffer, mr int) {
 		p("MOVQ k%d+%d(FP), CX", seg+1, off)
 		p("MOVQ a%d+%d(FP), AX", seg+1, off+8)
 		p("MOVQ rs%d+%d(FP), DX", seg+1, off+16)
-		p("LEAQ (DX)(DX*2), R8")
-		prev := "AX"
-		for g, reg := range []string{"SI", "DI", "R11"} {
-			if mr <= 4*(g+1) {
-				break
-			}
-			p("LEAQ (%s)(DX*4), %s", prev, reg)
-			prev = reg
-		}
+		rowBases(w, mr)
 		p("TESTQ CX, CX")
 		p("JEQ seg%ddone", seg+1)
 		fmt.Fprintf(w, "seg%dloop:\n", seg+1)
@@ -245,46 +257,12 @@ func gen512x2(w, d *bytes.Buffer, mr int) {
 			p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), 2*r)
 			p("VFMADD231PS.BCST %s, Z29, Z%d", rowAddr(r), 2*r+1)
 		}
-		p("ADDQ R10, BX")
-		for g, reg := range []string{"AX", "SI", "DI", "R11"} {
-			if mr <= 4*g {
-				break
-			}
-			p("ADDQ $4, %s", reg)
-		}
+		advance(w, mr, "$4")
 		p("DECQ CX")
 		p("JNE seg%dloop", seg+1)
 		fmt.Fprintf(w, "seg%ddone:\n", seg+1)
 	}
-	p("MOVQ c+64(FP), BX")
-	p("MOVQ ldc+72(FP), R10")
-	p("VBROADCASTSS beta+80(FP), Z29")
-	p("MOVL beta+80(FP), R12")
-	p("SHLL $1, R12")
-	p("JEQ store")
-	for r := 0; r < mr; r++ {
-		p("VMOVUPS.Z (BX), K1, Z30")
-		p("VMOVUPS.Z 64(BX), K2, Z31")
-		p("VFMADD231PS Z29, Z30, Z%d", 2*r)
-		p("VFMADD231PS Z29, Z31, Z%d", 2*r+1)
-		p("VMOVUPS Z%d, K1, (BX)", 2*r)
-		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
-		if r < mr-1 {
-			p("ADDQ R10, BX")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
-	fmt.Fprintf(w, "store:\n")
-	for r := 0; r < mr; r++ {
-		p("VMOVUPS Z%d, K1, (BX)", 2*r)
-		p("VMOVUPS Z%d, K2, 64(BX)", 2*r+1)
-		if r < mr-1 {
-			p("ADDQ R10, BX")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	store512(w, mr, 64, -1, 80)
 }
 
 const (
@@ -336,7 +314,7 @@ func gen256(w, d *bytes.Buffer, mr int, masked bool) {
 		p("VFMADD231PS Y%d, Y%d, Y%d", b0, bc, 2*r)
 		p("VFMADD231PS Y%d, Y%d, Y%d", b1, bc, 2*r+1)
 	}
-	advance(w, mr)
+	advance(w, mr, "R9")
 	p("DECQ CX")
 	p("JNE loop")
 	fmt.Fprintf(w, "done:\n")
