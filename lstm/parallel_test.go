@@ -15,33 +15,9 @@ func TestThreadsGiveTheSameModel(t *testing.T) {
 		out, dx []float32
 	}
 	train := func(threads int) result {
-		rng := rand.New(rand.NewPCG(21, 21))
-		m, err := New[float32](Config{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolMax, Dropout: 0.2}, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws := m.NewWorkspace()
-		ws.Threads = threads
-		opt := NewAdam[float32](0.01)
-		const steps, batch = 9, 37
-		x := make([]float32, steps*batch*5)
-		lengths, labels := make([]int, batch), make([]int, batch)
-		for range 3 {
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			for b := range batch {
-				lengths[b] = 1 + rng.IntN(steps)
-				labels[b] = rng.IntN(4)
-			}
-			if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, TrainOptions[float32]{ClipNorm: 1}, rng); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var r result
-		for _, p := range m.Params() {
-			r.weights = append(r.weights, slices.Clone(p.Value))
-		}
+		cfg := Config{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolMax, Dropout: 0.2}
+		m, ws := trainSmall(t, cfg, 21, threads, 9, 37, TrainOptions[float32]{ClipNorm: 1})
+		r := result{weights: weightsOf(m)}
 		r.out = slices.Clone(ws.Outputs(1))
 		r.dx = slices.Clone(ws.InputGrad())
 		return r
@@ -105,36 +81,13 @@ func TestForwardOnly(t *testing.T) {
 // bit the same.
 func TestRecomputedTanhGivesTheSameModel(t *testing.T) {
 	train := func() [][]float32 {
-		rng := rand.New(rand.NewPCG(5, 7))
-		m, err := New[float32](Config{InputDim: 6, NumUnits: 20, NumLayers: 2, Classes: 3, Pooling: PoolMean}, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws := m.NewWorkspace()
-		opt := NewAdam[float32](0.01)
-		const steps, batch = 7, 19
-		x := make([]float32, steps*batch*6)
-		lengths, labels := make([]int, batch), make([]int, batch)
-		for range 3 {
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			for b := range batch {
-				lengths[b] = 1 + rng.IntN(steps)
-				labels[b] = rng.IntN(3)
-			}
-			if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, TrainOptions[float32]{}, rng); err != nil {
-				t.Fatal(err)
-			}
-		}
+		const steps = 7
+		cfg := Config{InputDim: 6, NumUnits: 20, NumLayers: 2, Classes: 3, Pooling: PoolMean}
+		m, ws := trainSmall(t, cfg, 5, 0, steps, 19, TrainOptions[float32]{})
 		if kept := ws.layers[0].tcSlots == steps; kept != (keepTanhUpTo > 0) {
 			t.Fatalf("keepTanhUpTo %d: tc kept for every step is %v", keepTanhUpTo, kept)
 		}
-		var w [][]float32
-		for _, p := range m.Params() {
-			w = append(w, slices.Clone(p.Value))
-		}
-		return w
+		return weightsOf(m)
 	}
 	kept := train()
 	saved := keepTanhUpTo
@@ -146,4 +99,44 @@ func TestRecomputedTanhGivesTheSameModel(t *testing.T) {
 			t.Errorf("parameter %d differs when tanh(c) is made again in the backward pass", i)
 		}
 	}
+}
+
+// trainSmall makes a model of cfg from seed and trains it for three Adam steps on random padded
+// batches (lengths 1…steps) with the given threads (0: the workspace's default).
+func trainSmall(t *testing.T, cfg Config, seed uint64, threads, steps, batch int, o TrainOptions[float32]) (*Model[float32], *Workspace[float32]) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	m, err := New[float32](cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := m.NewWorkspace()
+	if threads > 0 {
+		ws.Threads = threads
+	}
+	opt := NewAdam[float32](0.01)
+	x := make([]float32, steps*batch*cfg.InputDim)
+	lengths, labels := make([]int, batch), make([]int, batch)
+	for range 3 {
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for b := range batch {
+			lengths[b] = 1 + rng.IntN(steps)
+			labels[b] = rng.IntN(cfg.Classes)
+		}
+		if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, o, rng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m, ws
+}
+
+// weightsOf returns a copy of every parameter's values.
+func weightsOf(m *Model[float32]) [][]float32 {
+	var w [][]float32
+	for _, p := range m.Params() {
+		w = append(w, slices.Clone(p.Value))
+	}
+	return w
 }
