@@ -131,6 +131,26 @@ func advance(w *bytes.Buffer, mr int, step string) {
 	}
 }
 
+// loop512 writes the k loop of an AVX-512 kernel (CX times, none if CX is 0): a row of B into
+// Z28–Z29 under K1–K2, then for each row r of A an embedded broadcast of A(r, p) into two FMAs;
+// the A bases move by step.
+func loop512(w *bytes.Buffer, mr int, loop, done, step string) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
+	p("TESTQ CX, CX")
+	p("JEQ %s", done)
+	fmt.Fprintf(w, "%s:\n", loop)
+	p("VMOVUPS.Z (BX), K1, Z28")
+	p("VMOVUPS.Z 64(BX), K2, Z29")
+	for r := 0; r < mr; r++ {
+		p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), 2*r)
+		p("VFMADD231PS.BCST %s, Z29, Z%d", rowAddr(r), 2*r+1)
+	}
+	advance(w, mr, step)
+	p("DECQ CX")
+	p("JNE %s", loop)
+	fmt.Fprintf(w, "%s:\n", done)
+}
+
 // store512 writes the end of an AVX-512 kernel: C = alpha·acc + beta·C for the mr×32 block of
 // accumulators (Z0…), lanes K1–K2, with c, ldc, beta (and alpha, unless alphaOff < 0: then 1)
 // at the given argument offsets. With beta = ±0, C is not read (BLAS semantics).
@@ -193,19 +213,7 @@ func gen512(w, d *bytes.Buffer, mr int) {
 	for r := 0; r < 2*mr; r++ {
 		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
-	p("TESTQ CX, CX")
-	p("JEQ done")
-	fmt.Fprintf(w, "loop:\n")
-	p("VMOVUPS.Z (BX), K1, Z28")
-	p("VMOVUPS.Z 64(BX), K2, Z29")
-	for r := 0; r < mr; r++ {
-		p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), 2*r)
-		p("VFMADD231PS.BCST %s, Z29, Z%d", rowAddr(r), 2*r+1)
-	}
-	advance(w, mr, "R9")
-	p("DECQ CX")
-	p("JNE loop")
-	fmt.Fprintf(w, "done:\n")
+	loop512(w, mr, "loop", "done", "R9")
 	store512(w, mr, 48, 64, 68)
 }
 
@@ -248,19 +256,7 @@ func gen512x2(w, d *bytes.Buffer, mr int) {
 		p("MOVQ a%d+%d(FP), AX", seg+1, off+8)
 		p("MOVQ rs%d+%d(FP), DX", seg+1, off+16)
 		rowBases(w, mr)
-		p("TESTQ CX, CX")
-		p("JEQ seg%ddone", seg+1)
-		fmt.Fprintf(w, "seg%dloop:\n", seg+1)
-		p("VMOVUPS.Z (BX), K1, Z28")
-		p("VMOVUPS.Z 64(BX), K2, Z29")
-		for r := 0; r < mr; r++ {
-			p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), 2*r)
-			p("VFMADD231PS.BCST %s, Z29, Z%d", rowAddr(r), 2*r+1)
-		}
-		advance(w, mr, "$4")
-		p("DECQ CX")
-		p("JNE seg%dloop", seg+1)
-		fmt.Fprintf(w, "seg%ddone:\n", seg+1)
+		loop512(w, mr, fmt.Sprintf("seg%dloop", seg+1), fmt.Sprintf("seg%ddone", seg+1), "$4")
 	}
 	store512(w, mr, 64, -1, 80)
 }
