@@ -119,8 +119,6 @@ type pass[T Float] struct {
 	threads int
 	parts   int
 	skipDX  bool // nothing reads the inputs' gradient: spare its multiply
-	// projected: forward made the input projection of all steps before the recurrence
-	projected bool
 
 	recur, bptt, grads func(part int) // the parts' methods, bound once
 	d                  *dispatch
@@ -140,8 +138,7 @@ func (r *pass[T]) forward() {
 	if len(r.x) != r.steps*batch*d {
 		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(r.x), r.steps, batch, d))
 	}
-	r.projected = r.buf.zSlots == r.steps && batch <= projectAllBelow
-	if r.projected {
+	if r.projectsAll() {
 		h4 := 4 * r.l.NumUnits
 		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)
 		kernel.AddBias(r.buf.z[:r.steps*batch*h4], r.l.B.Value)
@@ -154,8 +151,14 @@ func (r *pass[T]) forward() {
 // then one matrix-vector product rather than two (the recurrent weights alone are read).
 const projectAllBelow = 4
 
+// projectsAll reports whether forward makes the input projection of all steps before the
+// recurrence: a pass that keeps every step, over at most projectAllBelow samples.
+func (r *pass[T]) projectsAll() bool {
+	return r.buf.zSlots == r.steps && len(r.lengths) <= projectAllBelow
+}
+
 // recurPart runs its samples through every step: z_t = x_t·Wx + h_{t-1}·Wh + b, one multiply
-// by the fused W (kernel.Gemm2), then the gates; or, with the projection made (projected),
+// by the fused W (kernel.Gemm2), then the gates; or, with the projection made (projectsAll),
 // z_t += h_{t-1}·Wh.
 func (r *pass[T]) recurPart(p int) {
 	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
@@ -168,6 +171,7 @@ func (r *pass[T]) recurPart(p int) {
 	buf := r.buf
 	clear(buf.hs[lo*h : hi*h])
 	clear(buf.cs[lo*h : hi*h])
+	projected := r.projectsAll()
 	for t := range r.steps {
 		zs, cs := t%buf.zSlots, t%buf.cSlots
 		hPrev, cPrev := buf.hs[t*bh:(t+1)*bh], buf.cs[cs*bh:(cs+1)*bh]
@@ -176,7 +180,7 @@ func (r *pass[T]) recurPart(p int) {
 		zt := buf.z[zs*batch*h4 : (zs+1)*batch*h4]
 		ts := t % buf.tcSlots
 		tct := buf.tc[ts*bh : (ts+1)*bh]
-		if r.projected {
+		if projected {
 			kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
 		} else {
 			kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4, r.l.B.Value)

@@ -331,19 +331,7 @@ func TestWriteCurves(t *testing.T) {
 		h.Add(EpochStats{Epoch: i + 1, TrainLoss: l, TrainAccuracy: 1 - l/3, ValLoss: l * 1.1, ValAccuracy: 1 - l/2.5,
 			Seconds: 10, SamplesPerSec: 6000})
 	}
-	path := filepath.Join(t.TempDir(), "curves.png")
-	if err := h.WriteCurves(path); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("curves.png does not decode: %v", err)
-	}
+	img := writtenCurves(t, &h)
 	if b := img.Bounds(); b.Dx() != 1000 || b.Dy() != 400 {
 		t.Errorf("size %v, want 1000×400", b)
 	}
@@ -358,6 +346,25 @@ func TestWriteCurves(t *testing.T) {
 
 func TestWriteCurvesWithoutValidation(t *testing.T) {
 	h := History{Epochs: []EpochStats{{Epoch: 1, TrainLoss: 0.7, TrainAccuracy: 0.6, ValLoss: math.NaN(), ValAccuracy: math.NaN()}}}
+	img := writtenCurves(t, &h)
+	if n := countColor(img, 0xd6, 0x27, 0x28); n != 0 {
+		t.Errorf("%d validation-red pixels with no validation set", n)
+	}
+
+	path := filepath.Join(t.TempDir(), "curves.png")
+	empty := History{}
+	if err := empty.WriteCurves(path); err == nil || !strings.Contains(err.Error(), "no finished epoch") {
+		t.Errorf("empty history: %v", err)
+	}
+	nothing := History{Epochs: []EpochStats{{Epoch: 1, TrainLoss: math.NaN(), TrainAccuracy: math.NaN(), ValLoss: math.NaN(), ValAccuracy: math.NaN()}}}
+	if err := nothing.WriteCurves(path); err != nil {
+		t.Errorf("history with no values: %v", err)
+	}
+}
+
+// writtenCurves writes h's curves.png into a temporary folder and decodes it.
+func writtenCurves(t *testing.T, h *History) image.Image {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "curves.png")
 	if err := h.WriteCurves(path); err != nil {
 		t.Fatal(err)
@@ -369,18 +376,7 @@ func TestWriteCurvesWithoutValidation(t *testing.T) {
 	defer f.Close()
 	img, err := png.Decode(f)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("curves.png does not decode: %v", err)
 	}
-	if n := countColor(img, 0xd6, 0x27, 0x28); n != 0 {
-		t.Errorf("%d validation-red pixels with no validation set", n)
-	}
-
-	empty := History{}
-	if err := empty.WriteCurves(path); err == nil || !strings.Contains(err.Error(), "no finished epoch") {
-		t.Errorf("empty history: %v", err)
-	}
-	nothing := History{Epochs: []EpochStats{{Epoch: 1, TrainLoss: math.NaN(), TrainAccuracy: math.NaN(), ValLoss: math.NaN(), ValAccuracy: math.NaN()}}}
-	if err := nothing.WriteCurves(path); err != nil {
-		t.Errorf("history with no values: %v", err)
-	}
+	return img
 }
