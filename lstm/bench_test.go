@@ -25,7 +25,7 @@ func benchThreads() []int {
 	return []int{1}
 }
 
-func benchSetup(b *testing.B, s benchShape) (*Model[float32], *Workspace[float32], []float32, []int, []int) {
+func benchSetup(b *testing.B, s benchShape) (*Model[float32], *Workspace[float32], Batch[float32]) {
 	rng := testRNG()
 	m, err := New[float32](Config{InputDim: s.input, NumUnits: s.units, NumLayers: 1, Classes: s.labels}, rng)
 	if err != nil {
@@ -40,7 +40,7 @@ func benchSetup(b *testing.B, s benchShape) (*Model[float32], *Workspace[float32
 		lengths[i] = s.steps
 		labels[i] = i % s.labels
 	}
-	return m, m.NewWorkspace(), x, lengths, labels
+	return m, m.NewWorkspace(), Batch[float32]{X: x, Lengths: lengths, Steps: s.steps, Labels: labels}
 }
 
 // BenchmarkForward measures inference: the forward pass and the head, full-length batches.
@@ -48,13 +48,13 @@ func BenchmarkForward(b *testing.B) {
 	for _, s := range benchShapes {
 		for _, threads := range benchThreads() {
 			b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d/threads=%d", s.name, s.batch, s.steps, s.input, s.units, threads), func(b *testing.B) {
-				m, ws, x, lengths, _ := benchSetup(b, s)
+				m, ws, bt := benchSetup(b, s)
 				ws.Threads = threads
-				m.Forward(ws, x, lengths, s.steps, false, nil)
+				m.Forward(ws, bt)
 				b.ReportAllocs()
 				b.ResetTimer()
 				for b.Loop() {
-					m.Forward(ws, x, lengths, s.steps, false, nil)
+					m.Forward(ws, bt)
 				}
 				b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "samples/s")
 			})
@@ -67,11 +67,11 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, s := range benchShapes {
 		for _, threads := range benchThreads() {
 			b.Run(fmt.Sprintf("%s/B%d-T%d-in%d-H%d/threads=%d", s.name, s.batch, s.steps, s.input, s.units, threads), func(b *testing.B) {
-				m, ws, x, lengths, labels := benchSetup(b, s)
+				m, ws, bt := benchSetup(b, s)
 				ws.Threads = threads
 				opt := NewAdam[float32](0.001)
 				step := func() {
-					if _, err := m.TrainStep(ws, x, lengths, s.steps, labels, opt, TrainOptions[float32]{}, nil); err != nil {
+					if _, err := m.TrainStep(ws, bt, opt, TrainOptions[float32]{}, nil); err != nil {
 						b.Fatal(err)
 					}
 				}

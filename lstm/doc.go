@@ -35,13 +35,21 @@
 // # Basics
 //
 // A Model holds the parameters; a Workspace holds the buffers of one batch shape, so one model can
-// serve many goroutines, each with its own workspace. Forward, then Loss, then Backward add the
-// gradients into each Param's Grad; an Optimizer applies them. Every random draw (initialisation,
-// dropout) comes from the *rand.Rand passed in, so the same seed gives the same model.
+// serve many goroutines, each with its own workspace. A Batch holds the padded inputs, the real
+// length of each sample and, for training, the labels:
+//
+//	b := lstm.Batch[float32]{X: x, Lengths: lengths, Steps: steps, Labels: labels}
+//	loss, err := m.TrainStep(ws, b, opt, lstm.TrainOptions[float32]{}, rng) // dropout drawn from rng
+//	logits := m.Forward(ws, b)                                              // inference: no dropout
+//
+// TrainStep runs ForwardTrain, Loss and Backward (which adds the gradients into each Param's
+// Grad), then the Optimizer's step; the three are exported for what lies between, a gradient
+// check say. Every random draw (initialisation, dropout) comes from the *rand.Rand passed in, so
+// the same seed gives the same model.
 //
 // # Caveats
 //
-// The slices that Forward and Workspace.Outputs return belong to the workspace: they are
-// overwritten by its next Forward. Shapes that do not agree are programmer errors and panic;
-// a Config that a user wrote is checked by Config.Validate.
+// The slices that Forward, ForwardTrain and Workspace.Outputs return belong to the workspace: they
+// are overwritten by its next forward pass. Shapes that do not agree are programmer errors and
+// panic; a Config that a user wrote is checked by Config.Validate.
 package lstm

@@ -71,11 +71,12 @@ func checkGradients(t *testing.T, gc gradCase) {
 		x[i] = rng.NormFloat64()
 	}
 	ws := m.NewWorkspace()
-	// Dropout redraws its masks from rng at every Forward; a fresh source with one seed gives
-	// every evaluation the same masks.
+	bt := Batch[float64]{X: x, Lengths: gc.lengths, Steps: gc.steps, Labels: gc.labels}
+	// Dropout redraws its masks from rng at every ForwardTrain; a fresh source with one seed
+	// gives every evaluation the same masks.
 	loss := func() float64 {
-		m.Forward(ws, x, gc.lengths, gc.steps, gc.cfg.Dropout+gc.cfg.InputDropout > 0, rand.New(rand.NewPCG(7, 7)))
-		l, err := m.Loss(ws, gc.labels, gc.classWeights)
+		m.ForwardTrain(ws, bt, rand.New(rand.NewPCG(7, 7)))
+		l, err := m.Loss(ws, bt.Labels, gc.classWeights)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,8 +14,9 @@ type orderTask struct {
 	rng          *rand.Rand
 }
 
-func (o orderTask) batch(n int) (x []float32, lengths, labels []int) {
-	x = make([]float32, o.steps*n*o.vocab)
+func (o orderTask) batch(n int) Batch[float32] {
+	x := make([]float32, o.steps*n*o.vocab)
+	var lengths, labels []int
 	for b := range n {
 		length := 4 + o.rng.IntN(o.steps-3)
 		ids := make([]int, length)
@@ -42,7 +43,7 @@ func (o orderTask) batch(n int) (x []float32, lengths, labels []int) {
 		}
 		labels = append(labels, label)
 	}
-	return x, lengths, labels
+	return Batch[float32]{X: x, Lengths: lengths, Steps: o.steps, Labels: labels}
 }
 
 func trainOrderTask(t *testing.T, seed uint64, steps int) (*Model[float32], orderTask) {
@@ -56,8 +57,7 @@ func trainOrderTask(t *testing.T, seed uint64, steps int) (*Model[float32], orde
 	ws := m.NewWorkspace()
 	opt := NewAdam[float32](0.01)
 	for range steps {
-		x, lengths, labels := task.batch(32)
-		if _, err := m.TrainStep(ws, x, lengths, task.steps, labels, opt, TrainOptions[float32]{ClipNorm: 5}, rng); err != nil {
+		if _, err := m.TrainStep(ws, task.batch(32), opt, TrainOptions[float32]{ClipNorm: 5}, rng); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,11 +68,11 @@ func trainOrderTask(t *testing.T, seed uint64, steps int) (*Model[float32], orde
 func TestLearnsOrder(t *testing.T) {
 	m, task := trainOrderTask(t, 1, 600)
 	ws := m.NewWorkspace()
-	x, lengths, labels := task.batch(2000)
-	m.Forward(ws, x, lengths, task.steps, false, nil)
+	test := task.batch(2000)
+	m.Forward(ws, test)
 	probs := m.Probs(ws)
 	correct := 0
-	for b, y := range labels {
+	for b, y := range test.Labels {
 		pred := 0
 		if probs[2*b+1] > probs[2*b] {
 			pred = 1
@@ -81,8 +81,8 @@ func TestLearnsOrder(t *testing.T) {
 			correct++
 		}
 	}
-	acc := float64(correct) / float64(len(labels))
-	t.Logf("accuracy on %d fresh samples: %.4f", len(labels), acc)
+	acc := float64(correct) / float64(len(test.Labels))
+	t.Logf("accuracy on %d fresh samples: %.4f", len(test.Labels), acc)
 	if acc < 0.95 {
 		t.Errorf("accuracy %.4f, want > 0.95", acc)
 	}
@@ -101,8 +101,7 @@ func TestDeterminism(t *testing.T) {
 		ws := m.NewWorkspace()
 		opt := NewAdamW[float32](0.01)
 		for range 20 {
-			x, lengths, labels := task.batch(16)
-			if _, err := m.TrainStep(ws, x, lengths, task.steps, labels, opt, TrainOptions[float32]{ClipNorm: 1}, rng); err != nil {
+			if _, err := m.TrainStep(ws, task.batch(16), opt, TrainOptions[float32]{ClipNorm: 1}, rng); err != nil {
 				t.Fatal(err)
 			}
 		}

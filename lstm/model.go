@@ -139,18 +139,30 @@ func (m *Model[T]) NumParams() int {
 	return NumParams(m.params)
 }
 
+// Batch is one batch of padded sequences, time-major (see Padding in the package doc).
+type Batch[T Float] struct {
+	// X holds the inputs, [Steps][len(Lengths)][InputDim]. A sample's values at its padding
+	// steps do not change any result but must be finite (zeros, say): a NaN there would reach
+	// the weights' gradients.
+	X       []T
+	Lengths []int // the real steps of each sample, in [0, Steps]
+	Steps   int   // the time steps of X, at least the longest length
+	Labels  []int // the class of each sample, for TrainStep; Forward and ForwardTrain do not read it
+}
+
 // TrainOptions are the knobs of one training step beyond the optimizer.
 type TrainOptions[T Float] struct {
 	ClassWeights []T     // per-class loss weights, or nil for all 1
 	ClipNorm     float64 // clip the gradients' global norm to this, if > 0
 }
 
-// TrainStep runs one training step on a batch: Forward with dropout drawn from rng, Loss,
-// Backward from zeroed gradients, clipping, and opt.Step. It returns the batch's loss. The
-// inputs' gradient is left in ws.InputGrad for a trainable embedding table.
-func (m *Model[T]) TrainStep(ws *Workspace[T], x []T, lengths []int, steps int, labels []int, opt Optimizer[T], o TrainOptions[T], rng *rand.Rand) (float64, error) {
-	m.Forward(ws, x, lengths, steps, true, rng)
-	loss, err := m.Loss(ws, labels, o.ClassWeights)
+// TrainStep runs one training step on b: ForwardTrain with dropout drawn from rng (which may be
+// nil only for a model without dropout), Loss against b.Labels, Backward from zeroed gradients,
+// clipping, and opt.Step. It returns the batch's loss. The inputs' gradient is left in
+// ws.InputGrad for a trainable embedding table.
+func (m *Model[T]) TrainStep(ws *Workspace[T], b Batch[T], opt Optimizer[T], o TrainOptions[T], rng *rand.Rand) (float64, error) {
+	m.ForwardTrain(ws, b, rng)
+	loss, err := m.Loss(ws, b.Labels, o.ClassWeights)
 	if err != nil {
 		return 0, err
 	}
@@ -173,9 +185,9 @@ type Workspace[T Float] struct {
 	// SkipInputGrad spares Backward the gradient with respect to the inputs, when nothing reads
 	// it (inputs that are not trained, as MNIST's pixels); InputGrad is then stale.
 	SkipInputGrad bool
-	// ForwardOnly makes Forward keep of the gates and cell states only what the next step needs,
-	// for inference: a batch of long sequences then takes a fraction of the memory. Outputs still
-	// works; Backward panics.
+	// ForwardOnly makes a forward pass keep of the gates and cell states only what the next step
+	// needs, for inference: a batch of long sequences then takes a fraction of the memory.
+	// Outputs still works; Backward panics.
 	ForwardOnly bool
 
 	passes  []*pass[T]
@@ -191,7 +203,7 @@ type Workspace[T Float] struct {
 	argmax  []int32
 	logits  []T  // B·C
 	probs   []T  // B·C
-	fresh   bool // probs holds the softmax of the last Forward's logits
+	fresh   bool // probs holds the softmax of the last forward pass's logits
 	dlogits []T  // B·C
 	dpooled []T  // B·H
 	lossed  bool
@@ -231,9 +243,9 @@ func (ws *Workspace[T]) parts(batch int) int {
 // rounds alternated, BenchmarkTrainStep).
 const partSamples = 16
 
-// Outputs returns the per-step outputs h_t of layer l (0 is the bottom) from the last Forward,
-// shaped [time_step][batch_size][num_units] as in the seed's figure. At a sample's padding steps
-// they repeat its last real output. The slice belongs to ws.
+// Outputs returns the per-step outputs h_t of layer l (0 is the bottom) from the last forward
+// pass (Forward or ForwardTrain), shaped [time_step][batch_size][num_units] as in the seed's
+// figure. At a sample's padding steps they repeat its last real output. The slice belongs to ws.
 func (ws *Workspace[T]) Outputs(l int) []T {
 	bh := len(ws.lengths) * ws.units
 	return ws.layers[l].hs[bh : (ws.steps+1)*bh]
@@ -245,21 +257,36 @@ func (ws *Workspace[T]) InputGrad() []T {
 	return ws.layers[0].dx
 }
 
-// Forward runs the model on a batch: x holds the inputs time-major, [steps][len(lengths)][InputDim],
-// and lengths[b] ≤ steps the real steps of sample b. With train set, dropout between layers draws
-// its masks from rng (which may be nil otherwise). It returns the logits, [batch][Classes], which
-// belong to ws.
-func (m *Model[T]) Forward(ws *Workspace[T], x []T, lengths []int, steps int, train bool, rng *rand.Rand) []T {
+// Forward runs the model on b for inference, without dropout, and returns the logits,
+// [len(b.Lengths)][Classes], which belong to ws.
+func (m *Model[T]) Forward(ws *Workspace[T], b Batch[T]) []T {
+	return m.forward(ws, b, false, nil)
+}
+
+// ForwardTrain runs the model on b as a training step does: the dropout of Config.InputDropout
+// and Config.Dropout draws its masks from rng, which may be nil only for a model without dropout.
+// It returns the logits as Forward does. Loss and Backward then give the gradients of this pass;
+// TrainStep runs all three and the optimizer's step.
+func (m *Model[T]) ForwardTrain(ws *Workspace[T], b Batch[T], rng *rand.Rand) []T {
+	if rng == nil && m.drawsMasks() {
+		panic("lstm: training with dropout needs a random source for its masks, got a nil rng")
+	}
+	return m.forward(ws, b, true, rng)
+}
+
+// forward runs the model on bt, with dropout drawn from rng when train is set.
+func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.Rand) []T {
 	cfg := m.Config
-	batch, h, c := len(lengths), cfg.NumUnits, cfg.Classes
-	for b, n := range lengths {
+	steps := bt.Steps
+	batch, h, c := len(bt.Lengths), cfg.NumUnits, cfg.Classes
+	for b, n := range bt.Lengths {
 		if n < 0 || n > steps {
 			panic(fmt.Sprintf("lstm: sample %d has length %d, outside [0, %d]", b, n, steps))
 		}
 	}
-	ws.steps, ws.units, ws.x, ws.train, ws.lossed, ws.fresh = steps, h, x, train, false, false
-	ws.lengths = append(ws.lengths[:0], lengths...)
-	in := x
+	ws.steps, ws.units, ws.x, ws.train, ws.lossed, ws.fresh = steps, h, bt.X, train, false, false
+	ws.lengths = append(ws.lengths[:0], bt.Lengths...)
+	in := bt.X
 	for l, layer := range m.Layers {
 		buf := &ws.layers[l]
 		buf.resize(steps, batch, h, !ws.ForwardOnly || steps*batch*4*h <= forwardOnlyFrom)
@@ -339,8 +366,8 @@ func (m *Model[T]) pool(ws *Workspace[T], out []T) {
 	}
 }
 
-// Probs returns the softmax of the last Forward's logits, [batch][Classes]; the slice belongs to ws.
-// A Loss since that Forward has made them already: they are not made again.
+// Probs returns the softmax of the last forward pass's logits, [batch][Classes]; the slice belongs
+// to ws. A Loss since that pass has made them already: they are not made again.
 func (m *Model[T]) Probs(ws *Workspace[T]) []T {
 	if ws.fresh {
 		return ws.probs
@@ -376,10 +403,10 @@ func softmax[T Float](p, z []T) float64 {
 // ErrLabel is returned by Loss for a label outside [0, Classes).
 var ErrLabel = errors.New("lstm: label out of range")
 
-// Loss returns the softmax cross-entropy of the last Forward's logits against labels, the mean
-// over the batch of -log p(label), each sample weighted by classWeights[label] when classWeights
-// is not nil (the weighted mean Σ w_b·ℓ_b / Σ w_b, as PyTorch's nn.CrossEntropyLoss). It keeps the
-// gradient with respect to the logits for Backward.
+// Loss returns the softmax cross-entropy of the last forward pass's logits against labels, the
+// mean over the batch of -log p(label), each sample weighted by classWeights[label] when
+// classWeights is not nil (the weighted mean Σ w_b·ℓ_b / Σ w_b, as PyTorch's
+// nn.CrossEntropyLoss). It keeps the gradient with respect to the logits for Backward.
 func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float64, error) {
 	c := m.Config.Classes
 	batch := len(ws.lengths)
@@ -422,10 +449,11 @@ func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float
 
 // Backward propagates the gradient of the last Loss back through the head, the pooling and every
 // layer, adding the parameters' gradients into their Grad (call ZeroGrad between steps) and
-// leaving the inputs' gradient in ws.InputGrad.
+// leaving the inputs' gradient in ws.InputGrad. After ForwardTrain it differentiates the pass
+// with its dropout masks; after Forward, the model without dropout.
 func (m *Model[T]) Backward(ws *Workspace[T]) {
 	if !ws.lossed {
-		panic("lstm: Backward without a Loss after the last Forward")
+		panic("lstm: Backward without a Loss after the last forward pass")
 	}
 	if ws.ForwardOnly {
 		panic("lstm: Backward on a ForwardOnly workspace")
@@ -478,6 +506,17 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 			kernel.Mul(buf.dx, buf.dx, ws.mask[0])
 		}
 	}
+}
+
+// drawsMasks reports whether a training pass draws dropout masks: for the bottom layer's inputs,
+// or between layers when there are two or more.
+func (m *Model[T]) drawsMasks() bool {
+	for l := range m.Layers {
+		if m.dropout(l) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // dropout returns the dropout rate of layer l's inputs while training.

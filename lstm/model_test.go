@@ -94,7 +94,7 @@ func TestPaddingIsIgnored(t *testing.T) {
 			x[i] = rng.NormFloat64()
 		}
 		ws := m.NewWorkspace()
-		logits := slices.Clone(m.Forward(ws, x, lengths, steps, false, nil))
+		logits := slices.Clone(m.Forward(ws, Batch[float64]{X: x, Lengths: lengths, Steps: steps}))
 		out := slices.Clone(ws.Outputs(1))
 		if len(out) != steps*batch*cfg.NumUnits {
 			t.Fatalf("Outputs has %d values, want [%d][%d][%d]", len(out), steps, batch, cfg.NumUnits)
@@ -106,7 +106,7 @@ func TestPaddingIsIgnored(t *testing.T) {
 				xb = append(xb, x[i:i+cfg.InputDim]...)
 			}
 			one := m.NewWorkspace()
-			lb := m.Forward(one, xb, []int{n}, n, false, nil)
+			lb := m.Forward(one, Batch[float64]{X: xb, Lengths: []int{n}, Steps: n})
 			for c := range cfg.Classes {
 				if d := math.Abs(lb[c] - logits[b*cfg.Classes+c]); d > 1e-12 {
 					t.Errorf("%v: sample %d logit %d: %g alone, %g in the batch", pool, b, c, lb[c], logits[b*cfg.Classes+c])
@@ -133,7 +133,7 @@ func TestLossIsStableForLargeLogits(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := m.NewWorkspace()
-	m.Forward(ws, []float32{0, 0}, []int{1, 1}, 1, false, nil)
+	m.Forward(ws, Batch[float32]{X: []float32{0, 0}, Lengths: []int{1, 1}, Steps: 1})
 	copy(ws.logits, []float32{1000, 0, -1000, 50, 1050, 1000})
 	loss, err := m.Loss(ws, []int{0, 1}, nil)
 	if err != nil {
@@ -202,10 +202,11 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	for b := range batch {
 		lengths[b], labels[b] = 1+rng.IntN(steps), rng.IntN(3)
 	}
+	b := Batch[float32]{X: x, Lengths: lengths, Steps: steps, Labels: labels}
 	ws, opt := m.NewWorkspace(), NewAdam[float32](0.001)
 	ws.Threads = 2 // two parts of 8 samples, on the worker pool
 	step := func() {
-		if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, TrainOptions[float32]{ClipNorm: 1}, rng); err != nil {
+		if _, err := m.TrainStep(ws, b, opt, TrainOptions[float32]{ClipNorm: 1}, rng); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,18 +224,48 @@ func TestProbsAfterLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := m.NewWorkspace()
-	x := []float32{0.5, -1, 2, 0.25}
-	m.Forward(ws, x, []int{1, 1}, 1, false, nil)
+	b := Batch[float32]{X: []float32{0.5, -1, 2, 0.25}, Lengths: []int{1, 1}, Steps: 1, Labels: []int{0, 2}}
+	m.Forward(ws, b)
 	alone := slices.Clone(m.Probs(ws))
-	m.Forward(ws, x, []int{1, 1}, 1, false, nil)
-	if _, err := m.Loss(ws, []int{0, 2}, nil); err != nil {
+	m.Forward(ws, b)
+	if _, err := m.Loss(ws, b.Labels, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.Probs(ws); !slices.Equal(got, alone) {
 		t.Errorf("Probs after Loss %v, without %v", got, alone)
 	}
-	m.Forward(ws, []float32{3, 3, -3, -3}, []int{1, 1}, 1, false, nil)
+	m.Forward(ws, Batch[float32]{X: []float32{3, 3, -3, -3}, Lengths: []int{1, 1}, Steps: 1})
 	if slices.Equal(m.Probs(ws), alone) {
 		t.Error("Probs after a new Forward gave the earlier batch's")
+	}
+}
+
+// TestForwardTrainNeedsRNG checks that a training pass that would draw dropout masks from a nil
+// source says so, and that one that draws none accepts nil (one layer: Dropout sits between
+// layers, so there is none).
+func TestForwardTrainNeedsRNG(t *testing.T) {
+	b := Batch[float32]{X: []float32{1, 2}, Lengths: []int{1, 1}, Steps: 1}
+	for _, c := range []struct {
+		cfg   Config
+		panic bool
+	}{
+		{Config{InputDim: 1, NumUnits: 2, NumLayers: 1, Classes: 2, InputDropout: 0.1}, true},
+		{Config{InputDim: 1, NumUnits: 2, NumLayers: 2, Classes: 2, Dropout: 0.1}, true},
+		{Config{InputDim: 1, NumUnits: 2, NumLayers: 1, Classes: 2, Dropout: 0.1}, false},
+		{Config{InputDim: 1, NumUnits: 2, NumLayers: 2, Classes: 2}, false},
+	} {
+		m, err := New[float32](c.cfg, testRNG())
+		if err != nil {
+			t.Fatal(err)
+		}
+		func() {
+			defer func() {
+				r := recover()
+				if msg, _ := r.(string); (r != nil) != c.panic || r != nil && !strings.Contains(msg, "nil rng") {
+					t.Errorf("%+v: ForwardTrain with a nil rng panicked with %v, want a panic: %v", c.cfg, r, c.panic)
+				}
+			}()
+			m.ForwardTrain(m.NewWorkspace(), b, nil)
+		}()
 	}
 }

@@ -56,12 +56,13 @@ func TestForwardOnly(t *testing.T) {
 		for b := range lengths {
 			lengths[b] = rng.IntN(steps + 1)
 		}
+		b := Batch[float32]{X: x, Lengths: lengths, Steps: steps}
 		full := m.NewWorkspace()
-		want := slices.Clone(m.Forward(full, x, lengths, steps, false, nil))
+		want := slices.Clone(m.Forward(full, b))
 		for _, threads := range []int{1, 2} {
 			light := m.NewWorkspace()
 			light.ForwardOnly, light.Threads = true, threads
-			if got := m.Forward(light, x, lengths, steps, false, nil); !slices.Equal(got, want) {
+			if got := m.Forward(light, b); !slices.Equal(got, want) {
 				t.Errorf("%v, %d threads: forward-only logits %v, full %v", pool, threads, got, want)
 			}
 			for l := range 2 {
@@ -125,7 +126,7 @@ func trainSmall(t *testing.T, cfg Config, seed uint64, threads, steps, batch int
 			lengths[b] = 1 + rng.IntN(steps)
 			labels[b] = rng.IntN(cfg.Classes)
 		}
-		if _, err := m.TrainStep(ws, x, lengths, steps, labels, opt, o, rng); err != nil {
+		if _, err := m.TrainStep(ws, Batch[float32]{X: x, Lengths: lengths, Steps: steps, Labels: labels}, opt, o, rng); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -92,7 +92,7 @@ func TestTorchParity(t *testing.T) {
 			}
 			setParams(t, m, fx.Params)
 			ws := m.NewWorkspace()
-			logits := m.Forward(ws, fx.X, fx.Lengths, fx.Steps, false, nil)
+			logits := m.Forward(ws, Batch[float32]{X: fx.X, Lengths: fx.Lengths, Steps: fx.Steps})
 
 			// PyTorch's padded outputs are zero at padding steps; ours repeat the last real one.
 			out := ws.Outputs(fx.NumLayers - 1)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,93 +16,100 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/seqclf/seqclf/classify"
+	"github.com/seqclf/seqclf/internal/rng"
 	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/source"
+	"github.com/seqclf/seqclf/store"
+	"github.com/seqclf/seqclf/tokenize"
 )
 
 // Config is a pipeline's configuration: the YAML file of `seqclf pipeline run`, with the seed
 // tutorial's names for the model's sizes. Paths are taken relative to the working directory.
 type Config struct {
-	Seed      uint64         `mapstructure:"seed"`
-	OutputDir string         `mapstructure:"output_dir"`
-	Source    SourceConfig   `mapstructure:"source"`
-	Tokenize  TokenizeConfig `mapstructure:"tokenize"`
-	Vocab     VocabConfig    `mapstructure:"vocab"`
-	Embed     EmbedConfig    `mapstructure:"embed"`
-	LSTM      LSTMConfig     `mapstructure:"lstm"`
-	Train     TrainConfig    `mapstructure:"train"`
+	Seed      uint64         `mapstructure:"seed" json:"seed"`
+	OutputDir string         `mapstructure:"output_dir" json:"output_dir"`
+	Source    SourceConfig   `mapstructure:"source" json:"source"`
+	Tokenize  TokenizeConfig `mapstructure:"tokenize" json:"tokenize"`
+	Vocab     VocabConfig    `mapstructure:"vocab" json:"vocab"`
+	Embed     EmbedConfig    `mapstructure:"embed" json:"embed"`
+	LSTM      LSTMConfig     `mapstructure:"lstm" json:"lstm"`
+	Train     TrainConfig    `mapstructure:"train" json:"train"`
+
+	file string // the YAML file LoadConfig read, for messages
 }
 
 // SourceConfig says where the data is and how to read it.
 type SourceConfig struct {
-	Kind string `mapstructure:"kind"` // text or mnist
+	Kind string `mapstructure:"kind" json:"kind"` // text or mnist
 	// Text sources.
-	Format          string  `mapstructure:"format"` // tsv, csv, jsonl or dir
-	Train           string  `mapstructure:"train"`
-	Test            string  `mapstructure:"test"`
-	ValidationSplit float64 `mapstructure:"validation_split"` // share of the training documents held out for validation
-	TestSplit       float64 `mapstructure:"test_split"`       // without a test path: share of the documents held out for testing
+	Format          string  `mapstructure:"format" json:"format"` // tsv, csv, jsonl or dir
+	Train           string  `mapstructure:"train" json:"train"`
+	Test            string  `mapstructure:"test" json:"test"`
+	ValidationSplit float64 `mapstructure:"validation_split" json:"validation_split"` // share of the training documents held out for validation
+	TestSplit       float64 `mapstructure:"test_split" json:"test_split"`             // without a test path: share of the documents held out for testing
 	// Columns of tsv and csv (a 0-based number, or a name from the header line) and keys of jsonl;
 	// empty: 0 and 1 for tsv and csv, "label" and "text" for jsonl.
-	LabelColumn string `mapstructure:"label_column"`
-	TextColumn  string `mapstructure:"text_column"`
+	LabelColumn string `mapstructure:"label_column" json:"label_column"`
+	TextColumn  string `mapstructure:"text_column" json:"text_column"`
 	// GroupColumn names a column (tsv, csv) or key (jsonl) whose documents are held out together:
 	// the sentences of one file, the mails of one thread. Empty: each document on its own.
-	GroupColumn string `mapstructure:"group_column"`
-	Header      bool   `mapstructure:"header"` // tsv and csv: the first line names the columns
+	GroupColumn string `mapstructure:"group_column" json:"group_column"`
+	Header      bool   `mapstructure:"header" json:"header"` // tsv and csv: the first line names the columns
 	// dir: each folder under the path is a label; Labels renames folders (several may share a
 	// label; matched without regard to case), and Extensions keeps only the files whose name
 	// ends so (".txt"; a trailing ".gz" aside). Empty: every folder its own label, every file.
-	Labels     map[string]string `mapstructure:"labels"`
-	Extensions []string          `mapstructure:"extensions"`
+	Labels     map[string]string `mapstructure:"labels" json:"labels"`
+	Extensions []string          `mapstructure:"extensions" json:"extensions"`
 	// mnist.
-	TrainImages string `mapstructure:"train_images"`
-	TrainLabels string `mapstructure:"train_labels"`
-	TestImages  string `mapstructure:"test_images"`
-	TestLabels  string `mapstructure:"test_labels"`
-	Slice       string `mapstructure:"slice"` // rows or columns
+	TrainImages string `mapstructure:"train_images" json:"train_images"`
+	TrainLabels string `mapstructure:"train_labels" json:"train_labels"`
+	TestImages  string `mapstructure:"test_images" json:"test_images"`
+	TestLabels  string `mapstructure:"test_labels" json:"test_labels"`
+	Slice       string `mapstructure:"slice" json:"slice"` // rows or columns
 }
 
 // TokenizeConfig holds the options of package tokenize and what one LSTM run sees.
 type TokenizeConfig struct {
-	Lowercase      bool   `mapstructure:"lowercase"`
-	NFKC           bool   `mapstructure:"nfkc"`
-	Numbers        bool   `mapstructure:"numbers"` // numbers become one token, <num>
-	SplitSentences bool   `mapstructure:"split_sentences"`
-	Unit           string `mapstructure:"unit"` // sentence or document
+	Lowercase      bool   `mapstructure:"lowercase" json:"lowercase"`
+	NFKC           bool   `mapstructure:"nfkc" json:"nfkc"`
+	Numbers        bool   `mapstructure:"numbers" json:"numbers"` // numbers become one token, <num>
+	SplitSentences bool   `mapstructure:"split_sentences" json:"split_sentences"`
+	Unit           string `mapstructure:"unit" json:"unit"` // sentence or document
 }
 
 // VocabConfig holds the dictionary's limits.
 type VocabConfig struct {
-	MinCount int `mapstructure:"min_count"`
-	MaxSize  int `mapstructure:"max_size"` // entries, <pad> and <unk> included; 0: no limit
+	MinCount int `mapstructure:"min_count" json:"min_count"`
+	MaxSize  int `mapstructure:"max_size" json:"max_size"` // entries, <pad> and <unk> included; 0: no limit
 }
 
 // EmbedConfig describes the embedding table.
 type EmbedConfig struct {
-	Dim        int    `mapstructure:"dim"`
-	Pretrained string `mapstructure:"pretrained"` // word2vec/GloVe/fastText text file, "" for none
-	Trainable  bool   `mapstructure:"trainable"`
+	Dim        int    `mapstructure:"dim" json:"dim"`
+	Pretrained string `mapstructure:"pretrained" json:"pretrained"` // word2vec/GloVe/fastText text file, "" for none
+	Trainable  bool   `mapstructure:"trainable" json:"trainable"`
 }
 
 // LSTMConfig describes the network.
 type LSTMConfig struct {
-	NumUnits  int     `mapstructure:"num_units"`
-	NumLayers int     `mapstructure:"num_layers"`
-	TimeStep  int     `mapstructure:"time_step"`
-	Pooling   string  `mapstructure:"pooling"`
-	Dropout   float64 `mapstructure:"dropout"` // between stacked layers
+	NumUnits  int     `mapstructure:"num_units" json:"num_units"`
+	NumLayers int     `mapstructure:"num_layers" json:"num_layers"`
+	TimeStep  int     `mapstructure:"time_step" json:"time_step"`
+	Pooling   string  `mapstructure:"pooling" json:"pooling"`
+	Dropout   float64 `mapstructure:"dropout" json:"dropout"` // between stacked layers
 	// InputDropout drops values of the bottom layer's inputs (the embeddings) while training.
-	InputDropout float64 `mapstructure:"input_dropout"`
+	InputDropout float64 `mapstructure:"input_dropout" json:"input_dropout"`
 }
 
 // TrainConfig describes training.
 type TrainConfig struct {
-	BatchSize             int     `mapstructure:"batch_size"`
-	Epochs                int     `mapstructure:"epochs"`
-	Optimizer             string  `mapstructure:"optimizer"`
-	LearningRate          float64 `mapstructure:"learning_rate"`
-	ClipNorm              float64 `mapstructure:"clip_norm"`
-	EarlyStoppingPatience int     `mapstructure:"early_stopping_patience"`
+	BatchSize             int     `mapstructure:"batch_size" json:"batch_size"`
+	Epochs                int     `mapstructure:"epochs" json:"epochs"`
+	Optimizer             string  `mapstructure:"optimizer" json:"optimizer"`
+	LearningRate          float64 `mapstructure:"learning_rate" json:"learning_rate"`
+	ClipNorm              float64 `mapstructure:"clip_norm" json:"clip_norm"`
+	EarlyStoppingPatience int     `mapstructure:"early_stopping_patience" json:"early_stopping_patience"`
 }
 
 // DefaultConfig returns the values of every key a file leaves out.
@@ -122,6 +130,40 @@ func DefaultConfig() Config {
 // ErrConfig is wrapped by every error about a configuration's content.
 var ErrConfig = errors.New("bad configuration")
 
+// A ConfigError is a problem with a configuration: the key at fault and what is wrong with it.
+type ConfigError struct {
+	File     string // the YAML file, "" when the problem is not in one
+	Override string // the key=value override at fault, "" when none
+	Key      string // the dotted key, as lstm.num_units; "" when the file as a whole is at fault
+	Msg      string // what is wrong and what to do
+}
+
+// Error returns "config FILE: bad configuration: MSG", naming the override instead of the file
+// when one is at fault.
+func (e *ConfigError) Error() string {
+	switch {
+	case e.Override != "":
+		return fmt.Sprintf("override %q: %v: %s", e.Override, ErrConfig, e.Msg)
+	case e.File != "":
+		return fmt.Sprintf("config %s: %v: %s", e.File, ErrConfig, e.Msg)
+	}
+	return fmt.Sprintf("%v: %s", ErrConfig, e.Msg)
+}
+
+// Is reports whether target is ErrConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+// inFile returns err with the file it is about, if it is a *ConfigError without one.
+func inFile(err error, file string) error {
+	var ce *ConfigError
+	if file != "" && errors.As(err, &ce) && ce.File == "" && ce.Override == "" && err == error(ce) {
+		c := *ce
+		c.File = file
+		return &c
+	}
+	return err
+}
+
 // LoadConfig reads the YAML file at path ("" for none: the defaults alone), then applies the
 // environment variables SEQCLF_<KEY> (SEQCLF_LSTM_NUM_UNITS for lstm.num_units) and then the
 // key=value overrides of sets, in order. An unknown key, a value of the wrong type and a value
@@ -140,7 +182,7 @@ func LoadConfig(path string, sets []string) (*Config, error) {
 		where = path
 		f, err := os.Open(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("config %s: no such file; give the path of a YAML config (configs/ holds examples)", path)
+			return nil, &ConfigError{File: path, Msg: "no such file; give the path of a YAML config (configs/ holds examples)"}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
@@ -150,11 +192,11 @@ func LoadConfig(path string, sets []string) (*Config, error) {
 		if err := v.ReadConfig(f); err != nil {
 			// yaml's messages list one problem per line: one line here, as every error is.
 			msg := strings.TrimPrefix(err.Error(), "While parsing config: ")
-			return nil, fmt.Errorf("config %s: %w: %s", path, ErrConfig, strings.Join(strings.Fields(msg), " "))
+			return nil, &ConfigError{File: path, Msg: strings.Join(strings.Fields(msg), " ")}
 		}
 		for _, key := range v.AllKeys() {
 			if err := checkKey(known, key); err != nil {
-				return nil, fmt.Errorf("config %s: %w", path, err)
+				return nil, inFile(err, path)
 			}
 		}
 	}
@@ -162,10 +204,12 @@ func LoadConfig(path string, sets []string) (*Config, error) {
 		key, val, ok := strings.Cut(s, "=")
 		key = strings.ToLower(strings.TrimSpace(key))
 		if !ok || key == "" {
-			return nil, fmt.Errorf("--set %q: %w: want key=value, as lstm.num_units=64", s, ErrConfig)
+			return nil, &ConfigError{Override: s, Msg: "want key=value, as lstm.num_units=64"}
 		}
 		if err := checkKey(known, key); err != nil {
-			return nil, fmt.Errorf("--set %s: %w", s, err)
+			ce := *err.(*ConfigError)
+			ce.Override = s
+			return nil, &ce
 		}
 		v.Set(key, val)
 	}
@@ -176,11 +220,13 @@ func LoadConfig(path string, sets []string) (*Config, error) {
 		dc.DecodeHook = strictHook
 	})
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w: %s", where, ErrConfig, decodeMessage(err))
+		key, _, _ := strings.Cut(decodeMessage(err), ":")
+		return nil, &ConfigError{File: where, Key: key, Msg: decodeMessage(err)}
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", where, err)
+		return nil, inFile(err, where)
 	}
+	cfg.file = path
 	return &cfg, nil
 }
 
@@ -198,7 +244,7 @@ func decodeMessage(err error) string {
 // Validate checks the values that do not depend on the data.
 func (c *Config) Validate() error {
 	bad := func(key string, val any, want string) error {
-		return fmt.Errorf("%w: %s is %v, want %s", ErrConfig, key, val, want)
+		return &ConfigError{Key: key, Msg: fmt.Sprintf("%s is %v, want %s", key, val, want)}
 	}
 	oneOf := func(key, val string, allowed ...string) error {
 		if !slices.Contains(allowed, val) {
@@ -219,7 +265,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if _, err := lstm.ParsePooling(c.LSTM.Pooling); err != nil {
-		return fmt.Errorf("%w: lstm.pooling: %v", ErrConfig, err)
+		return &ConfigError{Key: "lstm.pooling", Msg: "lstm.pooling: " + err.Error()}
 	}
 	for key, x := range map[string]float64{"source.validation_split": s.ValidationSplit, "source.test_split": s.TestSplit} {
 		if x < 0 || x >= 1 {
@@ -244,6 +290,9 @@ func (c *Config) Validate() error {
 	if c.Vocab.MaxSize != 0 && c.Vocab.MaxSize < 3 {
 		return bad("vocab.max_size", c.Vocab.MaxSize, "0 (no limit) or at least 3 (<pad>, <unk> and a word)")
 	}
+	if c.Train.Epochs > rng.MaxEpochs {
+		return bad("train.epochs", c.Train.Epochs, fmt.Sprintf("at most %d", rng.MaxEpochs))
+	}
 	if c.Train.LearningRate <= 0 {
 		return bad("train.learning_rate", c.Train.LearningRate, "more than 0")
 	}
@@ -258,6 +307,9 @@ func (c *Config) Validate() error {
 func configKeys(t reflect.Type, prefix string) []string {
 	var keys []string
 	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
 		key := prefix + f.Tag.Get("mapstructure")
 		switch f.Type.Kind() {
 		case reflect.Struct:
@@ -286,9 +338,9 @@ func checkKey(known []string, key string) error {
 		}
 	}
 	if len(near) > 0 {
-		return fmt.Errorf("%w: unknown key %s (the keys of %s are %s)", ErrConfig, key, section, strings.Join(near, ", "))
+		return &ConfigError{Key: key, Msg: fmt.Sprintf("unknown key %s (the keys of %s are %s)", key, section, strings.Join(near, ", "))}
 	}
-	return fmt.Errorf("%w: unknown key %s", ErrConfig, key)
+	return &ConfigError{Key: key, Msg: "unknown key " + key}
 }
 
 // flatten returns the dotted keys of c with their values, for viper's defaults (which also make
@@ -299,6 +351,9 @@ func flatten(c Config) map[string]any {
 	walk = func(v reflect.Value, prefix string) {
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
 			key := prefix + f.Tag.Get("mapstructure")
 			if f.Type.Kind() == reflect.Struct {
 				walk(v.Field(i), key+".")
@@ -386,3 +441,34 @@ func strictHook(from, to reflect.Type, data any) (any, error) {
 	}
 	return data, nil
 }
+
+// Options returns the settings of package source that the source section holds.
+func (sc SourceConfig) Options() source.Options {
+	return source.Options{Format: sc.Format, LabelColumn: sc.LabelColumn, TextColumn: sc.TextColumn,
+		GroupColumn: sc.GroupColumn, Header: sc.Header, Labels: sc.Labels, Extensions: sc.Extensions}
+}
+
+// Tokenizer returns the tokenizer options as the store keeps them.
+func (tc TokenizeConfig) Tokenizer() store.Tokenizer {
+	return store.Tokenizer{Lowercase: tc.Lowercase, NFKC: tc.NFKC, Numbers: tc.Numbers, SplitSentences: tc.SplitSentences}
+}
+
+// NewTokenizer returns the tokenizer that tc describes.
+func NewTokenizer(tc TokenizeConfig) (*tokenize.Tokenizer, error) {
+	return classify.NewTokenizer(tc.Tokenizer())
+}
+
+// input returns how the model of c reads its inputs, as the store keeps it.
+func (c *Config) input() store.Input {
+	in := store.Input{Kind: c.Source.Kind, TimeStep: c.LSTM.TimeStep}
+	if c.Source.Kind == "mnist" {
+		in.Slice = c.Source.Slice
+	} else {
+		in.Tokenize, in.Unit = c.Tokenize.Tokenizer(), c.Tokenize.Unit
+	}
+	return in
+}
+
+// storedJSON returns c as the store keeps it: an object of the config's keys, as the YAML file
+// writes them, so that renaming a Go field changes nothing stored.
+func (c *Config) storedJSON() ([]byte, error) { return json.Marshal(c) }

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// issueExample is the configuration shape of issue 4, which must load as it is.
-const issueExample = `seed: 42
+// cardExample is the configuration shape of the design card, which must load as it is.
+const cardExample = `seed: 42
 output_dir: runs/spam
 source:   {kind: text, format: tsv, train: PATH, test: PATH, validation_split: 0.1}
 tokenize: {lowercase: true, split_sentences: true, unit: document}
@@ -29,12 +29,14 @@ func writeConfig(t *testing.T, text string) string {
 	return path
 }
 
-func TestLoadConfigIssueExample(t *testing.T) {
-	cfg, err := LoadConfig(writeConfig(t, issueExample), nil)
+func TestLoadConfigCardExample(t *testing.T) {
+	path := writeConfig(t, cardExample)
+	cfg, err := LoadConfig(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := DefaultConfig()
+	want.file = path
 	want.OutputDir = "runs/spam"
 	want.Source.Train, want.Source.Test = "PATH", "PATH"
 	if !reflect.DeepEqual(*cfg, want) {
@@ -43,7 +45,7 @@ func TestLoadConfigIssueExample(t *testing.T) {
 }
 
 func TestLoadConfigOverrides(t *testing.T) {
-	path := writeConfig(t, issueExample+"\n")
+	path := writeConfig(t, cardExample+"\n")
 	t.Setenv("SEQCLF_LSTM_NUM_UNITS", "64")
 	t.Setenv("SEQCLF_TOKENIZE_LOWERCASE", "false")
 	cfg, err := LoadConfig(path, []string{"train.epochs=9", "source.extensions=.txt, .eml", "source.labels.spam-1=spam", "seed=7"})

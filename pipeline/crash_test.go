@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/store"
+	"github.com/seqclf/seqclf/train"
 )
 
 // TestMain lets the crash test run this test binary as a training process: with
@@ -35,14 +37,14 @@ func crashChild(path string, resume bool) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	checkpointHook = func(begin bool) {
+	hook := func(begin bool) {
 		if begin {
 			os.Stderr.WriteString("checkpoint begin\n")
 		} else {
 			os.Stderr.WriteString("checkpoint end\n")
 		}
 	}
-	if _, err := Run(context.Background(), cfg, RunOptions{Resume: resume}); err != nil {
+	if _, err := Run(context.Background(), cfg, RunOptions{Resume: resume, CheckpointHook: hook}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -51,7 +53,7 @@ func crashChild(path string, resume bool) int {
 
 const crashConfig = `seed: 3
 output_dir: %s
-source: {kind: mnist, train_images: testdata/mnist-t10k-20-images-idx3-ubyte.gz, train_labels: testdata/mnist-t10k-20-labels-idx1-ubyte.gz, validation_split: 0.2}
+source: {kind: mnist, train_images: ../idx/testdata/mnist-t10k-20-images-idx3-ubyte.gz, train_labels: ../idx/testdata/mnist-t10k-20-labels-idx1-ubyte.gz, validation_split: 0.2}
 lstm: {num_units: 64, time_step: 28, dropout: 0}
 train: {epochs: 30, batch_size: 4, learning_rate: 0.003}
 `
@@ -103,10 +105,10 @@ func startCrashRun(t *testing.T, config string, resume bool) *crashRun {
 // readCheckpoint opens the store at path as a reader would and reads its checkpoint back
 // whole into a model of the crash test's shape. It reports the checkpoint's state, and found
 // false if the store holds none yet.
-func readCheckpoint(t *testing.T, cfg *Config, path string) (state checkpointState, found bool) {
+func readCheckpoint(t *testing.T, cfg *Config, path string) (state store.CheckpointState, found bool) {
 	t.Helper()
-	s, err := OpenStore(path)
-	if errors.Is(err, ErrStoreMissing) {
+	s, err := store.Open(path)
+	if errors.Is(err, store.ErrMissing) {
 		return state, false // bbolt made the file; killed before the meta bucket's commit
 	}
 	if err != nil {
@@ -121,15 +123,15 @@ func readCheckpoint(t *testing.T, cfg *Config, path string) (state checkpointSta
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &trainState{model: m, opt: opt}
-	found, err = st.loadCheckpoint(s)
+	st := train.NewState(m, opt, nil)
+	found, err = st.Load(s)
 	if err != nil {
 		t.Fatalf("after a kill: %v", err)
 	}
-	if found && len(st.history.Epochs) != st.Epoch {
-		t.Fatalf("after a kill: the checkpoint of epoch %d holds the history of %d epochs", st.Epoch, len(st.history.Epochs))
+	if found && len(st.History.Epochs) != st.Epoch {
+		t.Fatalf("after a kill: the checkpoint of epoch %d holds the history of %d epochs", st.Epoch, len(st.History.Epochs))
 	}
-	return st.checkpointState, found
+	return st.CheckpointState, found
 }
 
 // TestCrashSafety kills training with SIGKILL at random moments, at least 20 times, many of them

@@ -1,21 +1,19 @@
-// Package pipeline turns data into a trained LSTM classifier and reports on
-// it: sources (text files and MNIST-format IDX images), batching, the
-// training loop, evaluation and the model store.
+// Package pipeline runs the stages of seqclf in order, as a config file describes them: the
+// source's documents (package source) or images (idx) are split, tokenized (tokenize), counted
+// into a dictionary (vocab) and an embedding table (embed), fed to the LSTM (feed, lstm), trained
+// with checkpoints (train), scored (classify, report), and kept in model.db (store).
 //
 // # Basics
 //
-// Text runs source → sentences → tokens → ids → embeddings → LSTM; MNIST
-// images skip the dictionary and the embeddings, each row (or column) of
-// pixels being one time step's input ([ReadIDXPair], [Images.FillBatch]).
-// [Evaluate] scores predictions ([Report]: accuracy, per-class
-// precision/recall/F1, macro-F1, confusion matrix); [WriteMetricsJSON] and
-// [History.WriteCurves] write OUTPUT_DIR/metrics.json and curves.png;
-// [Progress] shows an epoch's progress on a terminal or in a log.
+// [LoadConfig] reads a YAML config with environment and key=value overrides, checking every
+// key; [Run] trains, evaluates and writes OUTPUT_DIR/model.db, metrics.json and curves.png;
+// [BuildDictionary] makes the dictionary and starting table, for a run as for a dictionary
+// alone.
 //
 // # Caveats
 //
-// Output files are written under a temporary name and renamed, so a reader
-// or an interrupted run sees the old file or the new one, never a part.
-// An [Images] keeps the file's bytes; pixels are scaled to [0, 1] only as a
-// batch is filled.
+// Errors name what to change: a [*ConfigError] its key (and file or override), a
+// *source.Error its file and line. They never name a command-line flag: the command adds its
+// own advice. The config's random draws come from the named streams of internal/rng, so the
+// same seed and config give the same model.
 package pipeline

@@ -5,22 +5,26 @@ import (
 	"encoding/json"
 	"errors"
 	"image/png"
-	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seqclf/seqclf/internal/progress"
+	"github.com/seqclf/seqclf/store"
+	"github.com/seqclf/seqclf/train"
 )
 
 func mnistConfig(t *testing.T) *Config {
 	cfg := DefaultConfig()
 	cfg.OutputDir = t.TempDir()
 	cfg.Source = SourceConfig{Kind: "mnist", Slice: "rows", ValidationSplit: 0.2,
-		TrainImages: "testdata/mnist-t10k-20-images-idx3-ubyte.gz", TrainLabels: "testdata/mnist-t10k-20-labels-idx1-ubyte.gz",
-		TestImages: "testdata/mnist-t10k-20-images-idx3-ubyte.gz", TestLabels: "testdata/mnist-t10k-20-labels-idx1-ubyte.gz"}
+		TrainImages: "../idx/testdata/mnist-t10k-20-images-idx3-ubyte.gz", TrainLabels: "../idx/testdata/mnist-t10k-20-labels-idx1-ubyte.gz",
+		TestImages: "../idx/testdata/mnist-t10k-20-images-idx3-ubyte.gz", TestLabels: "../idx/testdata/mnist-t10k-20-labels-idx1-ubyte.gz"}
 	cfg.LSTM = LSTMConfig{NumUnits: 12, NumLayers: 2, TimeStep: 28, Pooling: "last", Dropout: 0.1}
 	cfg.Train.BatchSize, cfg.Train.Epochs, cfg.Train.LearningRate = 4, 3, 0.01
 	return &cfg
@@ -28,16 +32,20 @@ func mnistConfig(t *testing.T) *Config {
 
 func storedWeights(t *testing.T, path string) [][]float32 {
 	t.Helper()
-	s, err := OpenStore(path)
+	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	m, err := LoadModel(s)
+	m, err := s.LoadModel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return weights(m.LSTM)
+	var w [][]float32
+	for _, p := range m.LSTM.Params() {
+		w = append(w, p.Value)
+	}
+	return w
 }
 
 // TestRunMNIST runs the whole pipeline on the 20 committed MNIST images and checks what it wrote.
@@ -78,7 +86,7 @@ func TestRunMNIST(t *testing.T) {
 	if w := storedWeights(t, res.ModelPath); len(w) != 6 {
 		t.Errorf("stored model has %d parameters, want 6 (2 layers, head)", len(w))
 	}
-	if _, err := Run(context.Background(), cfg, RunOptions{Resume: true}); err == nil || !strings.Contains(err.Error(), "finished") {
+	if _, err := Run(context.Background(), cfg, RunOptions{Resume: true}); err == nil || !strings.Contains(err.Error(), "finished") || !errors.Is(err, ErrNothingToResume) {
 		t.Errorf("--resume after the end: %v, want an error saying the training finished", err)
 	}
 }
@@ -103,8 +111,8 @@ func TestRunInterruptedResumes(t *testing.T) {
 		}
 		return time.Unix(0, 0)
 	}
-	_, err := Run(ctx, cfg, RunOptions{Progress: []ProgressOption{WithClock(clock)}})
-	if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "epoch 2, step 2") {
+	_, err := Run(ctx, cfg, RunOptions{Progress: []progress.Option{progress.WithClock(clock)}})
+	if !errors.Is(err, train.ErrInterrupted) || !strings.Contains(err.Error(), "epoch 2, step 2") {
 		t.Fatalf("cancelled run: %v, want ErrInterrupted at epoch 2, step 2", err)
 	}
 	cfg2 := *cfg
@@ -131,7 +139,7 @@ func TestRunInterruptedResumes(t *testing.T) {
 func TestRunText(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.OutputDir = t.TempDir()
-	cfg.Source = SourceConfig{Kind: "text", Format: "dir", Train: "testdata/spamassassin-mini", TestSplit: 0.4,
+	cfg.Source = SourceConfig{Kind: "text", Format: "dir", Train: "../source/testdata/spamassassin-mini", TestSplit: 0.4,
 		Extensions: []string{".txt"}, Labels: map[string]string{"easy-ham-1": "ham", "spam-2": "spam"}}
 	cfg.Tokenize.Unit = "sentence"
 	cfg.Vocab.MinCount = 1
@@ -145,12 +153,12 @@ func TestRunText(t *testing.T) {
 	if res.Test == nil || res.Test.Samples != 2 || !slices.Equal(res.Test.Classes, []string{"ham", "spam"}) {
 		t.Fatalf("test report %+v: want 2 of the 5 mails, classes ham and spam", res.Test)
 	}
-	s, err := OpenStore(res.ModelPath)
+	s, err := store.Open(res.ModelPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	m, err := LoadModel(s)
+	m, err := s.LoadModel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,22 +171,19 @@ func TestRunText(t *testing.T) {
 	}
 }
 
-// checkpointBytes returns every key and value of a store's checkpoint bucket.
-func checkpointBytes(t *testing.T, path string) map[string]string {
+// checkpointOf returns a store's checkpoint.
+func checkpointOf(t *testing.T, path string) *store.Checkpoint {
 	t.Helper()
-	s, err := OpenStore(path)
+	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	kv := map[string]string{}
-	s.View(func(tx *StoreTx) error {
-		for _, k := range tx.Keys(BucketCheckpoint) {
-			kv[k] = string(tx.Get(BucketCheckpoint, k))
-		}
-		return nil
-	})
-	return kv
+	c, err := s.Checkpoint()
+	if err != nil || c == nil {
+		t.Fatalf("checkpoint of %s: %v, %v", path, c, err)
+	}
+	return c
 }
 
 // TestRunDiverges trains two good epochs, then resumes with a learning rate of 1e38: training
@@ -192,8 +197,8 @@ func TestRunDiverges(t *testing.T) {
 		batchSize int
 		want      string
 	}{
-		{4, `training diverged: epoch 3, step \d+: the loss is (NaN|[+-]Inf); .*model\.db keeps the checkpoint made after epoch 2; lower train\.learning_rate or set train\.clip_norm and go on with --resume$`},
-		{16, `training diverged: epoch 3: the weights are no longer finite numbers after its last step; .*model\.db keeps the checkpoint made after epoch 2; lower train\.learning_rate`},
+		{4, `training diverged: epoch 3, step \d+: the loss is (NaN|[+-]Inf); .*model\.db keeps the checkpoint made after epoch 2$`},
+		{16, `training diverged: epoch 3: the weights are no longer finite numbers after its last step; .*model\.db keeps the checkpoint made after epoch 2$`},
 	} {
 		cfg := mnistConfig(t)
 		cfg.Source.TestImages, cfg.Source.TestLabels = "", ""
@@ -210,14 +215,14 @@ func TestRunDiverges(t *testing.T) {
 		if _, err := Run(context.Background(), cfg, RunOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		good := checkpointBytes(t, path)
+		good := checkpointOf(t, path)
 		bad := *cfg
 		bad.Train.Epochs, bad.Train.LearningRate = 4, 1e38
 		_, err := Run(context.Background(), &bad, RunOptions{Resume: true})
-		if !errors.Is(err, ErrDiverged) || !regexp.MustCompile(c.want).MatchString(err.Error()) {
+		if !errors.Is(err, train.ErrDiverged) || !regexp.MustCompile(c.want).MatchString(err.Error()) {
 			t.Fatalf("batch %d: %v, want ErrDiverged matching %q", c.batchSize, err, c.want)
 		}
-		if !maps.Equal(checkpointBytes(t, path), good) {
+		if !reflect.DeepEqual(checkpointOf(t, path), good) {
 			t.Errorf("batch %d: the diverged run changed the checkpoint", c.batchSize)
 		}
 		cfg.Train.Epochs = 4
@@ -237,7 +242,8 @@ func TestRunDiverges(t *testing.T) {
 	cfg.OutputDir = filepath.Join(t.TempDir(), "runs", "x")
 	cfg.Train.LearningRate = 1e38
 	_, err := Run(context.Background(), cfg, RunOptions{})
-	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "no checkpoint was made before it; lower train.learning_rate") {
+	var stopped *train.Stopped
+	if !errors.Is(err, train.ErrDiverged) || !errors.As(err, &stopped) || stopped.Checkpointed || !strings.Contains(err.Error(), "no checkpoint was made before it") {
 		t.Fatalf("diverging in epoch 1: %v", err)
 	}
 	if _, err := os.Stat(filepath.Dir(cfg.OutputDir)); !errors.Is(err, os.ErrNotExist) {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/seqclf/seqclf/lstm"
-	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/store"
 	"github.com/seqclf/seqclf/vocab"
 )
 
@@ -24,20 +24,16 @@ func runExportModel(args []string) error {
 	path := fs.String("model", "", "the model.db of seqclf pipeline run")
 	out := fs.String("out", "", "the JSON to write")
 	fs.Parse(args)
-	store, err := pipeline.OpenStore(*path)
+	st, err := store.Open(*path)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	cfg, err := pipeline.LoadRunConfig(store)
+	defer st.Close()
+	m, err := st.LoadModel()
 	if err != nil {
 		return err
 	}
-	m, err := pipeline.LoadModel(store)
-	if err != nil {
-		return err
-	}
-	v, err := store.Vocab()
+	v, err := st.Vocab()
 	if err != nil {
 		return err
 	}
@@ -50,7 +46,7 @@ func runExportModel(args []string) error {
 	l := m.LSTM.Layers[0]
 	j := map[string]any{
 		"labels": m.Labels, "tokens": v.Tokens(), "unk": vocab.UnkID, "pooling": m.LSTM.Config.Pooling.String(),
-		"time_step": cfg.LSTM.TimeStep, "lowercase": cfg.Tokenize.Lowercase,
+		"time_step": m.Input.TimeStep, "lowercase": m.Input.Tokenize.Lowercase,
 		"embed": map[string]any{"rows": len(m.Table.Data) / m.Table.Dim(), "dim": m.Table.Dim(), "data": m.Table.Data},
 		"lstm":  map[string]any{"units": l.NumUnits, "w": l.W.Value, "b": l.B.Value},
 		"head":  map[string]any{"w": m.LSTM.HeadW.Value, "b": m.LSTM.HeadB.Value},

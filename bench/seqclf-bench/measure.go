@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -18,18 +17,23 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 
+	"github.com/seqclf/seqclf/classify"
 	"github.com/seqclf/seqclf/embed"
+	"github.com/seqclf/seqclf/feed"
+	"github.com/seqclf/seqclf/idx"
+	"github.com/seqclf/seqclf/internal/rng"
 	"github.com/seqclf/seqclf/lstm"
 	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/train"
 )
 
-// The shapes of the issue, shared with torch_bench.py.
+// The shapes measured, shared with torch_bench.py.
 const (
 	mnistBatch, mnistSteps, mnistInput, mnistUnits, mnistClasses = 128, 28, 28, 128, 10
 	spamBatch, spamSteps, spamEmbed, spamUnits, spamClasses      = 64, 256, 100, 128, 2
 	inferBatch                                                   = 256
 	learningRate                                                 = 0.001
-	trainSeed                                                    = 1
+	benchSeed                                                    = 1
 )
 
 // lstmFLOPs is the forward cost of one sample-step of one layer, 2·(in+H)·4H (the fused multiply;
@@ -43,11 +47,11 @@ func trainFLOPs(tokens, samples, in, h, classes int) float64 {
 	return 3 * (float64(tokens)*lstmFLOPs(in, h) + float64(samples)*headFLOPs(h, classes))
 }
 
-// inEpochOrder returns data placed so that pipeline.Trainer.Epoch (epoch 0, seed trainSeed)
+// inEpochOrder returns data placed so that train.Trainer.Epoch (epoch 0, seed benchSeed)
 // visits it in the order given: batch k is data[k·B:(k+1)·B], as torch_bench.py reads it.
-func inEpochOrder(data []pipeline.Sample) []pipeline.Sample {
-	order := pipeline.Order(trainSeed, 0, len(data))
-	out := make([]pipeline.Sample, len(data))
+func inEpochOrder(data []feed.Sample) []feed.Sample {
+	order := train.Order(benchSeed, 0, len(data))
+	out := make([]feed.Sample, len(data))
 	for j, i := range order {
 		out[i] = data[j]
 	}
@@ -64,7 +68,7 @@ type measured struct {
 
 // measure trains for c.warmup+c.steps batches of data (in order), then runs inference at batch
 // 256 and single-sample calls, all through the pipeline's Trainer and Predictor.
-func measure(c commonFlags, m *lstm.Model[float32], f pipeline.Features, data []pipeline.Sample, batch int, tokens func([]pipeline.Sample) int) (measured, error) {
+func measure(c commonFlags, m *lstm.Model[float32], f feed.Features, data []feed.Sample, batch int, tokens func([]feed.Sample) int) (measured, error) {
 	var res measured
 	// As pipeline.Run does: the loader's garbage goes back to the OS before training.
 	debug.FreeOSMemory()
@@ -72,7 +76,7 @@ func measure(c commonFlags, m *lstm.Model[float32], f pipeline.Features, data []
 	if len(data) < need || len(data) < (c.inferBatches+1)*inferBatch {
 		return res, fmt.Errorf("%d samples: need %d for training and %d for inference", len(data), need, (c.inferBatches+1)*inferBatch)
 	}
-	t := pipeline.Trainer{Model: m, Features: f, Opt: lstm.NewAdam[float32](learningRate), BatchSize: batch, Seed: trainSeed}
+	t := train.Trainer{Model: m, Features: f, Opt: lstm.NewAdam[float32](learningRate), BatchSize: batch, Seed: benchSeed}
 	// The timed steps stop early, after a whole step, once c.maxTime has passed.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -104,14 +108,14 @@ func measure(c commonFlags, m *lstm.Model[float32], f pipeline.Features, data []
 	res.trainTokensPerS = float64(tokens(timed)) / secs
 	res.trainGFLOPS = trainFLOPs(tokens(timed), len(timed), cfg.InputDim, cfg.NumUnits, cfg.Classes) / secs / 1e9
 
-	p := pipeline.Predictor{Model: m, Features: f, BatchSize: inferBatch}
+	p := classify.Predictor{Model: m, Features: f, BatchSize: inferBatch}
 	p.Predict(data[:inferBatch]) // buffers
 	infer := data[inferBatch : (c.inferBatches+1)*inferBatch]
 	start = time.Now()
 	p.Predict(infer)
 	res.inferSamplesPerS = float64(len(infer)) / time.Since(start).Seconds()
 
-	one := pipeline.Predictor{Model: m, Features: f, BatchSize: 1}
+	one := classify.Predictor{Model: m, Features: f, BatchSize: 1}
 	for i := range 10 {
 		one.Predict(data[i : i+1])
 	}
@@ -153,20 +157,20 @@ func runMNIST(args []string) error {
 	c.add(fs, 60, 24, 200)
 	dir := fs.String("data", "data/mnist", "directory of the MNIST IDX files (scripts/fetch-data.sh mnist)")
 	fs.Parse(args)
-	im, labels, err := pipeline.ReadIDXPair(filepath.Join(*dir, "train-images-idx3-ubyte.gz"), filepath.Join(*dir, "train-labels-idx1-ubyte.gz"))
+	im, labels, err := idx.ReadPair(filepath.Join(*dir, "train-images-idx3-ubyte.gz"), filepath.Join(*dir, "train-labels-idx1-ubyte.gz"))
 	if err != nil {
 		return err
 	}
-	data := make([]pipeline.Sample, len(labels))
+	data := make([]feed.Sample, len(labels))
 	for i, y := range labels {
-		data[i] = pipeline.Sample{Index: i, Label: y, Doc: i}
+		data[i] = feed.Sample{Index: i, Label: y, Doc: i}
 	}
-	m, err := lstm.New[float32](lstm.Config{InputDim: mnistInput, NumUnits: mnistUnits, NumLayers: 1, Classes: mnistClasses, Pooling: lstm.PoolLast}, rand.New(rand.NewPCG(1, 2)))
+	m, err := lstm.New[float32](lstm.Config{InputDim: mnistInput, NumUnits: mnistUnits, NumLayers: 1, Classes: mnistClasses, Pooling: lstm.PoolLast}, rng.New(benchSeed, rng.Init))
 	if err != nil {
 		return err
 	}
-	f := &pipeline.RowFeatures{Images: im, Slice: pipeline.SliceRows}
-	res, err := measure(c, m, f, data, mnistBatch, func(s []pipeline.Sample) int { return len(s) * mnistSteps })
+	f := &feed.Rows{Images: im, Slice: idx.SliceRows}
+	res, err := measure(c, m, f, data, mnistBatch, func(s []feed.Sample) int { return len(s) * mnistSteps })
 	if err != nil {
 		return err
 	}
@@ -185,21 +189,22 @@ func runSpam(args []string) error {
 	if err != nil {
 		return err
 	}
-	data := make([]pipeline.Sample, len(docs))
+	data := make([]feed.Sample, len(docs))
 	for i, d := range docs {
-		data[i] = pipeline.Sample{IDs: d.ids, Label: d.label, Doc: i}
+		data[i] = feed.Sample{IDs: d.ids, Label: d.label, Doc: i}
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	table, err := embed.New(vocabSize, spamEmbed, 1, rng)
+	cfg := pipeline.DefaultConfig()
+	cfg.Seed, cfg.Embed.Dim = benchSeed, spamEmbed
+	table, err := pipeline.NewEmbedTable(vocabSize, &cfg)
 	if err != nil {
 		return err
 	}
-	m, err := lstm.New[float32](lstm.Config{InputDim: spamEmbed, NumUnits: spamUnits, NumLayers: 1, Classes: spamClasses, Pooling: lstm.PoolLast}, rng)
+	m, err := lstm.New[float32](lstm.Config{InputDim: spamEmbed, NumUnits: spamUnits, NumLayers: 1, Classes: spamClasses, Pooling: lstm.PoolLast}, rng.New(benchSeed, rng.Init))
 	if err != nil {
 		return err
 	}
-	f := &pipeline.EmbedFeatures{Table: table, Adam: embed.NewAdam(learningRate)}
-	countTokens := func(s []pipeline.Sample) int {
+	f := &feed.Embeddings{Table: table, Adam: embed.NewAdam(learningRate)}
+	countTokens := func(s []feed.Sample) int {
 		n := 0
 		for _, x := range s {
 			n += len(x.IDs)
@@ -316,10 +321,10 @@ func parseKernelBench(r io.Reader) (peak float64, parts []string) {
 }
 
 func randFloats(n int) []float32 {
-	rng := rand.New(rand.NewPCG(3, 4))
+	r := rng.New(benchSeed, rng.BenchInputs)
 	x := make([]float32, n)
 	for i := range x {
-		x[i] = rng.Float32()*2 - 1
+		x[i] = r.Float32()*2 - 1
 	}
 	return x
 }

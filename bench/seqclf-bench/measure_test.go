@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/feed"
+	"github.com/seqclf/seqclf/train"
 )
 
 func TestParseKernelBench(t *testing.T) {
@@ -34,12 +35,12 @@ PASS`
 // TestInEpochOrder checks that the trainer's epoch visits the samples in the order given, so
 // that both sides see the same batches.
 func TestInEpochOrder(t *testing.T) {
-	data := make([]pipeline.Sample, 37)
+	data := make([]feed.Sample, 37)
 	for i := range data {
 		data[i].Index = i
 	}
 	placed := inEpochOrder(data)
-	for j, i := range pipeline.Order(trainSeed, 0, len(data)) {
+	for j, i := range train.Order(benchSeed, 0, len(data)) {
 		if placed[i].Index != j {
 			t.Fatalf("visit %d reads sample %d", j, placed[i].Index)
 		}

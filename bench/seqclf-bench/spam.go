@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,9 +14,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/seqclf/seqclf/feed"
+	"github.com/seqclf/seqclf/internal/rng"
 	"github.com/seqclf/seqclf/pipeline"
 	"github.com/seqclf/seqclf/tokenize"
-	"github.com/seqclf/seqclf/vocab"
 )
 
 // idsHeader starts an id file: the encoded documents both sides train on.
@@ -54,7 +54,7 @@ func runEncodeSpam(args []string) error {
 		return fmt.Errorf("no mails under %s: run scripts/fetch-data.sh spam", root)
 	}
 	slices.Sort(paths)
-	rand.New(rand.NewPCG(5, 6)).Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
+	rng.New(benchSeed, rng.BenchSample).Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
 	paths = paths[:min(*n, len(paths))]
 
 	tok, err := tokenize.New(tokenize.Lowercase(true))
@@ -69,23 +69,20 @@ func runEncodeSpam(args []string) error {
 		}
 		texts[i] = string(b)
 	}
-	counters := parallel(len(texts), func(c *vocab.Counter, i int) {
-		for _, s := range tok.Tokenize(texts[i]) {
-			c.Add(s)
-		}
-	})
-	total := vocab.NewCounter()
-	for _, c := range counters {
-		total.Merge(c)
+	cfg := pipeline.DefaultConfig()
+	cfg.Seed, cfg.Vocab.MinCount, cfg.Vocab.MaxSize, cfg.Embed.Dim = benchSeed, 2, *maxVocab, spamEmbed
+	dict, err := pipeline.BuildDictionary(slices.Values(texts), tok, &cfg, runtime.GOMAXPROCS(0), nil)
+	if err != nil {
+		return err
 	}
-	v := total.Build(2, *maxVocab)
+	v := dict.Vocab
 	docs := make([]doc, len(texts))
-	parallel(len(texts), func(_ *vocab.Counter, i int) {
+	parallel(len(texts), func(i int) {
 		label := 0
 		if strings.HasPrefix(filepath.Base(filepath.Dir(paths[i])), "spam") {
 			label = 1
 		}
-		docs[i] = doc{label, pipeline.EncodeText(tok, v, texts[i], pipeline.UnitDocument, spamSteps)[0]}
+		docs[i] = doc{label, feed.EncodeText(tok, v, texts[i], feed.UnitDocument, spamSteps)[0]}
 	})
 	docs = slices.DeleteFunc(docs, func(d doc) bool { return len(d.ids) == 0 })
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
@@ -104,21 +101,18 @@ func runEncodeSpam(args []string) error {
 	return nil
 }
 
-// parallel calls f(c, i) for i in [0, n) on GOMAXPROCS goroutines, each with its own counter.
-func parallel(n int, f func(c *vocab.Counter, i int)) []*vocab.Counter {
+// parallel calls f(i) for i in [0, n) on GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
 	workers := runtime.GOMAXPROCS(0)
-	counters := make([]*vocab.Counter, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
-		counters[w] = vocab.NewCounter()
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
-				f(counters[w], i)
+				f(i)
 			}
 		})
 	}
 	wg.Wait()
-	return counters
 }
 
 // writeIDs writes the id file: a header line, then one line per document, its label, a tab and

@@ -146,7 +146,7 @@ func writeTable(w io.Writer, rs []Result) {
 	if rounds["pytorch"] == 0 {
 		fmt.Fprintln(w, "PyTorch was not measured (not installed, or its runs failed): seqclf alone.")
 	}
-	fmt.Fprintln(w, "| metric | seqclf | PyTorch | seqclf ÷ PyTorch | goal (issue 5) |")
+	fmt.Fprintln(w, "| metric | seqclf | PyTorch | seqclf ÷ PyTorch | goal |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|")
 	for _, r := range rows {
 		a, b, ratio := cell(r.format, r.seqclf), cell(r.format, r.pt), "—"

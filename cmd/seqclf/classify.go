@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,7 +13,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/classify"
+	"github.com/seqclf/seqclf/idx"
+	"github.com/seqclf/seqclf/store"
 )
 
 func init() { register(newClassifyCmd) }
@@ -69,16 +72,25 @@ func (o *classifyOptions) run(s streams) error {
 	if o.batchSize < 1 {
 		return fmt.Errorf("--batch-size is %d: it must be at least 1", o.batchSize)
 	}
-	store, err := pipeline.OpenStore(o.model)
+	st, err := store.Open(o.model)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer st.Close()
+	c, err := classify.Load(st, o.batchSize)
+	if err != nil {
+		return err
+	}
 	w := bufio.NewWriterSize(s.out, 1<<16)
-	if o.images != "" {
-		err = o.classifyImages(store, w)
-	} else {
-		err = o.classifyText(store, s.in, w)
+	switch {
+	case o.images != "" && c.Kind() != classify.KindImages:
+		return fmt.Errorf("--images: %s is a text model; give it text on standard input", o.model)
+	case o.images == "" && c.Kind() == classify.KindImages:
+		return fmt.Errorf("%s is a model of %s images, not of text: give the images with --images", o.model, c.Kind())
+	case o.images != "":
+		err = o.classifyImages(c, w)
+	default:
+		err = o.classifyText(c, s.in, w)
 	}
 	if err != nil {
 		return err
@@ -86,18 +98,18 @@ func (o *classifyOptions) run(s streams) error {
 	return w.Flush()
 }
 
-func (o *classifyOptions) classifyText(store *pipeline.Store, in io.Reader, w *bufio.Writer) error {
-	c, err := pipeline.LoadClassifier(store, o.batchSize)
-	if err != nil {
-		return err
-	}
+func (o *classifyOptions) classifyText(c *classify.Classifier, in io.Reader, w *bufio.Writer) error {
 	r := bufio.NewReaderSize(in, 1<<16)
 	batch := make([]string, 0, o.batchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := o.write(w, c.Classes(), c.Classify(batch)); err != nil {
+		probs, err := c.Classify(batch)
+		if err != nil {
+			return err
+		}
+		if err := o.write(w, c.Classes(), probs); err != nil {
 			return err
 		}
 		batch = batch[:0]
@@ -123,38 +135,21 @@ func (o *classifyOptions) classifyText(store *pipeline.Store, in io.Reader, w *b
 	}
 }
 
-func (o *classifyOptions) classifyImages(store *pipeline.Store, w *bufio.Writer) error {
-	cfg, err := pipeline.LoadRunConfig(store)
+func (o *classifyOptions) classifyImages(c *classify.Classifier, w *bufio.Writer) error {
+	im, err := idx.ReadImages(o.images)
 	if err != nil {
 		return err
 	}
-	if cfg.Source.Kind != "mnist" {
-		return fmt.Errorf("--images: %s is a text model; give it text on standard input", store.Path())
-	}
-	m, err := pipeline.LoadModel(store)
-	if err != nil {
-		return err
-	}
-	slice, err := pipeline.ParseSlice(cfg.Source.Slice)
-	if err != nil {
-		return err
-	}
-	im, err := pipeline.ReadIDXImages(o.images)
-	if err != nil {
-		return err
-	}
-	if err := im.CheckShape(cfg.LSTM.TimeStep, m.LSTM.Config.InputDim, slice); err != nil {
-		return fmt.Errorf("--images %s does not fit the model: %w", o.images, err)
-	}
-	p := &pipeline.Predictor{Model: m.LSTM, Features: &pipeline.RowFeatures{Images: im, Slice: slice}, BatchSize: o.batchSize}
-	samples := make([]pipeline.Sample, 0, o.batchSize)
 	for lo := 0; lo < im.Count; lo += o.batchSize {
-		samples = samples[:0]
-		for i := lo; i < min(lo+o.batchSize, im.Count); i++ {
-			samples = append(samples, pipeline.Sample{Index: i, Label: -1})
+		probs, err := c.ClassifyImages(im, lo, min(lo+o.batchSize, im.Count))
+		var shape *classify.ShapeError
+		if errors.As(err, &shape) {
+			return fmt.Errorf("--images %s does not fit the model: %w", o.images, shape.Err)
 		}
-		probs, _ := p.Predict(samples)
-		if err := o.write(w, m.Labels, probs); err != nil {
+		if err != nil {
+			return err
+		}
+		if err := o.write(w, c.Classes(), probs); err != nil {
 			return err
 		}
 	}

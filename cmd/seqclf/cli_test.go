@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/store"
 )
 
 // run runs seqclf with args and stdin, returning what it wrote to standard output.
@@ -18,7 +18,7 @@ func run(t *testing.T, stdin string, args ...string) (string, error) {
 	var out, errOut bytes.Buffer
 	root := newRoot(streams{in: strings.NewReader(stdin), out: &out, err: &errOut})
 	root.SetArgs(args)
-	err := root.Execute()
+	err := execute(root)
 	return out.String(), err
 }
 
@@ -51,7 +51,7 @@ func TestTokenizeVerb(t *testing.T) {
 func TestVocabBuildAndShow(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "runs", "model.db")
-	out, err := run(t, "", "vocab", "build", "--input", "../../pipeline/testdata/spamassassin-mini",
+	out, err := run(t, "", "vocab", "build", "--input", "../../source/testdata/spamassassin-mini",
 		"--format", "dir", "--extensions", ".txt", "--label", "easy-ham-1=ham", "--label", "spam-2=spam",
 		"--min-count", "2", "--max-size", "50", "--dim", "8", "--out", store, "--top", "3",
 		"--set", "source.validation_split=0")
@@ -98,7 +98,7 @@ func TestVocabBuildFromConfigWithTestSplit(t *testing.T) {
 output_dir: `+dir+`/run
 source:
   format: dir
-  train: ../../pipeline/testdata/spamassassin-mini
+  train: ../../source/testdata/spamassassin-mini
   extensions: [.txt]
   test_split: 0.4
   labels: {easy-ham-1: ham, spam-2: spam}
@@ -138,25 +138,26 @@ func TestVocabErrors(t *testing.T) {
 	}
 	// A store with a trained model keeps its dictionary.
 	trained := filepath.Join(dir, "trained.db")
-	st, err := pipeline.CreateStore(trained)
+	model, err := os.ReadFile("../../store/testdata/model-v2-text.db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Update(func(tx *pipeline.StoreTx) error { return tx.Put(pipeline.BucketWeights, "w", []byte{1}) })
-	st.Close()
-	_, err = run(t, "", "vocab", "build", "--input", "../../pipeline/testdata/spamassassin-mini", "--format", "dir", "--out", trained)
+	if err := os.WriteFile(trained, model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(t, "", "vocab", "build", "--input", "../../source/testdata/spamassassin-mini", "--format", "dir", "--out", trained)
 	if err == nil || !strings.Contains(err.Error(), "holds a trained model") {
 		t.Errorf("overwriting a model's dictionary: %v", err)
 	}
 	// A store being written by another process: vocab show names the problem.
 	path := filepath.Join(dir, "busy.db")
-	w, err := pipeline.CreateStore(path)
+	w, err := store.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	_, err = run(t, "", "vocab", "show", path)
-	if !errors.Is(err, pipeline.ErrStoreInUse) {
+	if !errors.Is(err, store.ErrInUse) {
 		t.Errorf("busy store: %v", err)
 	}
 }

@@ -20,12 +20,14 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/seqclf/seqclf/pipeline"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/seqclf/seqclf/store"
 )
 
 var updateErrorsDoc = flag.Bool("update-errors-doc", false, "rewrite the table of docs/errors.md from TestBadInputs")
 
-const mnistExcerpt = "../../pipeline/testdata/mnist-t10k-20-"
+const mnistExcerpt = "../../idx/testdata/mnist-t10k-20-"
 
 // seqclfChild runs this test binary as seqclf in dir, and returns its standard output and error
 // and its exit status (-1 if a signal ended it).
@@ -189,12 +191,7 @@ func newFixtures(t *testing.T) *fixtures {
 		t.Fatal(err)
 	}
 	f.write(t, "cut.db", model[:len(model)/3])
-	st, err := pipeline.CreateStore(f.path("v99.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.PutMeta(pipeline.MetaFormat, binary.BigEndian.AppendUint32(nil, 99))
-	st.Close()
+	forgeVersion(t, f.path("v99.db"), 99)
 	f.write(t, "not-a-store.db", bytes.Repeat([]byte("not a bbolt file\n"), 1000))
 	if _, err := run(t, "", "vocab", "build", "--input", f.path("train.tsv"), "--min-count", "1", "--dim", "4", "--out", f.path("vocab.db")); err != nil {
 		t.Fatal(err)
@@ -265,7 +262,7 @@ func badInputs() []badInput {
 		{"command line", "a flag value of the wrong type", args("classify", "--model", "m.db", "--top-k", "two"), "", 2, `^classify: invalid argument "two" for "--top-k"`},
 		{"command line", "a flag value out of range", classify("text", "--top-k", "0"), "", 1, `^--top-k is 0: it must be at least 1$`},
 
-		{"config", "missing file", args("pipeline", "run", "none.yaml"), "", 1, `^config none\.yaml: no such file`},
+		{"config", "missing file", args("pipeline", "run", "none.yaml"), "", 1, `^config none\.yaml: bad configuration: no such file`},
 		{"config", "not YAML", func(f *fixtures, t *testing.T) []string {
 			return []string{"pipeline", "run", f.write(t, "c.yaml", []byte("lstm: [num_units: 8\n"))}
 		}, "", 1, `^config .*c\.yaml: bad configuration: .*yaml`},
@@ -276,18 +273,18 @@ func badInputs() []badInput {
 		{"config", "batch_size ≤ 0", set("train.batch_size=0"), "", 1, `train\.batch_size is 0, want at least 1$`},
 		{"config", "unknown optimizer", set("train.optimizer=adagrad"), "", 1, `train\.optimizer is "adagrad", want one of adam, adamw, sgd$`},
 		{"config", "unknown pooling", set("lstm.pooling=avg"), "", 1, `lstm\.pooling: unknown pooling "avg": use one of last, mean, max$`},
-		{"config", "--set without =", set("lstm.num_units"), "", 1, `--set "lstm\.num_units": bad configuration: want key=value`},
+		{"config", "--set without =", set("lstm.num_units"), "", 1, `^--set lstm\.num_units: bad configuration: want key=value`},
 		{"config", "output_dir that cannot be written", func(f *fixtures, t *testing.T) []string {
 			f.write(t, "file", []byte("x"))
 			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "train.tsv", "file/out")}
-		}, "", 1, `^output_dir .*/file/out cannot be made: .*not a directory; set output_dir to a folder you can write$`},
+		}, "", 1, `^config .*c\.yaml: bad configuration: output_dir .*/file/out cannot be made: .*not a directory; set output_dir to a folder you can write$`},
 
-		{"text data", "missing training file", cfgText("source.train=nowhere.tsv"), "", 1, `^source\.train: nowhere\.tsv: no such file or folder; check the path$`},
-		{"text data", "empty file", withData("tsv", ""), "", 1, `data\.tsv holds no document; check source\.format and the path$`},
+		{"text data", "missing training file", cfgText("source.train=nowhere.tsv"), "", 1, `^config .*c\.yaml: bad configuration: source\.train: nowhere\.tsv: no such file or folder; check the path$`},
+		{"text data", "empty file", withData("tsv", ""), "", 1, `^bad source: .*data\.tsv: holds no document; check source\.format and the path$`},
 		{"text data", "missing text column (tsv)", withData("tsv", "ham\tfine text\nspam\n"), "", 1, `data\.tsv:2: 1 columns, but source\.label_column and source\.text_column need 2$`},
 		{"text data", "label column not in the header", withData("tsv", "label\ttext\nham\tx\n", "source.header=true", "source.label_column=category"), "", 1, `source\.label_column "category" is not in the header \("label", "text"\)$`},
 		{"text data", "ragged csv row", withData("csv", "ham,fine text\nspam\nham,more\n"), "", 1, `data\.csv:2: 1 columns, but source\.label_column and source\.text_column need 2$`},
-		{"text data", "bad csv quoting", withData("csv", "ham,\"fine text\nspam,x\n"), "", 1, `data\.csv: .*extraneous or missing " in quoted-field`},
+		{"text data", "bad csv quoting", withData("csv", "ham,\"fine text\nspam,x\n"), "", 1, `^bad source: .*data\.csv:1: .*extraneous or missing " in quoted-field`},
 		{"text data", "jsonl line that is not JSON", withData("jsonl", `{"label": "ham", "text": "x"}`+"\n{label: spam}\n"), "", 1, `data\.jsonl:2: not a JSON object`},
 		{"text data", "jsonl line without the text key", withData("jsonl", `{"label": "ham", "body": "x"}`+"\n"), "", 1, `data\.jsonl:1: want a text string under "text" and a label under "label"`},
 		{"text data", "binary junk", func(f *fixtures, t *testing.T) []string {
@@ -298,11 +295,11 @@ func badInputs() []badInput {
 			f.write(t, "junk.tsv", junk)
 			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "junk.tsv", "out")}
 		}, "", 1, `junk\.tsv:1: 1 columns, but source\.label_column and source\.text_column need 2$`},
-		{"text data", "only one class", withData("tsv", "ham\ta\nham\tb\n"), "", 1, `data\.tsv has only the label "ham": a classifier needs at least two$`},
+		{"text data", "only one class", withData("tsv", "ham\ta\nham\tb\n"), "", 1, `^bad source: .*data\.tsv: has only the label "ham": a classifier needs at least two$`},
 		{"text data", "a test label never seen in training", func(f *fixtures, t *testing.T) []string {
 			f.write(t, "test.tsv", []byte("ham\tsee you\neggs\tscrambled\n"))
 			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "train.tsv", "out", "source.test="+f.path("test.tsv"))}
-		}, "", 1, `test\.tsv:2 has the label "eggs", never seen in training \(labels: \[ham spam\]\)$`},
+		}, "", 1, `test\.tsv:2: a test document has the label "eggs", never seen in training \(labels: \[ham spam\]\)$`},
 		{"text data", "no document with a token", withData("tsv", "ham\t \nspam\t\t\n"), "", 1, `no training document has a token$`},
 
 		{"IDX", "wrong magic number", mnist("train.tsv", "labels.idx"), "", 1, `train\.tsv: magic number 0x68616d09 is not that of an IDX image file`},
@@ -312,13 +309,13 @@ func badInputs() []badInput {
 		{"IDX", "time_step that does not match the images", mnist("images.idx", "labels.idx", "lstm.time_step=20"), "", 1, `lstm\.time_step: .*28×28 images, which sliced by rows make 28 steps of 28 values, but the model expects 20 steps of 28`},
 		{"IDX", "classify images of another size", classify("mnist", "--images", "images-20x20.idx"), "", 1, `does not fit the model: .*20×20 images.*expects 28 steps of 28`},
 
-		{"model store", "missing file", classify("none.db"), "", 1, `store .*none\.db does not exist \(make one with seqclf vocab build or pipeline run\)`},
+		{"model store", "missing file", classify("none.db"), "", 1, `^store .*none\.db does not exist; make one with seqclf vocab build or seqclf pipeline run$`},
 		{"model store", "not a bbolt file", classify("not-a-store.db"), "", 1, `not-a-store\.db: not a seqclf store \(invalid database\)$`},
 		{"model store", "truncated file", classify("cut.db"), "", 1, `cut\.db: not a seqclf store: the file is truncated \(\d+ bytes, its last commit needs \d+\)`},
-		{"model store", "layout version it does not know", classify("v99.db"), "", 1, `v99\.db: store layout version not supported: version 99, this seqclf reads 1$`},
+		{"model store", "layout version it does not know", classify("v99.db"), "", 1, `v99\.db: store layout version not supported: version 99, this seqclf reads versions up to 2$`},
 		{"model store", "a file locked by a running training (after 1 s)", func(f *fixtures, t *testing.T) []string {
 			f.write(t, "busy/.keep", nil)
-			st, err := pipeline.CreateStore(f.path("busy/model.db"))
+			st, err := store.Create(f.path("busy/model.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -501,5 +498,26 @@ func TestAcceptedInputs(t *testing.T) {
 		if !regexp.MustCompile(`^(ham|spam)\t(0\.\d{4}|1\.0000)$`).MatchString(l) {
 			t.Errorf("output line %q is not label<TAB>probability", l)
 		}
+	}
+}
+
+// forgeVersion writes at path a store that a seqclf of layout version v would have made, one
+// that this seqclf does not know: bbolt's own API, since no seqclf writes it.
+func forgeVersion(t *testing.T, path string, v uint32) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, v))
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,7 +17,7 @@ const (
 
 func main() {
 	lowGC()
-	if err := newRoot(streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}).Execute(); err != nil {
+	if err := execute(newRoot(streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})); err != nil {
 		fmt.Fprintln(os.Stderr, "seqclf:", err)
 		os.Exit(exitStatus(err))
 	}

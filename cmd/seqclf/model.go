@@ -6,7 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/report"
+	"github.com/seqclf/seqclf/store"
 )
 
 func init() { register(newModelCmd) }
@@ -24,29 +25,22 @@ out with the seed's formula 4·num_units·(num_units+input)+4·num_units), its c
 settings it was trained with.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := pipeline.OpenStore(args[0])
+			st, err := store.Open(args[0])
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			m, err := pipeline.LoadModel(store)
+			defer st.Close()
+			m, err := st.LoadModel()
 			if err != nil {
 				return err
 			}
-			cfg, err := pipeline.LoadRunConfig(store)
-			if err != nil {
-				return err
-			}
-			var table *[2]int
-			if m.Table != nil {
-				table = &[2]int{m.Table.Rows(), m.Table.Dim()}
-			}
-			fmt.Fprintf(s.out, "%s: %s model, time_step %d", args[0], cfg.Source.Kind, cfg.LSTM.TimeStep)
-			if cfg.Source.Kind == "text" {
-				fmt.Fprintf(s.out, ", unit %s", cfg.Tokenize.Unit)
+			in := m.Input
+			fmt.Fprintf(s.out, "%s: %s model, time_step %d", args[0], in.Kind, in.TimeStep)
+			if in.Kind == "text" {
+				fmt.Fprintf(s.out, ", unit %s", in.Unit)
 			}
 			fmt.Fprintf(s.out, "\nclasses (%d): %s\n\n", len(m.Labels), strings.Join(m.Labels, ", "))
-			return pipeline.WriteSummary(s.out, m.LSTM, table)
+			return report.WriteSummary(s.out, m.LSTM, m.Table)
 		},
 	})
 	return cmd

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/store"
 )
 
 // TestMain lets the tests run this test binary as the seqclf command: with SEQCLF_TEST_MAIN=1
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-const spamMini = "../../pipeline/testdata/spamassassin-mini"
+const spamMini = "../../source/testdata/spamassassin-mini"
 
 func writeConfig(t *testing.T, text string) string {
 	t.Helper()
@@ -132,7 +133,7 @@ train: {epochs: 2, batch_size: 8}
 // TestPipelineRunStopAndResume starts training in a child process, interrupts it as Ctrl-C
 // does, resumes it, and wants the model of an uninterrupted run.
 func TestPipelineRunStopAndResume(t *testing.T) {
-	const excerpt = "../../pipeline/testdata/mnist-t10k-20-"
+	const excerpt = "../../idx/testdata/mnist-t10k-20-"
 	config := func(out string) string {
 		return writeConfig(t, `output_dir: `+out+`
 source: {kind: mnist, train_images: `+excerpt+`images-idx3-ubyte.gz, train_labels: `+excerpt+`labels-idx1-ubyte.gz, validation_split: 0.2}
@@ -176,12 +177,12 @@ train: {epochs: 150, batch_size: 4, learning_rate: 0.01}
 		t.Fatal(err)
 	}
 	read := func(dir string) [][]float32 {
-		s, err := pipeline.OpenStore(filepath.Join(dir, pipeline.ModelFile))
+		s, err := store.Open(filepath.Join(dir, pipeline.ModelFile))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		m, err := pipeline.LoadModel(s)
+		m, err := s.LoadModel()
 		if err != nil {
 			t.Fatal(err)
 		}

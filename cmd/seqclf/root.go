@@ -38,6 +38,14 @@ func newRoot(s streams) *cobra.Command {
 	return root
 }
 
+// execute runs root and returns its error, if any, with the command's advice (advise).
+func execute(root *cobra.Command) error {
+	if err := root.Execute(); err != nil {
+		return advise(err)
+	}
+	return nil
+}
+
 // usageError is a command line that does not parse: main exits with status 2 for it, 1 for
 // every other error.
 type usageError struct {

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +16,8 @@ import (
 
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/pipeline"
-	"github.com/seqclf/seqclf/tokenize"
+	"github.com/seqclf/seqclf/source"
+	"github.com/seqclf/seqclf/store"
 	"github.com/seqclf/seqclf/vocab"
 )
 
@@ -121,7 +119,7 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 		if o.config == "" {
 			return errors.New("no store to write: give --out (or a --config, whose output_dir holds model.db)")
 		}
-		out = filepath.Join(cfg.OutputDir, "model.db")
+		out = filepath.Join(cfg.OutputDir, pipeline.ModelFile)
 	}
 	tok, err := pipeline.NewTokenizer(cfg.Tokenize)
 	if err != nil {
@@ -134,48 +132,52 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 		return err
 	}
 	if cfg.Source.Test != "" {
-		for d, err := range pipeline.ReadDocuments(cfg.Source.Test, cfg.Source) {
+		for d, err := range source.Read(cfg.Source.Test, cfg.Source.Options()) {
 			if err != nil {
 				return err
 			}
 			split.Exclude(d.Text)
 		}
 	}
-	counter, n, err := countTokens(cfg, tok, split, max(o.workers, 1))
-	if err != nil {
-		return err
-	}
-	docs, bytes := n[pipeline.PartTrain], n[len(n)-1]
-	if counter.Total() == 0 {
-		return fmt.Errorf("%s: no tokens in %d documents", cfg.Source.Train, docs)
-	}
-	v := counter.Build(cfg.Vocab.MinCount, cfg.Vocab.MaxSize)
-	counted := time.Since(start)
-
-	table, err := embed.New(v.Len(), cfg.Embed.Dim, 1, rand.New(rand.NewPCG(cfg.Seed, 0xe3bed)))
-	if err != nil {
-		return err
-	}
-	table.Trainable = cfg.Embed.Trainable
-	var loaded *embed.LoadStats
-	if cfg.Embed.Pretrained != "" {
-		st, err := embed.LoadFile(cfg.Embed.Pretrained, v, table)
-		if err != nil {
-			return err
+	var n [4]int // documents of each source.Part
+	var readErr error
+	texts := func(yield func(string) bool) {
+		i := 0
+		for d, err := range source.Read(cfg.Source.Train, cfg.Source.Options()) {
+			if err != nil {
+				readErr = err
+				return
+			}
+			p := split.Of(i, d)
+			i++
+			n[p]++
+			if p == source.PartTrain && !yield(d.Text) {
+				return
+			}
 		}
-		loaded = &st
 	}
-
-	if err := writeVocabStore(out, v, table, cfg.Tokenize); err != nil {
+	dict, err := pipeline.BuildDictionary(texts, tok, cfg, max(o.workers, 1), nil)
+	if err == nil {
+		err = readErr
+	}
+	if err != nil {
+		return err
+	}
+	if dict.Vocab.Coverage().Tokens == 0 {
+		return fmt.Errorf("%s: no tokens in %d documents", cfg.Source.Train, dict.Counted)
+	}
+	counted := time.Since(start)
+	v, table := dict.Vocab, dict.Table
+	if err := writeVocabStore(out, v, table, cfg.Tokenize.Tokenizer()); err != nil {
 		return err
 	}
 	w := s.out
-	fmt.Fprintf(w, "read %d documents (%.1f MB) from %s", docs, float64(bytes)/1e6, cfg.Source.Train)
+	fmt.Fprintf(w, "read %d documents (%.1f MB) from %s", dict.Counted, float64(dict.Bytes)/1e6, cfg.Source.Train)
 	fmt.Fprintf(w, "; left out: %d for validation, %d for testing, %d repeating an earlier one (seed %d)",
-		n[pipeline.PartValidation], n[pipeline.PartTest], n[pipeline.PartDuplicate], cfg.Seed)
+		n[source.PartValidation], n[source.PartTest], n[source.PartDuplicate], cfg.Seed)
 	fmt.Fprintf(w, "\ntokenized and counted in %s (%.1f MB/s, %d workers)\n", counted.Round(time.Millisecond),
-		float64(bytes)/1e6/counted.Seconds(), max(o.workers, 1))
-	if loaded != nil {
+		float64(dict.Bytes)/1e6/counted.Seconds(), max(o.workers, 1))
+	if loaded := dict.Pretrained; loaded != nil {
 		fmt.Fprintf(w, "pretrained %s: %d vectors read; %d of %d entries found (%d exactly, %d by lowercase), %d random\n",
 			cfg.Embed.Pretrained, loaded.Vectors, loaded.Found(), v.Len()-2, loaded.Exact, loaded.Lowercase, loaded.Missing)
 	}
@@ -184,70 +186,22 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 	return printSummary(w, v, o.top)
 }
 
-// countTokens tokenizes the training documents (split's PartTrain) on workers goroutines and
-// counts their tokens. It returns the counts, and the documents of each Part followed by the
-// bytes of the training documents.
-func countTokens(cfg *pipeline.Config, tok *tokenize.Tokenizer, split *pipeline.Split, workers int) (*vocab.Counter, [5]int64, error) {
-	texts := make(chan string, 4*workers)
-	counters := make([]*vocab.Counter, workers)
-	var wg sync.WaitGroup
-	for i := range counters {
-		c := vocab.NewCounter()
-		counters[i] = c
-		wg.Go(func() {
-			for text := range texts {
-				for _, sent := range tok.Tokenize(text) {
-					c.Add(sent)
-				}
-			}
-		})
-	}
-	var n [5]int64
-	var err error
-	i := 0
-	for d, derr := range pipeline.ReadDocuments(cfg.Source.Train, cfg.Source) {
-		if derr != nil {
-			err = derr
-			break
-		}
-		p := split.Of(i, d)
-		i++
-		n[p]++
-		if p == pipeline.PartTrain {
-			n[4] += int64(len(d.Text))
-			texts <- d.Text
-		}
-	}
-	close(texts)
-	wg.Wait()
-	if err != nil {
-		return nil, n, err
-	}
-	for _, c := range counters[1:] {
-		counters[0].Merge(c)
-	}
-	return counters[0], n, nil
-}
-
 // writeVocabStore writes the dictionary, the table and the tokenizer options to the store at
 // path, creating its folder.
-func writeVocabStore(path string, v *vocab.Vocab, t *embed.Table, tc pipeline.TokenizeConfig) error {
+func writeVocabStore(path string, v *vocab.Vocab, t *embed.Table, tc store.Tokenizer) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	st, err := pipeline.CreateStore(path)
+	st, err := store.Create(path)
 	if err != nil {
 		return err
 	}
-	var trained bool
-	st.View(func(tx *pipeline.StoreTx) error { trained = len(tx.Keys(pipeline.BucketWeights)) > 0; return nil })
-	if trained {
-		st.Close()
-		return fmt.Errorf("store %s holds a trained model, whose weights fit its own dictionary: write the new dictionary to another file (--out)", path)
+	trained, err := st.Trained()
+	if err == nil && trained {
+		err = fmt.Errorf("store %s holds a trained model, whose weights fit its own dictionary: write the new dictionary to another file (--out)", path)
 	}
-	opts, err := json.Marshal(tc)
 	if err == nil {
 		err = st.PutVocab(v)
 	}
@@ -255,7 +209,7 @@ func writeVocabStore(path string, v *vocab.Vocab, t *embed.Table, tc pipeline.To
 		err = st.PutTable(t)
 	}
 	if err == nil {
-		err = st.PutMeta(pipeline.MetaTokenize, opts)
+		err = st.PutTokenizer(tc)
 	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
@@ -287,7 +241,7 @@ func newVocabShowCmd(s streams) *cobra.Command {
 		Short: "Print a store's dictionary summary and look tokens up",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := pipeline.OpenStore(args[0])
+			st, err := store.Open(args[0])
 			if err != nil {
 				return err
 			}
@@ -298,16 +252,17 @@ func newVocabShowCmd(s streams) *cobra.Command {
 			}
 			w := s.out
 			fmt.Fprintf(w, "%s\n", args[0])
-			var tc pipeline.TokenizeConfig
-			if b, _ := st.Meta(pipeline.MetaTokenize); b != nil {
-				if json.Unmarshal(b, &tc) == nil {
-					fmt.Fprintf(w, "tokenize:   lowercase %v, nfkc %v, numbers %v, split_sentences %v\n",
-						tc.Lowercase, tc.NFKC, tc.Numbers, tc.SplitSentences)
-				}
+			tc, found, err := st.Tokenizer()
+			if err != nil {
+				return err
+			}
+			if found {
+				fmt.Fprintf(w, "tokenize:   lowercase %v, nfkc %v, numbers %v, split_sentences %v\n",
+					tc.Lowercase, tc.NFKC, tc.Numbers, tc.SplitSentences)
 			}
 			if t, err := st.Table(); err == nil {
 				fmt.Fprintf(w, "embedding:  %d×%d, trainable %v\n", t.Rows(), t.Dim(), t.Trainable)
-			} else if !errors.Is(err, pipeline.ErrStoreMissing) {
+			} else if !errors.Is(err, store.ErrMissing) {
 				return err
 			}
 			if err := printSummary(w, v, top); err != nil {

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/seqclf/seqclf/embed"
+	"github.com/seqclf/seqclf/lstm"
+)
+
+// Keys of the model's buckets; doc.go describes each value.
+const (
+	keyShape     = "shape"  // config bucket: JSON of Shape
+	keyInput     = "input"  // config bucket: JSON of Input
+	keyRun       = "run"    // config bucket: the run's config, JSON as its writer encodes it
+	keyLabels    = "names"  // labels bucket: JSON array of the class names, by label id
+	keyEpochs    = "epochs" // history bucket: JSON of the epochs trained
+	keyState     = "state"  // checkpoint bucket: JSON of CheckpointState
+	prefixParam  = "param/" // checkpoint bucket: weights at the checkpoint, by parameter name
+	prefixBest   = "best/"  // checkpoint bucket: weights of the best epoch so far
+	prefixOpt    = "opt/"   // checkpoint bucket: optimizer state, opt/<name>/{m,v,velocity}
+	keyEmbed     = "embed"  // checkpoint bucket: the embedding table at the checkpoint
+	keyEmbedBest = "best/embed"
+	keyEmbedM    = "embed/m" // checkpoint bucket: the table's Adam moments
+	keyEmbedV    = "embed/v"
+)
+
+// Shape is the stored shape of a model: lstm.Config in the config's words.
+type Shape struct {
+	InputDim     int     `json:"input_dim"`
+	NumUnits     int     `json:"num_units"`
+	NumLayers    int     `json:"num_layers"`
+	Classes      int     `json:"classes"`
+	Pooling      string  `json:"pooling"` // last, mean or max
+	Dropout      float64 `json:"dropout"`
+	InputDropout float64 `json:"input_dropout"`
+}
+
+// shapeOf returns the stored shape of c.
+func shapeOf(c lstm.Config) Shape {
+	return Shape{InputDim: c.InputDim, NumUnits: c.NumUnits, NumLayers: c.NumLayers, Classes: c.Classes,
+		Pooling: c.Pooling.String(), Dropout: c.Dropout, InputDropout: c.InputDropout}
+}
+
+// config returns the lstm.Config that sh describes.
+func (sh Shape) config() (lstm.Config, error) {
+	p, err := lstm.ParsePooling(sh.Pooling)
+	if err != nil {
+		return lstm.Config{}, err
+	}
+	return lstm.Config{InputDim: sh.InputDim, NumUnits: sh.NumUnits, NumLayers: sh.NumLayers, Classes: sh.Classes,
+		Pooling: p, Dropout: sh.Dropout, InputDropout: sh.InputDropout}, nil
+}
+
+// Tokenizer holds the options of package tokenize that a dictionary was built with, so that
+// texts are read at inference as they were in training.
+type Tokenizer struct {
+	Lowercase      bool `json:"lowercase"`
+	NFKC           bool `json:"nfkc"`
+	Numbers        bool `json:"numbers"` // numbers become one token, <num>
+	SplitSentences bool `json:"split_sentences"`
+}
+
+// Input says how a model reads its inputs: what a program that classifies needs beyond the
+// weights, without the run's config.
+type Input struct {
+	Kind     string    `json:"kind"`     // text or mnist (rows of pixels)
+	Tokenize Tokenizer `json:"tokenize"` // text
+	Unit     string    `json:"unit"`     // text: sentence or document, what one LSTM run reads
+	TimeStep int       `json:"time_step"`
+	Slice    string    `json:"slice"` // mnist: rows or columns
+}
+
+// Trained is a trained model as PutModel writes it.
+type Trained struct {
+	LSTM   *lstm.Model[float32]
+	Labels []string // class names, by label id
+	Input  Input
+	// Run is the run's config, as JSON; the store keeps it as it is.
+	Run json.RawMessage
+	// History is the epochs trained, as JSON; the store keeps it as it is.
+	History json.RawMessage
+	// State is the training state at the end, Done set: it replaces the checkpoint's.
+	State CheckpointState
+}
+
+// Model is a trained classifier read back from a store: the LSTM and its head, the class names,
+// how it reads its inputs, and for text models the embedding table (the dictionary is read
+// with Store.Vocab).
+type Model struct {
+	LSTM   *lstm.Model[float32]
+	Labels []string
+	Input  Input
+	Table  *embed.Table // nil for a row-token model
+}
+
+// putF32 encodes v as little-endian float32 values, the encoding of every vector in the store.
+func putF32(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// getF32 decodes b into dst, which must have room for exactly len(b)/4 values.
+func getF32(dst []float32, b []byte, what string) error {
+	if len(b) != 4*len(dst) {
+		return fmt.Errorf("%w: %s has %d bytes, want %d", ErrNotStore, what, len(b), 4*len(dst))
+	}
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return nil
+}
+
+// PutModel writes a trained model: its weights, shape, class names, input, run config and
+// history, and its final training state, in one transaction. The embedding table goes in
+// beforehand with PutTable.
+func (s *Store) PutModel(t *Trained) error {
+	recs := map[[2]string]any{
+		{bucketConfig, keyShape}:     shapeOf(t.LSTM.Config),
+		{bucketConfig, keyInput}:     t.Input,
+		{bucketLabels, keyLabels}:    t.Labels,
+		{bucketCheckpoint, keyState}: t.State,
+	}
+	enc := map[[2]string][]byte{{bucketConfig, keyRun}: t.Run, {bucketHistory, keyEpochs}: t.History}
+	for k, v := range recs {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		enc[k] = b
+	}
+	err := s.updateTx(func(tx *txn) error {
+		if err := tx.deleteBucket(bucketWeights); err != nil {
+			return err
+		}
+		for _, p := range t.LSTM.Params() {
+			if err := tx.put(bucketWeights, p.Name, putF32(p.Value)); err != nil {
+				return err
+			}
+		}
+		for k, v := range enc {
+			if err := tx.put(k[0], k[1], v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("writing the model to %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Trained reports whether the store holds a trained model's weights.
+func (s *Store) Trained() (bool, error) {
+	var trained bool
+	err := s.viewTx(func(tx *txn) error { trained = len(tx.keys(bucketWeights)) > 0; return nil })
+	return trained, err
+}
+
+// record reads and decodes the JSON at key of bucket into v; found is false if there is none.
+func (s *Store) record(bucket, key string, v any) (found bool, err error) {
+	var b []byte
+	if err := s.viewTx(func(tx *txn) error { b = tx.get(bucket, key); return nil }); err != nil {
+		return false, err
+	}
+	if b == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return true, fmt.Errorf("%s: %w: %s/%s: %v", s.path, ErrNotStore, bucket, key, err)
+	}
+	return true, nil
+}
+
+// noModel is the error of a store without a trained model.
+func (s *Store) noModel() error {
+	return &MissingError{Path: s.path, What: MissingModel}
+}
+
+// Input reads how the store's model reads its inputs.
+func (s *Store) Input() (Input, error) {
+	var in Input
+	found, err := s.record(bucketConfig, keyInput, &in)
+	if err == nil && !found {
+		err = s.noModel()
+	}
+	return in, err
+}
+
+// LoadModel reads the trained model of the store, with its embedding table if it has one.
+func (s *Store) LoadModel() (*Model, error) {
+	var sh Shape
+	var out Model
+	var weights map[string][]byte
+	err := s.viewTx(func(tx *txn) error {
+		b := tx.get(bucketConfig, keyShape)
+		if b == nil {
+			return s.noModel()
+		}
+		if err := json.Unmarshal(b, &sh); err != nil {
+			return fmt.Errorf("%s: %w: model shape: %v", s.path, ErrNotStore, err)
+		}
+		if err := json.Unmarshal(tx.get(bucketConfig, keyInput), &out.Input); err != nil {
+			return fmt.Errorf("%s: %w: model input: %v", s.path, ErrNotStore, err)
+		}
+		if err := json.Unmarshal(tx.get(bucketLabels, keyLabels), &out.Labels); err != nil {
+			return fmt.Errorf("%s: %w: labels: %v", s.path, ErrNotStore, err)
+		}
+		weights = map[string][]byte{}
+		for _, k := range tx.keys(bucketWeights) {
+			weights[k] = tx.get(bucketWeights, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := sh.config()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: model shape: %v", s.path, ErrNotStore, err)
+	}
+	if len(out.Labels) != cfg.Classes {
+		return nil, fmt.Errorf("%s: %w: %d class names for %d classes", s.path, ErrNotStore, len(out.Labels), cfg.Classes)
+	}
+	if out.LSTM, err = lstm.NewZero[float32](cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", s.path, ErrNotStore, err)
+	}
+	for _, p := range out.LSTM.Params() {
+		if err := getF32(p.Value, weights[p.Name], "weights "+p.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.path, err)
+		}
+	}
+	if rows, _ := s.meta(metaEmbedRows); rows != nil {
+		if out.Table, err = s.Table(); err != nil {
+			return nil, err
+		}
+		if out.Table.Dim() != cfg.InputDim {
+			return nil, fmt.Errorf("%s: %w: embedding dim %d, model input %d", s.path, ErrNotStore, out.Table.Dim(), cfg.InputDim)
+		}
+	}
+	return &out, nil
+}
+
+// RunConfig returns the run config the store's model was trained with, as JSON, as PutModel or
+// PutRunConfig received it.
+func (s *Store) RunConfig() (json.RawMessage, error) {
+	var b []byte
+	if err := s.viewTx(func(tx *txn) error { b = tx.get(bucketConfig, keyRun); return nil }); err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, s.noModel()
+	}
+	return b, nil
+}
+
+// StartRun empties the store of any model, checkpoint and history, keeping the dictionary and
+// table, and records the config of the run that starts, in one transaction.
+func (s *Store) StartRun(run json.RawMessage) error {
+	err := s.updateTx(func(tx *txn) error {
+		for _, b := range []string{bucketConfig, bucketLabels, bucketWeights, bucketCheckpoint, bucketHistory} {
+			if err := tx.deleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.put(bucketConfig, keyRun, run)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	return nil
+}
+
+// PutTokenizer records the tokenizer options a dictionary was built with.
+func (s *Store) PutTokenizer(t Tokenizer) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return s.updateTx(func(tx *txn) error { return tx.put(bucketMeta, metaTokenize, b) })
+}
+
+// Tokenizer returns the tokenizer options the store's dictionary was built with; found is false
+// if none were recorded.
+func (s *Store) Tokenizer() (t Tokenizer, found bool, err error) {
+	found, err = s.record(bucketMeta, metaTokenize, &t)
+	return t, found, err
+}

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+func TestSnake(t *testing.T) {
+	for in, want := range map[string]string{"OutputDir": "output_dir", "NFKC": "nfkc", "LSTM": "lstm",
+		"SplitSentences": "split_sentences", "EarlyStoppingPatience": "early_stopping_patience", "Seed": "seed",
+		"TrainImages": "train_images", "InputDropout": "input_dropout"} {
+		if got := snake(in); got != want {
+			t.Errorf("snake(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from string) string {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(t.TempDir(), filepath.Base(from))
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
+// TestUpgrade reads the version-1 models of testdata as version 2 describes them, read-only (in
+// memory) and after opening them for writing (in place), and checks the two agree with each
+// other and with what version 1 stored.
+func TestUpgrade(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		in   Input
+	}{
+		{"model-v1-text.db", Input{Kind: "text", Unit: "sentence", TimeStep: 32,
+			Tokenize: Tokenizer{Lowercase: true, NFKC: true, Numbers: true, SplitSentences: true}}},
+		{"model-v1-mnist.db", Input{Kind: "mnist", TimeStep: 28, Slice: "rows"}},
+	} {
+		path := copyFile(t, filepath.Join("testdata", c.file))
+		read := func() (*Model, map[string]any) {
+			s, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			m, err := s.LoadModel()
+			if err != nil {
+				t.Fatalf("%s: %v", c.file, err)
+			}
+			b, err := s.RunConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var run map[string]any
+			if err := json.Unmarshal(b, &run); err != nil {
+				t.Fatal(err)
+			}
+			return m, run
+		}
+		m, run := read()
+		if m.Input != c.in {
+			t.Errorf("%s: input %+v, want %+v", c.file, m.Input, c.in)
+		}
+		if m.LSTM.Config.NumUnits != 8 || m.LSTM.Config.NumLayers != 1 {
+			t.Errorf("%s: shape %+v", c.file, m.LSTM.Config)
+		}
+		lstmSection, _ := run["lstm"].(map[string]any)
+		if run["output_dir"] == nil || lstmSection["num_units"] != 8.0 || run["OutputDir"] != nil {
+			t.Errorf("%s: run config not in the config's words: %v", c.file, run)
+		}
+
+		// Opened for writing, the file is upgraded in place.
+		w, err := Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := s.meta(metaFormat); binary.BigEndian.Uint32(v) != Format || s.upgraded != nil {
+			t.Errorf("%s: format %v after opening for writing, want %d on disk", c.file, v, Format)
+		}
+		s.Close()
+		m2, run2 := read()
+		if !reflect.DeepEqual(run, run2) || m.Input != m2.Input || m.LSTM.Config != m2.LSTM.Config || !slices.Equal(m.Labels, m2.Labels) {
+			t.Errorf("%s: upgraded in place reads %+v %v, in memory %+v %v", c.file, m2.Input, run2, m.Input, run)
+		}
+		for i, p := range m.LSTM.Params() {
+			if !slices.Equal(p.Value, m2.LSTM.Params()[i].Value) {
+				t.Errorf("%s: %s differs after the upgrade", c.file, p.Name)
+			}
+		}
+	}
+}

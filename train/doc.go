@@ -1,0 +1,18 @@
+// Package train fits a model to samples: the training loop of a pipeline run, with a checkpoint
+// after every epoch, resumption at any step, early stopping on the validation loss, and the
+// best epoch's weights kept.
+//
+// # Basics
+//
+// A [Trainer] runs the steps of one epoch: samples in the order [Order] draws from the seed, a
+// batch at a time through the features (whose embedding table learns too) and the LSTM, the
+// dropout of each step drawn from a stream of its own. [Run] runs the epochs of a [Job], saving
+// the whole [State] (weights, optimizer moments, table, history, best epoch) to the store after
+// each.
+//
+// # Caveats
+//
+// A run resumed from a checkpoint draws exactly what the uninterrupted run would have drawn and
+// ends with the same weights, bit for bit. A run that stops early returns a [*Stopped], which
+// says whether the store holds a checkpoint to go on from.
+package train

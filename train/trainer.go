@@ -1,0 +1,114 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/seqclf/seqclf/classify"
+	"github.com/seqclf/seqclf/feed"
+	"github.com/seqclf/seqclf/internal/rng"
+	"github.com/seqclf/seqclf/lstm"
+)
+
+// Trainer runs training steps of a model on batches of samples. It reuses its buffers from
+// batch to batch.
+type Trainer struct {
+	Model     *lstm.Model[float32]
+	Features  feed.Features
+	Opt       lstm.Optimizer[float32]
+	Options   lstm.TrainOptions[float32]
+	BatchSize int
+	// Seed derives the dropout source of each step, so that a run resumed at any step draws
+	// what an uninterrupted run would have drawn.
+	Seed uint64
+
+	ws  *lstm.Workspace[float32]
+	b   feed.Batch
+	pcg rand.PCG
+	rng *rand.Rand
+}
+
+// EpochResult sums up a pass over training data.
+type EpochResult struct {
+	Loss     float64 // mean loss over the samples trained
+	Accuracy float64 // share of samples whose prediction, before the step, was right
+	Samples  int
+	Steps    int  // steps done, counting from the start of the epoch
+	Stopped  bool // the context was cancelled: the epoch ended early after a whole step
+}
+
+// Order returns the order of the n training samples in epoch epoch, drawn from the seed alone.
+func Order(seed uint64, epoch, n int) []int {
+	return rng.New(seed, rng.Shuffle(epoch)).Perm(n)
+}
+
+// Epoch trains on samples in the order Order(t.Seed, epoch, len(samples)), starting at step
+// first (0 for a whole epoch, more to resume one). onStep, if not nil, is called after each step
+// with the steps done and the batch's loss. When ctx is cancelled, the step under way finishes
+// and Epoch returns with Stopped set.
+func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, epoch, first int, onStep func(step int, loss float64)) (EpochResult, error) {
+	if t.ws == nil {
+		t.ws = t.Model.NewWorkspace()
+		t.ws.SkipInputGrad = !t.Features.Trainable()
+		t.rng = rand.New(&t.pcg)
+	}
+	order := Order(t.Seed, epoch, len(samples))
+	steps := (len(samples) + t.BatchSize - 1) / t.BatchSize
+	res := EpochResult{Steps: first}
+	var lossSum float64
+	correct := 0
+	for step := first; step < steps; step++ {
+		if ctx.Err() != nil {
+			res.Stopped = true
+			break
+		}
+		lo, hi := step*t.BatchSize, min((step+1)*t.BatchSize, len(samples))
+		t.b.Samples = t.b.Samples[:0]
+		for _, i := range order[lo:hi] {
+			t.b.Samples = append(t.b.Samples, &samples[i])
+		}
+		b := t.b.Assemble(t.Features)
+		rng.Seed(&t.pcg, t.Seed, rng.Dropout(epoch, step))
+		loss, err := t.Model.TrainStep(t.ws, b, t.Opt, t.Options, t.rng)
+		if err != nil {
+			return res, err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return res, fmt.Errorf("%w: epoch %d, step %d: the loss is %v", ErrDiverged, epoch+1, step+1, loss)
+		}
+		t.Features.Learn(t.ws.InputGrad(), t.b.Samples, b.Steps)
+		correct += countCorrect(t.Model.Probs(t.ws), b.Labels, t.Model.Config.Classes)
+		lossSum += loss * float64(len(t.b.Samples))
+		res.Samples += len(t.b.Samples)
+		res.Steps = step + 1
+		if onStep != nil {
+			onStep(step+1, loss)
+		}
+	}
+	if res.Samples > 0 {
+		res.Loss = lossSum / float64(res.Samples)
+		res.Accuracy = float64(correct) / float64(res.Samples)
+	}
+	return res, nil
+}
+
+func countCorrect(probs []float32, labels []int, classes int) int {
+	n := 0
+	for b, y := range labels {
+		if classify.Argmax(probs[b*classes:(b+1)*classes]) == y {
+			n++
+		}
+	}
+	return n
+}
+
+// labelsOf returns the labels of samples.
+func labelsOf(samples []feed.Sample) []int {
+	l := make([]int, len(samples))
+	for i, s := range samples {
+		l[i] = s.Label
+	}
+	return l
+}
