@@ -26,7 +26,6 @@ type classifyOptions struct {
 	json      bool
 	topK      int
 	images    string
-	slice     string
 	batchSize int
 }
 

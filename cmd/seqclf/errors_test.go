@@ -240,7 +240,7 @@ func badInputs() []badInput {
 	}
 	classify := func(model string, more ...string) func(*fixtures, *testing.T) []string {
 		return func(f *fixtures, t *testing.T) []string {
-			m := model
+			var m string
 			switch model {
 			case "text":
 				m = f.textModel

@@ -49,6 +49,20 @@ const (
 	kcTN = 64
 )
 
+// scaleC sets C = beta·C (C = 0 if beta is 0, without reading it).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
 // mask256 holds the lane masks of the AVX2 edge kernel: mask256[16-nr:] has nr leading -1s.
 var mask256 = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
 

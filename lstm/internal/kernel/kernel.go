@@ -176,20 +176,6 @@ func checkGemm(transA, transB bool, m, n, k, lda, lenA, ldb, lenB, ldc, lenC int
 	check("c", m, n, ldc, lenC)
 }
 
-// scaleC sets C = beta·C (C = 0 if beta is 0, without reading it).
-func scaleC(m, n int, beta float32, c []float32, ldc int) {
-	for i := range m {
-		row := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(row)
-			continue
-		}
-		for j := range row {
-			row[j] *= beta
-		}
-	}
-}
-
 // Sigmoid returns 1/(1+e^-x).
 func Sigmoid[T Float](x T) T {
 	return T(1 / (1 + math.Exp(-float64(x))))
