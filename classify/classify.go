@@ -143,7 +143,7 @@ func (c *Classifier) Classify(texts []string) ([]float32, error) {
 	p := c.pool.Get().(*Predictor)
 	probs, _ := p.Predict(samples)
 	c.pool.Put(p)
-	return CombineByDoc(probs, samples, len(texts), len(c.model.Labels)), nil
+	return CombineByDoc(probs, len(c.model.Labels), samples, len(texts)), nil
 }
 
 // ClassifyImages returns the class probabilities of images first to last-1 of im, (last−first)
@@ -152,7 +152,7 @@ func (c *Classifier) ClassifyImages(im *idx.Images, first, last int) ([]float32,
 	if c.model.Input.Kind != KindImages {
 		return nil, fmt.Errorf("%w: the model reads text, not images", ErrKind)
 	}
-	if err := im.CheckShape(c.model.Input.TimeStep, c.model.LSTM.Config.InputDim, c.slice); err != nil {
+	if err := im.CheckShape(idx.Shape{TimeStep: c.model.Input.TimeStep, InputSize: c.model.LSTM.Config.InputDim}, c.slice); err != nil {
 		return nil, &ShapeError{Path: im.Path, Err: err}
 	}
 	if first < 0 || last > im.Count || first > last {

@@ -23,7 +23,7 @@ import (
 func TestCombineByDoc(t *testing.T) {
 	probs := []float32{0.9, 0.1, 0.5, 0.5, 0.2, 0.8}
 	samples := []feed.Sample{{Doc: 0}, {Doc: 0}, {Doc: 1}}
-	got := CombineByDoc(probs, samples, 2, 2)
+	got := CombineByDoc(probs, 2, samples, 2)
 	// Doc 0: mean log-probabilities (log .9 + log .5)/2 and (log .1 + log .5)/2, whose softmax
 	// is √.45/(√.45+√.05) = 0.75 and 0.25.
 	want := []float32{0.75, 0.25, 0.2, 0.8}
@@ -44,7 +44,7 @@ func newTestClassifier(t *testing.T, unit string) *Classifier {
 	for _, s := range tok.Tokenize("The cat sat on the mat. The dog ate the bone! A bird sang.") {
 		c.Add(s)
 	}
-	v := c.Build(1, 100)
+	v := c.Build(vocab.Limits{MinCount: 1, MaxSize: 100})
 	rng := rand.New(rand.NewPCG(4, 4))
 	table, err := embed.New(v.Len(), 4, 0.5, rng)
 	if err != nil {

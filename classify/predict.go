@@ -51,9 +51,9 @@ func (p *Predictor) Predict(samples []feed.Sample) (probs []float32, loss float6
 }
 
 // CombineByDoc turns per-sample probabilities (samples × classes) into per-document ones
-// (docs × classes): a document's probabilities are the softmax of the mean log-probability of
-// its samples. A document with one sample keeps its probabilities.
-func CombineByDoc(probs []float32, samples []feed.Sample, docs, classes int) []float32 {
+// (docs × classes), each sample going to its Doc: a document's probabilities are the softmax of
+// the mean log-probability of its samples. A document with one sample keeps its probabilities.
+func CombineByDoc(probs []float32, classes int, samples []feed.Sample, docs int) []float32 {
 	sum := make([]float64, docs*classes)
 	n := make([]int, docs)
 	for i, s := range samples {

@@ -16,7 +16,7 @@ func TestEncodeText(t *testing.T) {
 	for _, s := range tok.Tokenize("The cat sat on the mat. The dog ate the bone! A bird sang.") {
 		c.Add(s)
 	}
-	v := c.Build(1, 100)
+	v := c.Build(vocab.Limits{MinCount: 1, MaxSize: 100})
 	sents := EncodeText(tok, v, "The cat sat on the mat. The dog ate the bone!", UnitSentence, 4)
 	if len(sents) != 2 || len(sents[0]) != 4 || len(sents[1]) != 4 {
 		t.Errorf("sentences cut to 4: %v", sents)

@@ -153,10 +153,19 @@ func (im *Images) InputSize(s Slice) int {
 	return im.Cols
 }
 
+// Shape is the sequence an image makes for the LSTM: TimeStep steps of InputSize values.
+type Shape struct {
+	TimeStep, InputSize int
+}
+
+// Shape returns the sequence each image makes when sliced by s.
+func (im *Images) Shape(s Slice) Shape { return Shape{im.TimeStep(s), im.InputSize(s)} }
+
 // CheckShape returns an error, naming the file, if images sliced by s do not
-// make timeStep steps of inputSize values: for example a model trained on
-// 28×28 images given a file of 20×20 ones.
-func (im *Images) CheckShape(timeStep, inputSize int, s Slice) error {
+// make the sequences want says: for example a model trained on 28×28 images
+// given a file of 20×20 ones.
+func (im *Images) CheckShape(want Shape, s Slice) error {
+	timeStep, inputSize := want.TimeStep, want.InputSize
 	if im.TimeStep(s) == timeStep && im.InputSize(s) == inputSize {
 		return nil
 	}

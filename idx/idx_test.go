@@ -215,13 +215,13 @@ func TestFillBatchMNISTRow(t *testing.T) {
 
 func TestCheckShape(t *testing.T) {
 	im := &Images{Path: "small.idx", Count: 1, Rows: 20, Cols: 24, Pixels: make([]byte, 480)}
-	if err := im.CheckShape(20, 24, SliceRows); err != nil {
+	if err := im.CheckShape(Shape{20, 24}, SliceRows); err != nil {
 		t.Errorf("rows: %v", err)
 	}
-	if err := im.CheckShape(24, 20, SliceColumns); err != nil {
+	if err := im.CheckShape(Shape{24, 20}, SliceColumns); err != nil {
 		t.Errorf("columns: %v", err)
 	}
-	err := im.CheckShape(28, 28, SliceRows)
+	err := im.CheckShape(Shape{28, 28}, SliceRows)
 	if err == nil || !strings.Contains(err.Error(), "small.idx") || !strings.Contains(err.Error(), "20×24") ||
 		!strings.Contains(err.Error(), "28 steps of 28") {
 		t.Errorf("CheckShape(28, 28) = %v", err)

@@ -53,7 +53,7 @@ func loadMNIST(cfg *Config, log io.Writer) (*dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := im.CheckShape(cfg.LSTM.TimeStep, im.InputSize(slice), slice); err != nil {
+	if err := im.CheckShape(idx.Shape{TimeStep: cfg.LSTM.TimeStep, InputSize: im.InputSize(slice)}, slice); err != nil {
 		return nil, &ConfigError{Key: "lstm.time_step", Msg: "lstm.time_step: " + err.Error()}
 	}
 	d := &dataset{inputDim: im.InputSize(slice), trainFeatures: &feed.Rows{Images: im, Slice: slice}}
@@ -75,7 +75,7 @@ func loadMNIST(cfg *Config, log io.Writer) (*dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := tim.CheckShape(im.TimeStep(slice), im.InputSize(slice), slice); err != nil {
+		if err := tim.CheckShape(im.Shape(slice), slice); err != nil {
 			return nil, err
 		}
 		for i, l := range tlabels {

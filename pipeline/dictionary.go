@@ -68,7 +68,7 @@ func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Confi
 	for _, c := range counters[1:] {
 		counters[0].Merge(c)
 	}
-	d.Vocab = counters[0].Build(cfg.Vocab.MinCount, cfg.Vocab.MaxSize)
+	d.Vocab = counters[0].Build(vocab.Limits{MinCount: cfg.Vocab.MinCount, MaxSize: cfg.Vocab.MaxSize})
 	var err error
 	if d.Table, err = NewEmbedTable(d.Vocab.Len(), cfg); err != nil {
 		return nil, err

@@ -199,7 +199,7 @@ func evaluate(model *lstm.Model[float32], data *dataset, batchSize int) (*report
 		truth[s.Doc] = s.Label
 	}
 	k := len(data.classes)
-	probs = classify.CombineByDoc(probs, data.test, data.testDocs, k)
+	probs = classify.CombineByDoc(probs, k, data.test, data.testDocs)
 	pred := make([]int, data.testDocs)
 	for d := range pred {
 		pred[d] = classify.Argmax(probs[d*k : (d+1)*k])

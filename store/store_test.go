@@ -22,7 +22,7 @@ func storeFixture(t *testing.T) (*vocab.Vocab, *embed.Table) {
 		toks := []string{"w" + strconv.Itoa(i%23456), "the", "ü" + strconv.Itoa(i%97)}
 		c.Add(toks)
 	}
-	v := c.Build(1, 0)
+	v := c.Build(vocab.Limits{MinCount: 1, MaxSize: 0})
 	if v.Len() <= bulkChunk*2 {
 		t.Fatalf("fixture too small: %d", v.Len())
 	}
@@ -90,7 +90,7 @@ func TestStoreReplace(t *testing.T) {
 	big, _ := storeFixture(t)
 	c := vocab.NewCounter()
 	c.Add([]string{"a", "b", "a"})
-	small := c.Build(1, 0)
+	small := c.Build(vocab.Limits{MinCount: 1, MaxSize: 0})
 	s, err := Create(path)
 	if err != nil {
 		t.Fatal(err)

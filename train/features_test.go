@@ -29,7 +29,7 @@ func TestEmbedFeaturesLearn(t *testing.T) {
 	tr := &Trainer{Model: m, Features: f, Opt: lstm.NewAdam[float32](0.01), BatchSize: 32, Seed: 1}
 	train := orderSamples(rng, 1600)
 	for epoch := range 6 {
-		if _, err := tr.Epoch(context.Background(), train, epoch, 0, nil); err != nil {
+		if _, err := tr.Epoch(context.Background(), train, Position{Epoch: epoch, Step: 0}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -98,12 +98,12 @@ func Run(ctx context.Context, j *Job, st *State) error {
 	classes := tr.Model.Config.Classes
 	bs := tr.BatchSize
 	for st.Epoch < j.Epochs {
-		bar.Start(st.Epoch+1, j.Epochs, len(j.Train))
+		bar.Start(progress.Epoch{N: st.Epoch + 1, Of: j.Epochs, Samples: len(j.Train)})
 		if st.Step > 0 {
 			bar.Update(min(st.Step*bs, len(j.Train)), math.NaN())
 		}
 		start := time.Now()
-		res, err := tr.Epoch(ctx, j.Train, st.Epoch, st.Step, func(step int, loss float64) {
+		res, err := tr.Epoch(ctx, j.Train, Position{Epoch: st.Epoch, Step: st.Step}, func(step int, loss float64) {
 			bar.Update(min(step*bs, len(j.Train)), loss)
 		})
 		if err != nil {

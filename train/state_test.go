@@ -47,7 +47,7 @@ func TestCheckpointResumesExactly(t *testing.T) {
 		ctx := context.Background()
 		whole, tr := newTextState(t, sgd)
 		for epoch := range 3 {
-			if _, err := tr.Epoch(ctx, samples, epoch, 0, nil); err != nil {
+			if _, err := tr.Epoch(ctx, samples, Position{Epoch: epoch, Step: 0}, nil); err != nil {
 				t.Fatal(err)
 			}
 			if epoch == 0 {
@@ -61,7 +61,7 @@ func TestCheckpointResumesExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, tr := newTextState(t, sgd)
-		if _, err := tr.Epoch(ctx, samples, 0, 0, nil); err != nil {
+		if _, err := tr.Epoch(ctx, samples, Position{Epoch: 0, Step: 0}, nil); err != nil {
 			t.Fatal(err)
 		}
 		st.keepBest()
@@ -83,7 +83,7 @@ func TestCheckpointResumesExactly(t *testing.T) {
 			t.Fatalf("checkpoint read back as epoch %d step %d, %d history entries, best loss %g", st.Epoch, st.Step, len(st.History.Epochs), st.bestValLoss())
 		}
 		cctx, cancel := context.WithCancel(ctx)
-		res, err := tr.Epoch(cctx, samples, 1, 0, func(step int, _ float64) {
+		res, err := tr.Epoch(cctx, samples, Position{Epoch: 1, Step: 0}, func(step int, _ float64) {
 			if step == 2 {
 				cancel()
 			}
@@ -96,10 +96,10 @@ func TestCheckpointResumesExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, tr = reload()
-		if _, err := tr.Epoch(ctx, samples, 1, st.Step, nil); err != nil {
+		if _, err := tr.Epoch(ctx, samples, Position{Epoch: 1, Step: st.Step}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tr.Epoch(ctx, samples, 2, 0, nil); err != nil {
+		if _, err := tr.Epoch(ctx, samples, Position{Epoch: 2, Step: 0}, nil); err != nil {
 			t.Fatal(err)
 		}
 		for i, p := range whole.model.Params() {

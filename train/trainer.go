@@ -39,22 +39,29 @@ type EpochResult struct {
 	Stopped  bool // the context was cancelled: the epoch ended early after a whole step
 }
 
-// Order returns the order of the n training samples in epoch epoch, drawn from the seed alone.
-func Order(seed uint64, epoch, n int) []int {
-	return rng.New(seed, rng.Shuffle(epoch)).Perm(n)
+// Position is a place in training: Step steps done of the epoch Epoch, both from 0.
+type Position struct {
+	Epoch, Step int
 }
 
-// Epoch trains on samples in the order Order(t.Seed, epoch, len(samples)), starting at step
-// first (0 for a whole epoch, more to resume one). onStep, if not nil, is called after each step
+// Order returns the order in which epoch (from 0) goes through samples, as indexes into it,
+// drawn from the seed alone.
+func Order(seed uint64, epoch int, samples []feed.Sample) []int {
+	return rng.New(seed, rng.Shuffle(epoch)).Perm(len(samples))
+}
+
+// Epoch trains epoch at.Epoch on samples in the order Order(t.Seed, at.Epoch, samples),
+// starting at step at.Step (0 for a whole epoch, more to resume one). onStep, if not nil, is called after each step
 // with the steps done and the batch's loss. When ctx is cancelled, the step under way finishes
 // and Epoch returns with Stopped set.
-func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, epoch, first int, onStep func(step int, loss float64)) (EpochResult, error) {
+func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position, onStep func(step int, loss float64)) (EpochResult, error) {
+	epoch, first := at.Epoch, at.Step
 	if t.ws == nil {
 		t.ws = t.Model.NewWorkspace()
 		t.ws.SkipInputGrad = !t.Features.Trainable()
 		t.rng = rand.New(&t.pcg)
 	}
-	order := Order(t.Seed, epoch, len(samples))
+	order := Order(t.Seed, epoch, samples)
 	steps := (len(samples) + t.BatchSize - 1) / t.BatchSize
 	res := EpochResult{Steps: first}
 	var lossSum float64
@@ -70,7 +77,7 @@ func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, epoch, first
 			t.b.Samples = append(t.b.Samples, &samples[i])
 		}
 		b := t.b.Assemble(t.Features)
-		rng.Seed(&t.pcg, t.Seed, rng.Dropout(epoch, step))
+		rng.Seed(&t.pcg, t.Seed, rng.Dropout(rng.Step{Epoch: epoch, Step: step}))
 		loss, err := t.Model.TrainStep(t.ws, b, t.Opt, t.Options, t.rng)
 		if err != nil {
 			return res, err

@@ -50,7 +50,7 @@ func TestTrainerFitsAndResumes(t *testing.T) {
 	whole := newTrainer(t, im)
 	var first, last EpochResult
 	for epoch := range 30 {
-		res, err := whole.Epoch(context.Background(), samples, epoch, 0, nil)
+		res, err := whole.Epoch(context.Background(), samples, Position{Epoch: epoch, Step: 0}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,13 +75,13 @@ func TestTrainerFitsAndResumes(t *testing.T) {
 	parted := newTrainer(t, im)
 	for epoch := range 30 {
 		if epoch != 2 {
-			if _, err := parted.Epoch(context.Background(), samples, epoch, 0, nil); err != nil {
+			if _, err := parted.Epoch(context.Background(), samples, Position{Epoch: epoch, Step: 0}, nil); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		res, err := parted.Epoch(ctx, samples, epoch, 0, func(step int, _ float64) {
+		res, err := parted.Epoch(ctx, samples, Position{Epoch: epoch, Step: 0}, func(step int, _ float64) {
 			if step == 2 {
 				cancel()
 			}
@@ -92,11 +92,11 @@ func TestTrainerFitsAndResumes(t *testing.T) {
 		// A stop before the first step of a resumed epoch keeps its place.
 		cancelled, stop := context.WithCancel(context.Background())
 		stop()
-		again, err := parted.Epoch(cancelled, samples, epoch, res.Steps, nil)
+		again, err := parted.Epoch(cancelled, samples, Position{Epoch: epoch, Step: res.Steps}, nil)
 		if err != nil || !again.Stopped || again.Steps != 2 {
 			t.Fatalf("epoch resumed at step 2 and stopped at once: %+v, %v; want stopped at step 2", again, err)
 		}
-		if _, err := parted.Epoch(context.Background(), samples, epoch, again.Steps, nil); err != nil {
+		if _, err := parted.Epoch(context.Background(), samples, Position{Epoch: epoch, Step: again.Steps}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

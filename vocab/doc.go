@@ -8,7 +8,7 @@
 //
 //	c := vocab.NewCounter()
 //	for tokens := range sentences { c.Add(tokens) }
-//	v := c.Build(2, 20000) // min_count, max_size
+//	v := c.Build(vocab.Limits{MinCount: 2, MaxSize: 20000})
 //	ids := v.Encode([]string{"the", "cat"})
 //
 // Id 0 is Pad ("<pad>", what short sequences are filled with) and id 1 is Unk ("<unk>", every

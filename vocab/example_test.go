@@ -10,7 +10,7 @@ func Example() {
 	c := vocab.NewCounter()
 	c.Add([]string{"the", "cat", "sat", "on", "the", "mat"})
 	c.Add([]string{"the", "dog", "sat"})
-	v := c.Build(2, 20000)
+	v := c.Build(vocab.Limits{MinCount: 2, MaxSize: 20000})
 	fmt.Println(v.Tokens())
 	fmt.Println(v.Encode([]string{"the", "dog", "sat"}))
 	cov := v.Coverage()

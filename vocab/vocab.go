@@ -54,9 +54,16 @@ func (c *Counter) Total() int64 { return c.total }
 // Types returns the number of distinct tokens counted.
 func (c *Counter) Types() int { return len(c.counts) }
 
-// Build returns the dictionary of the tokens seen at least minCount times, the most frequent
-// first, with at most maxSize entries including Pad and Unk (maxSize ≤ 0: no limit).
-func (c *Counter) Build(minCount, maxSize int) *Vocab {
+// Limits say which tokens a dictionary keeps: those seen at least MinCount times (the config's
+// vocab.min_count), at most MaxSize entries including Pad and Unk (vocab.max_size; 0 or less:
+// no limit).
+type Limits struct {
+	MinCount, MaxSize int
+}
+
+// Build returns the dictionary of the tokens within l, the most frequent first.
+func (c *Counter) Build(l Limits) *Vocab {
+	minCount, maxSize := l.MinCount, l.MaxSize
 	type entry struct {
 		tok string
 		n   int64

@@ -22,7 +22,7 @@ func count(sents [][]string) *Counter {
 }
 
 func TestBuildOrder(t *testing.T) {
-	v := count(corpus).Build(1, 0)
+	v := count(corpus).Build(Limits{MinCount: 1, MaxSize: 0})
 	// the:3; a,cat,dog,sat:2 (by bytes); <pad> as a word is left out; and,mat,on:1.
 	want := []string{Pad, Unk, "the", "a", "cat", "dog", "sat", "and", "mat", "on"}
 	if !reflect.DeepEqual(v.Tokens(), want) {
@@ -35,22 +35,22 @@ func TestBuildOrder(t *testing.T) {
 
 func TestMinCountMaxSize(t *testing.T) {
 	c := count(corpus)
-	if got := c.Build(2, 0).Tokens(); !reflect.DeepEqual(got, []string{Pad, Unk, "the", "a", "cat", "dog", "sat"}) {
+	if got := c.Build(Limits{MinCount: 2, MaxSize: 0}).Tokens(); !reflect.DeepEqual(got, []string{Pad, Unk, "the", "a", "cat", "dog", "sat"}) {
 		t.Errorf("min_count 2: %q", got)
 	}
-	if got := c.Build(1, 4).Tokens(); !reflect.DeepEqual(got, []string{Pad, Unk, "the", "a"}) {
+	if got := c.Build(Limits{MinCount: 1, MaxSize: 4}).Tokens(); !reflect.DeepEqual(got, []string{Pad, Unk, "the", "a"}) {
 		t.Errorf("max_size 4: %q", got)
 	}
-	if got := c.Build(1, 1).Len(); got != 2 {
+	if got := c.Build(Limits{MinCount: 1, MaxSize: 1}).Len(); got != 2 {
 		t.Errorf("max_size 1 still holds the specials: len %d", got)
 	}
-	if got := c.Build(100, 0).Len(); got != 2 {
+	if got := c.Build(Limits{MinCount: 100, MaxSize: 0}).Len(); got != 2 {
 		t.Errorf("min_count above every count: len %d", got)
 	}
 }
 
 func TestEncode(t *testing.T) {
-	v := count(corpus).Build(2, 0)
+	v := count(corpus).Build(Limits{MinCount: 2, MaxSize: 0})
 	got := v.Encode([]string{"the", "cat", "zebra", "<pad>", "<unk>", "sat"})
 	want := []int32{2, 4, UnkID, UnkID, UnkID, 6}
 	if !reflect.DeepEqual(got, want) {
@@ -66,7 +66,7 @@ func TestEncode(t *testing.T) {
 
 func TestCoverage(t *testing.T) {
 	c := count(corpus)
-	v := c.Build(2, 0)
+	v := c.Build(Limits{MinCount: 2, MaxSize: 0})
 	cov := v.Coverage()
 	// 15 tokens; kept the(3)+a,cat,dog,sat(2 each) = 11; 9 distinct tokens, 5 kept.
 	if cov.Tokens != 15 || cov.Covered != 11 || cov.Types != 9 || cov.Kept != 5 {
@@ -83,16 +83,16 @@ func TestCoverage(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	whole := count(corpus).Build(1, 0)
+	whole := count(corpus).Build(Limits{MinCount: 1, MaxSize: 0})
 	a, b := count(corpus[:1]), count(corpus[1:])
 	a.Merge(b)
-	if merged := a.Build(1, 0); !reflect.DeepEqual(merged, whole) {
+	if merged := a.Build(Limits{MinCount: 1, MaxSize: 0}); !reflect.DeepEqual(merged, whole) {
 		t.Errorf("merged counters build %q, want %q", merged.Tokens(), whole.Tokens())
 	}
 }
 
 func TestBinaryRoundTrip(t *testing.T) {
-	v := count(corpus).Build(1, 0)
+	v := count(corpus).Build(Limits{MinCount: 1, MaxSize: 0})
 	b, err := v.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func trainFLOPs(tokens, samples, in, h, classes int) float64 {
 // inEpochOrder returns data placed so that train.Trainer.Epoch (epoch 0, seed benchSeed)
 // visits it in the order given: batch k is data[k·B:(k+1)·B], as torch_bench.py reads it.
 func inEpochOrder(data []feed.Sample) []feed.Sample {
-	order := train.Order(benchSeed, 0, len(data))
+	order := train.Order(benchSeed, 0, data)
 	out := make([]feed.Sample, len(data))
 	for j, i := range order {
 		out[i] = data[j]
@@ -85,7 +85,7 @@ func measure(c commonFlags, m *lstm.Model[float32], f feed.Features, data []feed
 	if c.warmup == 0 {
 		start = time.Now()
 	}
-	if _, err := t.Epoch(ctx, inEpochOrder(data[:need]), 0, 0, func(step int, _ float64) {
+	if _, err := t.Epoch(ctx, inEpochOrder(data[:need]), train.Position{}, func(step int, _ float64) {
 		switch {
 		case step == c.warmup:
 			start = time.Now()

@@ -40,7 +40,7 @@ func TestInEpochOrder(t *testing.T) {
 		data[i].Index = i
 	}
 	placed := inEpochOrder(data)
-	for j, i := range train.Order(benchSeed, 0, len(data)) {
+	for j, i := range train.Order(benchSeed, 0, data) {
 		if placed[i].Index != j {
 			t.Fatalf("visit %d reads sample %d", j, placed[i].Index)
 		}

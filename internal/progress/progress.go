@@ -77,8 +77,14 @@ func New(w io.Writer, opts ...Option) *Bar {
 	return p
 }
 
-// Start begins epoch (counted from 1) of epochs, over total samples.
-func (p *Bar) Start(epoch, epochs, total int) {
+// Epoch is an epoch as a Bar shows it: number N (from 1) of Of (0: unknown), over Samples.
+type Epoch struct {
+	N, Of, Samples int
+}
+
+// Start begins epoch e.
+func (p *Bar) Start(e Epoch) {
+	epoch, epochs, total := e.N, e.Of, e.Samples
 	p.epoch, p.epochs, p.total = epoch, epochs, total
 	p.done, p.lossSum, p.lossSamples = 0, 0, 0
 	p.start = p.now()

@@ -24,7 +24,7 @@ func TestProgressLogLines(t *testing.T) {
 	var out bytes.Buffer
 	p := New(&out, WithClock(clock.now), WithLogEvery(10*time.Second))
 
-	p.Start(1, 3, 1000)
+	p.Start(Epoch{N: 1, Of: 3, Samples: 1000})
 	clock.advance(time.Second)
 	p.Update(100, 0.5) // 1 s since start: no line yet
 	clock.advance(9 * time.Second)
@@ -36,7 +36,7 @@ func TestProgressLogLines(t *testing.T) {
 	p.Finish("val loss 0.2000  val accuracy 93.10%")
 
 	// Ctrl-C two seconds into the second epoch.
-	p.Start(2, 3, 1000)
+	p.Start(Epoch{N: 2, Of: 3, Samples: 1000})
 	clock.advance(2 * time.Second)
 	p.Update(200, 0.2)
 	p.Finish("interrupted")
@@ -58,7 +58,7 @@ func TestProgressBar(t *testing.T) {
 	var out bytes.Buffer
 	p := New(&out, WithClock(clock.now), WithTerminal(true, 80))
 
-	p.Start(1, 2, 1000)
+	p.Start(Epoch{N: 1, Of: 2, Samples: 1000})
 	clock.advance(time.Second)
 	p.Update(250, 0.8) // first update: drawn
 	clock.advance(50 * time.Millisecond)
@@ -94,7 +94,7 @@ func TestProgressNarrowTerminal(t *testing.T) {
 	clock := newFakeClock()
 	var out bytes.Buffer
 	p := New(&out, WithClock(clock.now), WithTerminal(true, 40))
-	p.Start(3, 0, 60000) // epochs unknown: "epoch 3"
+	p.Start(Epoch{N: 3, Of: 0, Samples: 60000}) // epochs unknown: "epoch 3"
 	clock.advance(2 * time.Second)
 	p.Update(6000, 1.25)
 	// No room for a bar; the line is cut to 39 columns so it cannot wrap.
@@ -115,7 +115,7 @@ func TestProgressWriteError(t *testing.T) {
 	clock := newFakeClock()
 	w := &failingWriter{}
 	p := New(w, WithClock(clock.now), WithTerminal(true, 80))
-	p.Start(1, 1, 10)
+	p.Start(Epoch{N: 1, Of: 1, Samples: 10})
 	p.Update(5, 1)
 	p.Finish("")
 	if p.Err() == nil || p.Err().Error() != "broken pipe" || w.n != 2 {
@@ -138,7 +138,7 @@ func TestProgressDetectsNonTerminal(t *testing.T) {
 
 func TestProgressLoss(t *testing.T) {
 	p := New(&bytes.Buffer{}, WithClock(newFakeClock().now))
-	p.Start(1, 1, 100)
+	p.Start(Epoch{N: 1, Of: 1, Samples: 100})
 	if !math.IsNaN(p.Loss()) {
 		t.Errorf("loss before any update = %v, want NaN", p.Loss())
 	}

@@ -55,8 +55,14 @@ func Shuffle(epoch int) Stream {
 	return Stream(uint64(epoch)<<1 | 1)
 }
 
-// Dropout is the stream of the dropout masks of one training step (epoch and step from 0).
-func Dropout(epoch, step int) Stream {
+// Step is one training step: Step steps done of the epoch Epoch, both from 0.
+type Step struct {
+	Epoch, Step int
+}
+
+// Dropout is the stream of the dropout masks of training step at.
+func Dropout(at Step) Stream {
+	epoch, step := at.Epoch, at.Step
 	if epoch < 0 || epoch >= MaxEpochs || step < 0 || uint64(step) >= 1<<32 {
 		panic(fmt.Sprintf("rng: dropout stream of epoch %d, step %d out of range", epoch, step))
 	}

@@ -39,7 +39,7 @@ func TestStreamsNeverCoincide(t *testing.T) {
 	drop := map[Stream][2]int{}
 	for _, e := range corners {
 		for _, st := range steps {
-			s := Dropout(e, st)
+			s := Dropout(Step{e, st})
 			if s&dropoutBit == 0 {
 				t.Fatalf("Dropout(%d, %d) = %#x lacks the dropout bit", e, st, uint64(s))
 			}
@@ -62,9 +62,9 @@ func TestOutOfRangePanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"Shuffle(MaxEpochs)":    func() { Shuffle(MaxEpochs) },
 		"Shuffle(-1)":           func() { Shuffle(-1) },
-		"Dropout(MaxEpochs, 0)": func() { Dropout(MaxEpochs, 0) },
-		"Dropout(0, 1<<32)":     func() { Dropout(0, 1<<32) },
-		"Dropout(0, -1)":        func() { Dropout(0, -1) },
+		"Dropout(MaxEpochs, 0)": func() { Dropout(Step{MaxEpochs, 0}) },
+		"Dropout(0, 1<<32)":     func() { Dropout(Step{0, 1 << 32}) },
+		"Dropout(0, -1)":        func() { Dropout(Step{0, -1}) },
 	} {
 		func() {
 			defer func() {
