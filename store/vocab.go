@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -263,3 +264,37 @@ func createFilled(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 
 func be32(x uint32) []byte { return binary.BigEndian.AppendUint32(nil, x) }
 func be64(x uint64) []byte { return binary.BigEndian.AppendUint64(nil, x) }
+
+// DictionaryDigest returns a SHA-256 digest of the dictionary and the embedding table as the
+// file holds them, byte for byte: every key and value of their buckets and their sizes and
+// settings in the meta bucket. Two stores with the same digest encode texts the same way and
+// start from the same table.
+func (s *Store) DictionaryDigest() (string, error) {
+	h := sha256.New()
+	err := s.view(func(tx *bolt.Tx) error {
+		word := func(b []byte) {
+			h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+			h.Write(b)
+		}
+		meta := tx.Bucket([]byte(bucketMeta))
+		for _, k := range []string{metaVocabSize, metaVocabTypes, metaEmbedRows, metaEmbedDim, metaEmbedTrain} {
+			word([]byte(k))
+			word(meta.Get([]byte(k)))
+		}
+		for _, name := range []string{bucketVocabTokens, bucketVocabCounts, bucketVocabIDs, bucketEmbed} {
+			word([]byte(name))
+			b := tx.Bucket([]byte(name))
+			if b == nil {
+				continue
+			}
+			if err := b.ForEach(func(k, v []byte) error { word(k); word(v); return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("sha256:%x", h.Sum(nil)), nil
+}

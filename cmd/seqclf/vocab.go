@@ -260,6 +260,9 @@ func newVocabShowCmd(s streams) *cobra.Command {
 				fmt.Fprintf(w, "tokenize:   lowercase %v, nfkc %v, numbers %v, split_sentences %v\n",
 					tc.Lowercase, tc.NFKC, tc.Numbers, tc.SplitSentences)
 			}
+			if d, err := st.DictionaryDigest(); err == nil {
+				fmt.Fprintf(w, "digest:     %s (dictionary and table)\n", d)
+			}
 			if t, err := st.Table(); err == nil {
 				fmt.Fprintf(w, "embedding:  %d×%d, trainable %v\n", t.Rows(), t.Dim(), t.Trainable)
 			} else if !errors.Is(err, store.ErrMissing) {
