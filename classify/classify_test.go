@@ -159,6 +159,8 @@ func TestSavedModels(t *testing.T) {
 		{"model-v2-text.db", "text-answers.jsonl"},
 		{"model-v1-mnist.db", "mnist-answers.jsonl"},
 		{"model-v2-mnist.db", "mnist-answers.jsonl"},
+		{"model-v3-text.db", "text-answers.jsonl"},
+		{"model-v3-mnist.db", "mnist-answers.jsonl"},
 	} {
 		want := readAnswers(t, "../store/testdata/"+c.answers)
 		s, err := store.Open("../store/testdata/" + c.model)
@@ -200,7 +202,7 @@ func TestSavedModels(t *testing.T) {
 // TestLoadedClassifierConcurrent classifies with a saved model from 8 goroutines at once (run
 // it with -race): each must get exactly the single goroutine's answers, batch by batch.
 func TestLoadedClassifierConcurrent(t *testing.T) {
-	s, err := store.Open("../store/testdata/model-v2-text.db")
+	s, err := store.Open("../store/testdata/model-v3-text.db")
 	if err != nil {
 		t.Fatal(err)
 	}

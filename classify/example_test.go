@@ -10,7 +10,7 @@ import (
 
 // Classifying texts with a model that seqclf pipeline run wrote.
 func ExampleLoad() {
-	s, err := store.Open("../store/testdata/model-v2-text.db")
+	s, err := store.Open("../store/testdata/model-v3-text.db")
 	if err != nil {
 		log.Fatal(err)
 	}

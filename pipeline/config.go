@@ -26,6 +26,8 @@ import (
 
 // Config is a pipeline's configuration: the YAML file of `seqclf pipeline run`, with the seed
 // tutorial's names for the model's sizes. Paths are taken relative to the working directory.
+// model.db keeps a run's config as JSON under the same names as the YAML keys (the json tags),
+// so that renaming a Go field changes nothing stored.
 type Config struct {
 	Seed      uint64         `mapstructure:"seed" json:"seed"`
 	OutputDir string         `mapstructure:"output_dir" json:"output_dir"`

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -153,5 +155,45 @@ func TestShippedConfigs(t *testing.T) {
 	}
 	if len(cfg.Source.Labels) != 5 || cfg.Source.Labels["spam-2"] != "spam" || cfg.Source.TestSplit != 0.2 {
 		t.Errorf("spam.yaml source: %+v", cfg.Source)
+	}
+}
+
+// TestStoredConfigUsesTheKeys checks that the JSON a store keeps of a config names every value
+// by its YAML key, not by a Go field name: a field renamed without its tags fails here.
+func TestStoredConfigUsesTheKeys(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Source.Labels = map[string]string{"Spam-1": "spam"}
+	b, err := cfg.storedJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	var walk func(prefix string, v map[string]any)
+	walk = func(prefix string, v map[string]any) {
+		for k, x := range v {
+			if sub, ok := x.(map[string]any); ok && k != "labels" {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			if k == "labels" {
+				k += ".*"
+			}
+			keys = append(keys, prefix+k)
+		}
+	}
+	walk("", obj)
+	slices.Sort(keys)
+	want := configKeys(reflect.TypeFor[Config](), "")
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Errorf("stored keys %v\nwant the config's %v", keys, want)
+	}
+	var back Config
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, cfg) {
+		t.Errorf("the stored config reads back as %+v (%v), want %+v", back, err, cfg)
 	}
 }

@@ -172,7 +172,7 @@ func TestCrashSafety(t *testing.T) {
 	for kills < minKills {
 		chains++
 		config, cfg := cfgFor(t.TempDir())
-		path := filepath.Join(cfg.OutputDir, ModelFile)
+		path := filepath.Join(cfg.OutputDir, CheckpointFile)
 		resume, last := false, -1
 		for attempt := 0; ; attempt++ {
 			if attempt == 100 {
@@ -221,11 +221,12 @@ func TestCrashSafety(t *testing.T) {
 			if log := r.log(); strings.HasSuffix(log, "checkpoint begin\n") {
 				inWrite++
 			}
+			// Every run after a kill resumes, as a retried job does, whatever the kill left.
+			resume = true
 			if st, err := os.Stat(path); errors.Is(err, os.ErrNotExist) || err == nil && st.Size() == 0 {
-				// Killed before it made model.db, or after it made the file and before bbolt
-				// wrote its first pages (in one write): a new run starts it again.
+				// Killed before it made checkpoint.db, or after it made the file and before
+				// bbolt wrote its first pages (in one write): the resumed run starts again.
 				emptyFiles++
-				resume = false
 				continue
 			}
 			state, found := readCheckpoint(t, cfg, path)
@@ -238,7 +239,6 @@ func TestCrashSafety(t *testing.T) {
 			if state.Done {
 				break // killed after the model was written
 			}
-			resume = found
 		}
 		got := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile))
 		for i := range want {
@@ -247,7 +247,7 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kills in %d chains, %d of them inside a checkpoint's write, %d before model.db had its first pages", kills, chains, inWrite, emptyFiles)
+	t.Logf("%d kills in %d chains, %d of them inside a checkpoint's write, %d before checkpoint.db had its first pages", kills, chains, inWrite, emptyFiles)
 	if inWrite == 0 {
 		t.Error("no kill landed inside a checkpoint's write")
 	}

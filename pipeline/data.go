@@ -24,6 +24,7 @@ type dataset struct {
 	classes          []string
 	train, val, test []feed.Sample
 	testDocs         int // the test set's documents: with unit sentence, fewer than its samples
+	valDocs          int // the validation set's documents (text), numbered in its samples' Doc
 	inputDim         int
 	trainFeatures    feed.Features
 	testFeatures     feed.Features
@@ -254,13 +255,17 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 	d.trainFeatures, d.testFeatures = f, f
 
 	for i, doc := range docs {
+		if parts[i] == source.PartValidation {
+			// Validation documents are numbered apart, to be scored per document.
+			for _, ids := range feed.EncodeTokens(tokens[i], v, unit, cfg.LSTM.TimeStep) {
+				d.val = append(d.val, feed.Sample{IDs: ids, Label: labelIDs[doc.Label], Doc: d.valDocs})
+			}
+			d.valDocs++
+			continue
+		}
 		for _, ids := range feed.EncodeTokens(tokens[i], v, unit, cfg.LSTM.TimeStep) {
-			s := feed.Sample{IDs: ids, Label: labelIDs[doc.Label], Doc: i}
-			switch {
-			case parts[i] == source.PartValidation:
-				d.val = append(d.val, s)
-			case len(ids) > 0: // an empty text teaches nothing
-				d.train = append(d.train, s)
+			if len(ids) > 0 { // an empty text teaches nothing
+				d.train = append(d.train, feed.Sample{IDs: ids, Label: labelIDs[doc.Label], Doc: i})
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -24,7 +25,10 @@ import (
 
 // RunOptions are the knobs of Run that are not part of the config.
 type RunOptions struct {
-	Resume   bool              // go on from the checkpoint in OUTPUT_DIR/model.db
+	// Resume goes on from OUTPUT_DIR/checkpoint.db: after an interruption or a crash, or with
+	// train.epochs raised. Without a checkpoint it starts the run from the beginning; on a run
+	// that has finished its epochs it does nothing. So a job can retry with Resume set.
+	Resume   bool
 	Log      io.Writer         // progress and notes (the CLI's standard error)
 	Out      io.Writer         // the final report (the CLI's standard output)
 	Progress []progress.Option // options of the progress display
@@ -33,79 +37,105 @@ type RunOptions struct {
 	CheckpointHook func(begin bool)
 }
 
-// RunResult is what a finished run produced.
+// RunResult is what a run produced.
 type RunResult struct {
 	Test      *report.Scores // nil without a test set
 	History   report.History
 	ModelPath string
+	// Finished is set when Resume found the run finished: nothing was trained or written.
+	Finished bool
 }
 
 // Files that Run writes into OUTPUT_DIR.
 const (
-	ModelFile   = "model.db"
-	MetricsFile = "metrics.json"
-	CurvesFile  = "curves.png"
+	// ModelFile is the trained model, for classifying: the dictionary, the table, the weights,
+	// the config, the labels and the history, compacted.
+	ModelFile = "model.db"
+	// CheckpointFile is the training state beside it: the checkpoint of the last epoch (weights,
+	// optimizer moments, best weights), which Resume goes on from.
+	CheckpointFile = "checkpoint.db"
+	MetricsFile    = "metrics.json"
+	CurvesFile     = "curves.png"
 )
 
-// ErrNothingToResume is wrapped by the error of a run asked to resume when OUTPUT_DIR/model.db
-// holds no checkpoint to go on from, or one of a finished run.
-var ErrNothingToResume = errors.New("nothing to resume")
-
-// A ResumeError says why a run cannot resume from OUTPUT_DIR/model.db.
+// A ResumeError says why a run cannot resume from OUTPUT_DIR/checkpoint.db.
 type ResumeError struct {
 	Path string
-	// Finished is set when the checkpoint is that of a run that finished its epochs: raising
-	// train.epochs trains on.
-	Finished bool
-	// Err wraps ErrNothingToResume, or a *ConfigError when the config differs from the
-	// checkpoint's.
+	// Err wraps a *ConfigError when the config differs from the checkpoint's.
 	Err error
 }
 
 func (e *ResumeError) Error() string { return e.Err.Error() }
 func (e *ResumeError) Unwrap() error { return e.Err }
 
-// Run trains and evaluates the model that cfg describes, writing OUTPUT_DIR/model.db (with a
-// checkpoint after every epoch), metrics.json and curves.png. When ctx is cancelled it finishes
-// the step under way, saves a checkpoint and returns a *train.Stopped wrapping
-// train.ErrInterrupted.
+// Run trains and evaluates the model that cfg describes, with a checkpoint after every epoch in
+// OUTPUT_DIR/checkpoint.db, and at the end writes OUTPUT_DIR/model.db, metrics.json and
+// curves.png. When ctx is cancelled it finishes the step under way, saves a checkpoint and
+// returns a *train.Stopped wrapping train.ErrInterrupted.
 //
-// A run that fails leaves no partial output: before its first checkpoint it removes the
-// model.db and the folders it created; after it, model.db holds the last checkpoint (which
-// Resume goes on from) and no trained model. A new run (not Resume) replaces an earlier model
-// in OUTPUT_DIR, and its metrics.json and curves.png, once its data has loaded.
+// An earlier model.db in OUTPUT_DIR keeps answering until the run has finished: the new one is
+// written under a temporary name beside it and renamed over it, so a run that fails or is killed
+// leaves it as it was. A run that fails before its first checkpoint removes the checkpoint.db
+// and the folders it created.
 func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err error) {
+	defer func() { err = inFile(err, cfg.file) }()
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	path := filepath.Join(cfg.OutputDir, ModelFile)
-	defer func() { err = inFile(err, cfg.file) }()
+	modelPath := filepath.Join(cfg.OutputDir, ModelFile)
+	ckPath := filepath.Join(cfg.OutputDir, CheckpointFile)
 	made, err := mkdirAll(cfg.OutputDir)
 	if err != nil {
 		return nil, &ConfigError{Key: "output_dir", Msg: fmt.Sprintf("output_dir %s cannot be made: %v; set output_dir to a folder you can write", cfg.OutputDir, err)}
 	}
-	_, statErr := os.Stat(path)
+	_, statErr := os.Stat(ckPath)
 	newFile := errors.Is(statErr, fs.ErrNotExist)
-	var s *store.Store
-	checkpointed := false // model.db holds a checkpoint, which a failure must keep
+	var ck *store.Store
+	checkpointed := false // checkpoint.db holds a checkpoint, which a failure must keep
 	defer func() {
-		if s != nil {
-			s.Close()
+		if ck != nil {
+			ck.Close()
 		}
-		var stopped *train.Stopped
-		if err == nil || checkpointed || errors.As(err, &stopped) && stopped.Checkpointed {
+		if err == nil || checkpointed {
 			return
 		}
-		if s != nil && newFile {
-			os.Remove(path)
+		if ck != nil && newFile {
+			os.Remove(ckPath)
 		}
 		for i := len(made) - 1; i >= 0; i-- {
 			os.Remove(made[i]) // only if empty
 		}
 	}()
+	runJSON, err := cfg.storedJSON()
+	if err != nil {
+		return nil, err
+	}
+	var saved *store.Checkpoint // the checkpoint to resume from
+	if o.Resume {
+		if newFile {
+			fmt.Fprintf(o.Log, "resume: %s does not exist: starting the run from the beginning\n", ckPath)
+		} else {
+			if ck, err = store.Create(ckPath); err != nil {
+				return nil, err
+			}
+			if saved, err = checkpointOf(ck, cfg); err != nil {
+				return nil, err
+			}
+			if saved == nil {
+				fmt.Fprintf(o.Log, "resume: %s holds no checkpoint yet: starting the run from the beginning\n", ckPath)
+			} else if saved.State.Done && saved.State.Epoch >= cfg.Train.Epochs {
+				if _, err := os.Stat(modelPath); err == nil {
+					fmt.Fprintf(o.Log, "resume: the run in %s has finished its %d epochs, and %s is its model: nothing to do (raise train.epochs to train on)\n",
+						cfg.OutputDir, saved.State.Epoch, modelPath)
+					checkpointed = true
+					return &RunResult{ModelPath: modelPath, Finished: true}, nil
+				}
+			}
+		}
+	}
 	data, err := loadData(cfg, o.Log)
 	if err != nil {
 		return nil, err
@@ -128,31 +158,34 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	if err != nil {
 		return nil, err
 	}
-	emb, _ := data.trainFeatures.(*feed.Embeddings)
-	st := train.NewState(model, opt, emb)
-	if s, err = openRunStore(path, cfg, data, st, o.Resume); err != nil {
-		return nil, err
+	var emb *feed.Embeddings
+	if data.dict != nil {
+		emb = data.trainFeatures.(*feed.Embeddings)
 	}
-	checkpointed = o.Resume
-	if !o.Resume {
-		// The earlier run's report and curves describe the model this run replaces.
-		for _, f := range []string{MetricsFile, CurvesFile} {
-			if err := os.Remove(filepath.Join(cfg.OutputDir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("output_dir: %w", err)
-			}
+	st := train.NewState(model, opt, emb)
+	if ck == nil {
+		if ck, err = store.Create(ckPath); err != nil {
+			return nil, err
 		}
 	}
-	if o.Resume {
-		fmt.Fprintf(o.Log, "resuming %s at epoch %d, step %d\n", path, st.Epoch+1, st.Step)
+	if saved != nil {
+		if err := st.Restore(saved); err != nil {
+			return nil, fmt.Errorf("reading the checkpoint of %s: %w", ckPath, err)
+		}
+		checkpointed = true
+		fmt.Fprintf(o.Log, "resuming %s at epoch %d, step %d\n", ckPath, st.Epoch+1, st.Step)
+	} else if err := ck.StartRun(runJSON); err != nil {
+		return nil, err
 	}
+	removeStale(cfg.OutputDir)
 	fmt.Fprintf(o.Log, "model: %d LSTM layer(s) of %d units, %d inputs per step, %d classes: %d parameters\n",
 		cfg.LSTM.NumLayers, cfg.LSTM.NumUnits, data.inputDim, len(data.classes), model.NumParams())
 
 	job := &train.Job{
 		Trainer: &train.Trainer{Model: model, Features: data.trainFeatures, Opt: opt, BatchSize: cfg.Train.BatchSize,
 			Seed: cfg.Seed, Options: lstm.TrainOptions[float32]{ClipNorm: cfg.Train.ClipNorm}},
-		Train: data.train, Val: data.val, Epochs: cfg.Train.Epochs, Patience: cfg.Train.EarlyStoppingPatience,
-		Store: s, Checkpointed: o.Resume, Log: o.Log, Progress: o.Progress, CheckpointHook: o.CheckpointHook,
+		Train: data.train, Val: data.val, ValDocs: data.valDocs, Epochs: cfg.Train.Epochs, Patience: cfg.Train.EarlyStoppingPatience,
+		Store: ck, Checkpointed: checkpointed, Log: o.Log, Progress: o.Progress, CheckpointHook: o.CheckpointHook,
 	}
 	if err := train.Run(ctx, job, st); err != nil {
 		var stopped *train.Stopped
@@ -161,7 +194,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	}
 	checkpointed = true
 
-	res = &RunResult{History: st.History, ModelPath: path}
+	res = &RunResult{History: st.History, ModelPath: modelPath}
 	if len(data.test) > 0 {
 		if res.Test, err = evaluate(model, data, cfg.Train.BatchSize); err != nil {
 			return nil, err
@@ -171,11 +204,10 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 			return nil, err
 		}
 	}
-	run, err := cfg.storedJSON()
-	if err != nil {
+	if err := writeModel(modelPath, st, data, cfg.input(), runJSON); err != nil {
 		return nil, err
 	}
-	if err := st.SaveModel(s, data.classes, cfg.input(), run); err != nil {
+	if err := st.Finish(ck); err != nil {
 		return nil, err
 	}
 	if err := report.WriteMetricsJSON(filepath.Join(cfg.OutputDir, MetricsFile), res.Test, &st.History); err != nil {
@@ -186,8 +218,89 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 			return nil, err
 		}
 	}
-	fmt.Fprintf(o.Log, "wrote %s, %s and %s\n", path, MetricsFile, CurvesFile)
+	fmt.Fprintf(o.Log, "wrote %s, %s and %s\n", modelPath, MetricsFile, CurvesFile)
 	return res, nil
+}
+
+// tmpModel starts the names of the model files being written in OUTPUT_DIR.
+const tmpModel = "." + ModelFile + ".tmp-"
+
+// writeModel writes the trained model to path: under a temporary name beside it, compacted,
+// then renamed over it, so that a reader of path sees the earlier model or this one.
+func writeModel(path string, st *train.State, data *dataset, in store.Input, run []byte) (err error) {
+	tmp, err := createTemp(filepath.Dir(path), tmpModel)
+	if err != nil {
+		return fmt.Errorf("writing the model: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	s, err := store.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if data.dict != nil {
+		err = s.PutVocab(data.dict.Vocab)
+		if err == nil {
+			err = s.PutTokenizer(in.Tokenize)
+		}
+	}
+	if err == nil {
+		err = st.SaveModel(s, data.classes, in, run)
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = store.Compact(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	return err
+}
+
+// createTemp creates an empty file in dir whose name starts with prefix, with the mode a new
+// file gets (0666 less the umask, as os.Create's), unlike os.CreateTemp's 0600.
+func createTemp(dir, prefix string) (string, error) {
+	for {
+		name := filepath.Join(dir, fmt.Sprintf("%s%08x", prefix, rand.Uint32()))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return name, f.Close()
+	}
+}
+
+// removeStale removes the temporary model files of runs that were killed as they wrote one.
+// The caller holds OUTPUT_DIR/checkpoint.db, so no other run of this folder is writing one.
+func removeStale(dir string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, tmpModel+"*"))
+	for _, p := range stale {
+		os.Remove(p)
+	}
+}
+
+// checkpointOf returns the checkpoint in ck of the run that cfg describes, nil if it holds none
+// yet. It is an error for ck to hold the checkpoint of another config.
+func checkpointOf(ck *store.Store, cfg *Config) (*store.Checkpoint, error) {
+	stored, err := ck.RunConfig()
+	if errors.Is(err, store.ErrMissing) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := sameRun(stored, cfg); err != nil {
+		return nil, &ResumeError{Path: ck.Path(), Err: fmt.Errorf("%s: %w", ck.Path(), err)}
+	}
+	return ck.Checkpoint()
 }
 
 // evaluate scores model on the test set, a document's answer combining its samples'.
@@ -240,62 +353,6 @@ func newOptimizer(tc TrainConfig) (lstm.Optimizer[float32], error) {
 	return nil, &ConfigError{Key: "train.optimizer", Msg: fmt.Sprintf("train.optimizer is %q, want one of adam, adamw, sgd", tc.Optimizer)}
 }
 
-// openRunStore opens OUTPUT_DIR/model.db: for a new run it empties it and writes the config,
-// the dictionary and the starting table; with resume it reads the checkpoint into st.
-func openRunStore(path string, cfg *Config, data *dataset, st *train.State, resume bool) (*store.Store, error) {
-	runJSON, err := cfg.storedJSON()
-	if err != nil {
-		return nil, err
-	}
-	if resume {
-		if _, err := os.Stat(path); err != nil {
-			return nil, &ResumeError{Path: path, Err: fmt.Errorf("%w: %s does not exist", ErrNothingToResume, path)}
-		}
-	}
-	s, err := store.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	fail := func(err error) (*store.Store, error) {
-		s.Close()
-		return nil, err
-	}
-	if resume {
-		stored, err := s.RunConfig()
-		if err != nil {
-			return fail(&ResumeError{Path: path, Err: fmt.Errorf("%w: %s holds no run to go on with", ErrNothingToResume, path)})
-		}
-		if err := sameRun(stored, cfg); err != nil {
-			return fail(&ResumeError{Path: path, Err: fmt.Errorf("%s: %w", path, err)})
-		}
-		found, err := st.Load(s)
-		if err != nil {
-			return fail(err)
-		}
-		if !found {
-			return fail(&ResumeError{Path: path, Err: fmt.Errorf("%w: %s holds no checkpoint", ErrNothingToResume, path)})
-		}
-		if st.Done && st.Epoch >= cfg.Train.Epochs {
-			return fail(&ResumeError{Path: path, Finished: true,
-				Err: fmt.Errorf("%w: the training in %s has finished its %d epochs", ErrNothingToResume, path, st.Epoch)})
-		}
-		st.Done = false
-		return s, nil
-	}
-	if err := s.StartRun(runJSON); err != nil {
-		return fail(err)
-	}
-	if data.dict != nil {
-		if err := s.PutVocab(data.dict.Vocab); err != nil {
-			return fail(err)
-		}
-		if err := s.PutTable(data.dict.Table); err != nil {
-			return fail(err)
-		}
-	}
-	return s, nil
-}
-
 // sameRun returns an error naming the first key in which cfg differs from the stored run config,
 // other than those a resumed run may change: the number of epochs, the patience, and the learning
 // rate and clip norm (what a diverging run is resumed with).
@@ -317,7 +374,7 @@ func sameRun(stored []byte, cfg *Config) error {
 	})
 	for _, key := range keys {
 		if v := b[key]; fmt.Sprint(a[key]) != fmt.Sprint(v) {
-			return &ConfigError{Key: key, Msg: fmt.Sprintf("%s is %v, but the checkpoint was trained with %v; resume with the same config", key, v, a[key])}
+			return &ConfigError{Key: key, Msg: fmt.Sprintf("%s is %v, but the checkpoint was trained with %v", key, v, a[key])}
 		}
 	}
 	return nil

@@ -1,12 +1,17 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"unicode"
 
 	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/vocab"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Format 1 stored its JSON records with the Go field names of the structs that wrote them
@@ -119,4 +124,62 @@ func snake(name string) string {
 		b.WriteRune(unicode.ToLower(c))
 	}
 	return b.String()
+}
+
+// Versions 1 and 2 kept the dictionary in three buckets keyed by id and token, and the table in
+// one keyed by id, written in chunks; these read them.
+
+// vocabBuckets reads a dictionary of n entries kept in buckets.
+func (s *Store) vocabBuckets(tx *bolt.Tx, n int, meta *bolt.Bucket) (*vocab.Vocab, error) {
+	var types int
+	if t := meta.Get([]byte(metaVocabTypes)); len(t) == 8 {
+		types = int(binary.BigEndian.Uint64(t))
+	}
+	tb, cb := tx.Bucket([]byte(bucketVocabTokens)), tx.Bucket([]byte(bucketVocabCounts))
+	if tb == nil || cb == nil {
+		return nil, fmt.Errorf("store %s: %w (dictionary buckets missing)", s.path, ErrNotStore)
+	}
+	tokens, counts := make([]string, 0, n), make([]int64, 0, n)
+	// Both buckets are keyed by the same ids in order: walk them side by side (a Get per id
+	// searched the counts' tree 20,000 times, a third of classify's dictionary load).
+	c, cc := tb.Cursor(), cb.Cursor()
+	ck, cnt := cc.First()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 4 || int(binary.BigEndian.Uint32(k)) != len(tokens) {
+			return nil, fmt.Errorf("store %s: %w (dictionary ids not 0..n-1)", s.path, ErrNotStore)
+		}
+		tokens = append(tokens, string(v)) // string() copies out of the mmap
+		if !bytes.Equal(ck, k) || len(cnt) != 8 {
+			return nil, fmt.Errorf("store %s: %w (no count for id %d)", s.path, ErrNotStore, len(tokens)-1)
+		}
+		counts = append(counts, int64(binary.BigEndian.Uint64(cnt)))
+		ck, cnt = cc.Next()
+	}
+	if len(tokens) != n {
+		return nil, fmt.Errorf("store %s: %w (dictionary of %d entries, meta says %d)", s.path, ErrNotStore, len(tokens), n)
+	}
+	v, err := vocab.New(tokens, counts, types)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.path, err)
+	}
+	return v, nil
+}
+
+// tableBuckets reads a table of n rows of d values kept in a bucket.
+func (s *Store) tableBuckets(tx *bolt.Tx, n, d int) ([]float32, error) {
+	b := tx.Bucket([]byte(bucketEmbed))
+	if b == nil || n < 1 || d < 1 {
+		return nil, fmt.Errorf("store %s: %w (embedding bucket missing)", s.path, ErrNotStore)
+	}
+	data := make([]float32, 0, n*d)
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 4 || int(binary.BigEndian.Uint32(k))*d != len(data) || len(v) != 4*d {
+			return nil, fmt.Errorf("store %s: %w (embedding row %x malformed)", s.path, ErrNotStore, k)
+		}
+		for i := 0; i < len(v); i += 4 { // decoding copies out of the mmap
+			data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(v[i:])))
+		}
+	}
+	return data, nil
 }

@@ -82,8 +82,6 @@ type Trained struct {
 	Run json.RawMessage
 	// History is the epochs trained, as JSON; the store keeps it as it is.
 	History json.RawMessage
-	// State is the training state at the end, Done set: it replaces the checkpoint's.
-	State CheckpointState
 }
 
 // Model is a trained classifier read back from a store: the LSTM and its head, the class names,
@@ -117,14 +115,13 @@ func getF32(dst []float32, b []byte, what string) error {
 }
 
 // PutModel writes a trained model: its weights, shape, class names, input, run config and
-// history, and its final training state, in one transaction. The embedding table goes in
-// beforehand with PutTable.
+// history, in one transaction. The dictionary and the embedding table go in with PutVocab and
+// PutTable.
 func (s *Store) PutModel(t *Trained) error {
 	recs := map[[2]string]any{
-		{bucketConfig, keyShape}:     shapeOf(t.LSTM.Config),
-		{bucketConfig, keyInput}:     t.Input,
-		{bucketLabels, keyLabels}:    t.Labels,
-		{bucketCheckpoint, keyState}: t.State,
+		{bucketConfig, keyShape}:  shapeOf(t.LSTM.Config),
+		{bucketConfig, keyInput}:  t.Input,
+		{bucketLabels, keyLabels}: t.Labels,
 	}
 	enc := map[[2]string][]byte{{bucketConfig, keyRun}: t.Run, {bucketHistory, keyEpochs}: t.History}
 	for k, v := range recs {
@@ -156,8 +153,8 @@ func (s *Store) PutModel(t *Trained) error {
 	return nil
 }
 
-// Trained reports whether the store holds a trained model's weights.
-func (s *Store) Trained() (bool, error) {
+// HasModel reports whether the store holds a trained model's weights.
+func (s *Store) HasModel() (bool, error) {
 	var trained bool
 	err := s.viewTx(func(tx *txn) error { trained = len(tx.keys(bucketWeights)) > 0; return nil })
 	return trained, err
@@ -247,8 +244,8 @@ func (s *Store) LoadModel() (*Model, error) {
 	return &out, nil
 }
 
-// RunConfig returns the run config the store's model was trained with, as JSON, as PutModel or
-// PutRunConfig received it.
+// RunConfig returns the run config the store's model was trained with, as JSON, as StartRun or
+// PutModel received it.
 func (s *Store) RunConfig() (json.RawMessage, error) {
 	var b []byte
 	if err := s.viewTx(func(tx *txn) error { b = tx.get(bucketConfig, keyRun); return nil }); err != nil {

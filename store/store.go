@@ -18,21 +18,33 @@ import (
 // Format is the version of the store's layout, kept in the meta bucket under "format". This
 // seqclf writes Format and reads it and the versions before it, listed in doc.go; a store of a
 // newer version is refused with ErrVersion.
-const Format = 2
+const Format = 3
 
 // The buckets of a store; doc.go gives each one's keys and values. This is the only list:
 // nothing outside this package names a bucket.
 const (
-	bucketMeta        = "meta"         // format, creation, and the settings the store was made with
+	bucketMeta       = "meta"       // format, creation, and the settings the store was made with
+	bucketVocab      = "vocab"      // the dictionary, packed
+	bucketTable      = "table"      // the embedding table, packed
+	bucketConfig     = "config"     // the model's shape, input and run config
+	bucketLabels     = "labels"     // the class names
+	bucketWeights    = "weights"    // parameter name → values
+	bucketCheckpoint = "checkpoint" // the training state at the last checkpoint
+	bucketHistory    = "history"    // the epochs trained
+)
+
+// The buckets of versions 1 and 2, read still: the dictionary and table a key per entry.
+const (
 	bucketVocabIDs    = "vocab_ids"    // token → id
 	bucketVocabTokens = "vocab_tokens" // id → token
 	bucketVocabCounts = "vocab_counts" // id → corpus count
 	bucketEmbed       = "embed"        // id → vector
-	bucketConfig      = "config"       // the model's shape, input and run config
-	bucketLabels      = "labels"       // the class names
-	bucketWeights     = "weights"      // parameter name → values
-	bucketCheckpoint  = "checkpoint"   // the training state at the last checkpoint
-	bucketHistory     = "history"      // the epochs trained
+)
+
+// Keys of the vocab and table buckets.
+const (
+	keyPacked = "packed" // vocab: the dictionary as vocab.Vocab.MarshalBinary writes it
+	keyValues = "values" // table: rows × dim float32 values, row after row
 )
 
 // Keys of the meta bucket.
@@ -97,9 +109,6 @@ var storeLockTimeout = time.Second
 // minStoreSize is the smallest bbolt file: two meta pages, a freelist and a root leaf of
 // bbolt's smallest page size (1 KiB).
 const minStoreSize = 4 << 10
-
-// bulkChunk is the number of keys a bulk load writes per transaction.
-const bulkChunk = 10000
 
 // A Store is one bbolt file holding the dictionary, the embedding table and the model.
 type Store struct {
@@ -188,20 +197,23 @@ func open(path string, readOnly bool) (*Store, error) {
 }
 
 // upgrade brings a store of an earlier layout to Format: in place when it is open for writing,
-// in memory when it is read-only.
+// in memory when it is read-only. Version 1's JSON records are rewritten; the buckets of
+// versions 1 and 2 that version 3 packs stay as they are, and are read as they are.
 func (s *Store) upgrade(readOnly bool) error {
 	v, err := s.meta(metaFormat)
 	if err != nil || binary.BigEndian.Uint32(v) == Format {
 		return err
 	}
 	var recs map[[2]string][]byte
-	err = s.viewTx(func(tx *txn) error {
-		var err error
-		recs, err = upgrade1(tx.get)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w: %v", s.path, ErrNotStore, err)
+	if binary.BigEndian.Uint32(v) == 1 {
+		err = s.viewTx(func(tx *txn) error {
+			var err error
+			recs, err = upgrade1(tx.get)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w: %v", s.path, ErrNotStore, err)
+		}
 	}
 	if readOnly {
 		s.upgraded = recs
@@ -354,4 +366,49 @@ func (s *Store) meta(key string) ([]byte, error) {
 	var v []byte
 	err := s.viewTx(func(tx *txn) error { v = tx.get(bucketMeta, key); return nil })
 	return v, err
+}
+
+// Compact rewrites the closed store at path with only the pages its data uses, in a file cut to
+// the last of them: what a model file that ships should be. It writes path's copy beside it,
+// with path's permissions, and renames it over path, so a reader of path sees the old file or
+// the new one.
+func Compact(path string) error {
+	src, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: storeLockTimeout, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	defer src.Close()
+	tmp := path + ".compact"
+	dst, err := bolt.Open(tmp, 0o644, &bolt.Options{Timeout: storeLockTimeout})
+	if err != nil {
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	var used int64
+	err = bolt.Compact(dst, src, 64<<20)
+	if err == nil {
+		err = dst.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil })
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// The copy keeps the file's permissions (bbolt would make it 0644 less the umask).
+		var fi os.FileInfo
+		if fi, err = os.Stat(path); err == nil {
+			err = os.Chmod(tmp, fi.Mode().Perm())
+		}
+	}
+	if err == nil {
+		// bbolt grows a file by its mapping, to a power of two up to 1 GiB: the pages past the
+		// last one used are zeros that no reader touches.
+		err = os.Truncate(tmp, used)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("compacting %s: %w", path, err)
+	}
+	return nil
 }

@@ -23,7 +23,7 @@ func storeFixture(t *testing.T) (*vocab.Vocab, *embed.Table) {
 		c.Add(toks)
 	}
 	v := c.Build(vocab.Limits{MinCount: 1, MaxSize: 0})
-	if v.Len() <= bulkChunk*2 {
+	if v.Len() <= 20000 {
 		t.Fatalf("fixture too small: %d", v.Len())
 	}
 	tab, err := embed.New(v.Len(), 8, 1, rand.New(rand.NewPCG(1, 2)))

@@ -103,3 +103,55 @@ func TestUpgrade(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeV2 opens a version-2 model, whose dictionary and table are a key per entry, for
+// writing: it becomes version 3 on disk and reads the same; writing the dictionary and table
+// again packs them, and they still read the same.
+func TestUpgradeV2(t *testing.T) {
+	path := copyFile(t, filepath.Join("testdata", "model-v2-text.db"))
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.Vocab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := r.Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if f, _ := w.meta(metaFormat); binary.BigEndian.Uint32(f) != Format {
+		t.Errorf("format %v after opening for writing, want %d", f, Format)
+	}
+	for round := range 2 {
+		v2, err := w.Vocab()
+		if err != nil || !reflect.DeepEqual(v, v2) {
+			t.Errorf("round %d: dictionary differs (%v)", round, err)
+		}
+		tab2, err := w.Table()
+		if err != nil || !reflect.DeepEqual(tab, tab2) {
+			t.Errorf("round %d: table differs (%v)", round, err)
+		}
+		if err := w.PutVocab(v); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.PutTable(tab); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var legacy bool
+	w.viewTx(func(tx *txn) error {
+		legacy = tx.keys(bucketVocabIDs) != nil || tx.keys(bucketEmbed) != nil
+		return nil
+	})
+	if legacy {
+		t.Error("the version-2 buckets are still there after the dictionary and table were written again")
+	}
+}

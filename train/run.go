@@ -53,7 +53,11 @@ func (e *Stopped) Unwrap() error { return e.Err }
 type Job struct {
 	Trainer    *Trainer
 	Train, Val []feed.Sample
-	Epochs     int
+	// ValDocs is the number of documents Val's samples come from (their Doc, from 0): when a
+	// document gives several samples (unit sentence), validation is measured per document, as
+	// the test report is. 0: per sample.
+	ValDocs int
+	Epochs  int
 	// Patience stops training after this many epochs without a lower validation loss; 0: never.
 	Patience int
 	// Store receives a checkpoint after every epoch and when the run is interrupted.
@@ -132,8 +136,13 @@ func Run(ctx context.Context, j *Job, st *State) error {
 		improved := len(j.Val) == 0
 		if len(j.Val) > 0 {
 			probs, loss := val.Predict(j.Val)
+			correct, n := countCorrect(probs, labelsOf(j.Val), classes), len(j.Val)
+			if j.ValDocs > 0 && j.ValDocs < len(j.Val) {
+				loss, correct = byDocument(probs, classes, j.Val, j.ValDocs)
+				n = j.ValDocs
+			}
 			stats.ValLoss = loss
-			stats.ValAccuracy = float64(countCorrect(probs, labelsOf(j.Val), classes)) / float64(len(j.Val))
+			stats.ValAccuracy = float64(correct) / float64(n)
 			summary = fmt.Sprintf("val loss %.4f  val acc %.2f%%", loss, 100*stats.ValAccuracy)
 			improved = loss < st.bestValLoss()
 		}
@@ -164,4 +173,22 @@ func Run(ctx context.Context, j *Job, st *State) error {
 		st.restoreBest()
 	}
 	return nil
+}
+
+// byDocument returns the mean loss and the number of right answers over docs documents, each
+// answered by combining the probabilities of its samples as the test report does.
+func byDocument(probs []float32, classes int, samples []feed.Sample, docs int) (loss float64, correct int) {
+	p := classify.CombineByDoc(probs, classes, samples, docs)
+	label := make([]int, docs)
+	for _, s := range samples {
+		label[s.Doc] = s.Label
+	}
+	for d, y := range label {
+		row := p[d*classes : (d+1)*classes]
+		loss -= math.Log(math.Max(float64(row[y]), 1e-30))
+		if classify.Argmax(row) == y {
+			correct++
+		}
+	}
+	return loss / float64(docs), correct
 }

@@ -92,14 +92,15 @@ func (st *State) Load(s *store.Store) (bool, error) {
 	if err != nil || c == nil {
 		return false, err
 	}
-	if err := st.restore(c); err != nil {
+	if err := st.Restore(c); err != nil {
 		return false, fmt.Errorf("reading the checkpoint of %s: %w: %v", s.Path(), store.ErrNotStore, err)
 	}
 	return true, nil
 }
 
-// restore sets st from checkpoint c.
-func (st *State) restore(c *store.Checkpoint) error {
+// Restore sets st from checkpoint c, whose shapes must be those of st's model, optimizer and
+// table.
+func (st *State) Restore(c *store.Checkpoint) error {
 	st.CheckpointState = c.State
 	st.History = report.History{}
 	if c.History != nil {
@@ -232,19 +233,25 @@ func (st *State) restoreBest() {
 	}
 }
 
-// SaveModel writes the trained model to s: the table (for a text model), then its weights,
-// class names, input, run config and history in one transaction, and marks the checkpoint
-// done.
+// SaveModel writes the trained model to s, a model file: the table (for a text model), then its
+// weights, class names, input, run config and history in one transaction. The dictionary goes
+// in with store.PutVocab.
 func (st *State) SaveModel(s *store.Store, labels []string, in store.Input, run json.RawMessage) error {
 	if st.emb != nil {
 		if err := s.PutTable(st.emb.Table); err != nil {
 			return err
 		}
 	}
-	st.Done = true
 	hist, err := json.Marshal(st.History)
 	if err != nil {
 		return err
 	}
-	return s.PutModel(&store.Trained{LSTM: st.model, Labels: labels, Input: in, Run: run, History: hist, State: st.CheckpointState})
+	return s.PutModel(&store.Trained{LSTM: st.model, Labels: labels, Input: in, Run: run, History: hist})
+}
+
+// Finish marks the training done in its checkpoint store s: a resumed run then has nothing to
+// do, unless train.epochs is raised.
+func (st *State) Finish(s *store.Store) error {
+	st.Done = true
+	return st.Save(s)
 }

@@ -26,13 +26,7 @@ func advise(err error) error {
 		msg := strings.Replace(err.Error(), fmt.Sprintf("override %q", ce.Override), "--set "+ce.Override, 1)
 		return withAdvice(err, msg, "")
 	case errors.As(err, &resume):
-		switch {
-		case resume.Finished:
-			return withAdvice(err, "--resume: "+err.Error(), "raise train.epochs to train on, or run without --resume to start again")
-		case errors.Is(err, pipeline.ErrNothingToResume):
-			return withAdvice(err, "--resume: "+err.Error(), "run without --resume to start training")
-		}
-		return withAdvice(err, "--resume: "+err.Error(), "")
+		return withAdvice(err, "--resume: "+err.Error(), "resume with the same config, or run without --resume to start again")
 	case errors.As(err, &stopped) && errors.Is(err, train.ErrInterrupted):
 		return withAdvice(err, err.Error(), "go on with --resume")
 	case errors.As(err, &stopped) && errors.Is(err, train.ErrDiverged):

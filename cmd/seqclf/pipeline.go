@@ -32,7 +32,7 @@ type pipelineRunOptions struct {
 // AddFlags adds the options' flags to fs.
 func (o *pipelineRunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.sets, "set", nil, "override a config key, key=value (repeatable), as --set lstm.num_units=64")
-	fs.BoolVar(&o.resume, "resume", false, "go on from the last checkpoint in OUTPUT_DIR/model.db")
+	fs.BoolVar(&o.resume, "resume", false, "go on from the last checkpoint in OUTPUT_DIR/checkpoint.db (safe to repeat)")
 }
 
 func newPipelineRunCmd(s streams) *cobra.Command {
@@ -41,14 +41,17 @@ func newPipelineRunCmd(s streams) *cobra.Command {
 		Use:   "run CONFIG.yaml",
 		Short: "Train, evaluate and store a model as the config says",
 		Long: `Reads the data the config names, builds the dictionary and embedding table (text) or
-reads the images row by row (mnist), trains the LSTM with a checkpoint after every epoch, and
-evaluates it on the test set. It writes OUTPUT_DIR/model.db (the model, for seqclf classify),
-OUTPUT_DIR/metrics.json and OUTPUT_DIR/curves.png.
+reads the images row by row (mnist), trains the LSTM with a checkpoint after every epoch in
+OUTPUT_DIR/checkpoint.db, and evaluates it on the test set. At the end it writes
+OUTPUT_DIR/model.db (the model, for seqclf classify: compact, no training state),
+OUTPUT_DIR/metrics.json and OUTPUT_DIR/curves.png. An earlier model.db keeps answering until the
+new one is complete; a run that fails leaves it as it was.
 
 Settings come from the YAML file, then SEQCLF_<KEY> environment variables
 (SEQCLF_LSTM_NUM_UNITS=64), then --set key=value. Ctrl-C finishes the step under way, saves a
 checkpoint and stops; --resume goes on from it, and ends with the weights an uninterrupted run
-would have.`,
+would have. --resume is safe to repeat, as a retried job does: without a checkpoint it starts
+from the beginning, and on a finished run it does nothing and exits 0.`,
 		Example: `  seqclf pipeline run configs/default.yaml
   seqclf pipeline run configs/mnist.yaml --set train.epochs=10 --set output_dir=runs/mnist10
   seqclf pipeline run configs/mnist.yaml --resume`,

@@ -198,7 +198,7 @@ func writeVocabStore(path string, v *vocab.Vocab, t *embed.Table, tc store.Token
 	if err != nil {
 		return err
 	}
-	trained, err := st.Trained()
+	trained, err := st.HasModel()
 	if err == nil && trained {
 		err = fmt.Errorf("store %s holds a trained model, whose weights fit its own dictionary: write the new dictionary to another file (--out)", path)
 	}
