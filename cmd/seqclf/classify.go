@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/seqclf/seqclf/classify"
-	"github.com/seqclf/seqclf/idx"
-	"github.com/seqclf/seqclf/store"
+	"github.com/seqclf/seqclf"
 )
 
 func init() { register(newClassifyCmd) }
@@ -54,14 +53,14 @@ For a model trained on MNIST-format images, --images FILE classifies the images 
   seqclf classify --model runs/mnist/model.db --images data/mnist/t10k-images-idx3-ubyte.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(s)
+			return o.run(cmd.Context(), s)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func (o *classifyOptions) run(s streams) error {
+func (o *classifyOptions) run(ctx context.Context, s streams) error {
 	if o.model == "" {
 		return fmt.Errorf("--model is required: the model.db that seqclf pipeline run wrote")
 	}
@@ -71,25 +70,21 @@ func (o *classifyOptions) run(s streams) error {
 	if o.batchSize < 1 {
 		return fmt.Errorf("--batch-size is %d: it must be at least 1", o.batchSize)
 	}
-	st, err := store.Open(o.model)
+	m, err := seqclf.Open(o.model, seqclf.WithBatchSize(o.batchSize))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	c, err := classify.Load(st, o.batchSize)
-	if err != nil {
-		return err
-	}
+	defer m.Close()
 	w := bufio.NewWriterSize(s.out, 1<<16)
-	switch {
-	case o.images != "" && c.Kind() != classify.KindImages:
+	switch kind := m.Info().Kind; {
+	case o.images != "" && kind != seqclf.KindImages:
 		return fmt.Errorf("--images: %s is a text model; give it text on standard input", o.model)
-	case o.images == "" && c.Kind() == classify.KindImages:
-		return fmt.Errorf("%s is a model of %s images, not of text: give the images with --images", o.model, c.Kind())
+	case o.images == "" && kind == seqclf.KindImages:
+		return fmt.Errorf("%s is a model of %s images, not of text: give the images with --images", o.model, kind)
 	case o.images != "":
-		err = o.classifyImages(c, w)
+		err = o.classifyImages(ctx, m, w)
 	default:
-		err = o.classifyText(c, s.in, w)
+		err = o.classifyText(ctx, m, s.in, w)
 	}
 	if err != nil {
 		return err
@@ -97,18 +92,18 @@ func (o *classifyOptions) run(s streams) error {
 	return w.Flush()
 }
 
-func (o *classifyOptions) classifyText(c *classify.Classifier, in io.Reader, w *bufio.Writer) error {
+func (o *classifyOptions) classifyText(ctx context.Context, m *seqclf.Model, in io.Reader, w *bufio.Writer) error {
 	r := bufio.NewReaderSize(in, 1<<16)
 	batch := make([]string, 0, o.batchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		probs, err := c.Classify(batch)
+		preds, err := m.Classify(ctx, batch...)
 		if err != nil {
 			return err
 		}
-		if err := o.write(w, c.Classes(), probs); err != nil {
+		if err := o.write(w, m.Classes(), preds); err != nil {
 			return err
 		}
 		batch = batch[:0]
@@ -134,34 +129,28 @@ func (o *classifyOptions) classifyText(c *classify.Classifier, in io.Reader, w *
 	}
 }
 
-func (o *classifyOptions) classifyImages(c *classify.Classifier, w *bufio.Writer) error {
-	im, err := idx.ReadImages(o.images)
+func (o *classifyOptions) classifyImages(ctx context.Context, m *seqclf.Model, w *bufio.Writer) error {
+	preds, err := m.ClassifyImageFile(ctx, o.images)
+	var shape *seqclf.ShapeError
+	if errors.As(err, &shape) {
+		return fmt.Errorf("--images %s does not fit the model: %w", o.images, shape.Err)
+	}
 	if err != nil {
 		return err
 	}
-	for lo := 0; lo < im.Count; lo += o.batchSize {
-		probs, err := c.ClassifyImages(im, lo, min(lo+o.batchSize, im.Count))
-		var shape *classify.ShapeError
-		if errors.As(err, &shape) {
-			return fmt.Errorf("--images %s does not fit the model: %w", o.images, shape.Err)
-		}
-		if err != nil {
-			return err
-		}
-		if err := o.write(w, c.Classes(), probs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return o.write(w, m.Classes(), preds)
 }
 
-// write writes one line per input of probs (inputs × classes): the top-k labels with their
-// probabilities, tab-separated, or a JSON object.
-func (o *classifyOptions) write(w *bufio.Writer, classes []string, probs []float32) error {
+// write writes one line per prediction: the top-k labels with their probabilities,
+// tab-separated, or a JSON object.
+func (o *classifyOptions) write(w *bufio.Writer, classes []string, preds []seqclf.Prediction) error {
 	k := len(classes)
 	order := make([]int, k)
-	for r := 0; r < len(probs); r += k {
-		p := probs[r : r+k]
+	p := make([]float32, k) // a prediction's probabilities, by class index
+	for _, pred := range preds {
+		for j, class := range classes {
+			p[j] = pred.Probabilities[class]
+		}
 		for j := range order {
 			order[j] = j
 		}
