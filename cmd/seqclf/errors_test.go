@@ -301,6 +301,21 @@ func badInputs() []badInput {
 			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "train.tsv", "out", "source.test="+f.path("test.tsv"))}
 		}, "", 1, `test\.tsv:2: a test document has the label "eggs", never seen in training \(labels: \[ham spam\]\)$`},
 		{"text data", "no document with a token", withData("tsv", "ham\t \nspam\t\t\n"), "", 1, `no training document has a token$`},
+		{"text data", "a test file that holds every training document", func(f *fixtures, t *testing.T) []string {
+			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "train.tsv", "out", "source.test="+f.path("train.tsv"))}
+		}, "", 1, `^bad source: .*train\.tsv: every document is a test document or repeats one: nothing is left to train on$`},
+		{"text data", "a test_split that holds out every document (one group)", withData("tsv", "ham\tsee you\tg\nspam\tfree money\tg\n", "source.group_column=2", "source.test_split=0.5"),
+			"", 1, `^bad source: .*data\.tsv: every document is a test document or repeats one: nothing is left to train on$`},
+		{"text data", "a validation_split that holds out every document (one group)", withData("tsv", "ham\tsee you\tg\nspam\tfree money\tg\n", "source.group_column=2", "source.validation_split=0.5"),
+			"", 1, `^bad source: .*data\.tsv: no training document has a token$`},
+		{"text data", "an empty test file", func(f *fixtures, t *testing.T) []string {
+			f.write(t, "test.tsv", nil)
+			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "train.tsv", "out", "source.test="+f.path("test.tsv"))}
+		}, "", 1, `^bad source: .*test\.tsv: holds no document; check source\.format and the path$`},
+		{"text data", "dir: a folder without label folders", func(f *fixtures, t *testing.T) []string {
+			f.write(t, "mails/readme.txt", []byte("no label folders here\n"))
+			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "mails", "out", "source.format=dir")}
+		}, "", 1, `^bad source: .*mails: no folders: source\.format dir wants one folder per label$`},
 
 		{"IDX", "wrong magic number", mnist("train.tsv", "labels.idx"), "", 1, `train\.tsv: magic number 0x68616d09 is not that of an IDX image file`},
 		{"IDX", "image and label paths swapped", mnist("labels.idx", "images.idx"), "", 1, `look swapped$`},
@@ -337,6 +352,20 @@ func badInputs() []badInput {
 		{"model store", "--resume with another config", func(f *fixtures, t *testing.T) []string {
 			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "train.tsv", "text", "train.epochs=3", "lstm.num_units=5"), "--resume"}
 		}, "", 1, `^--resume: .*text/checkpoint\.db: bad configuration: lstm\.num_units is 5, but the checkpoint was trained with 4; resume with the same config, or run without --resume to start again$`},
+
+		{"evaluate", "a label the model does not know", func(f *fixtures, t *testing.T) []string {
+			f.write(t, "eggs.tsv", []byte("ham\tsee you\nspam\tfree money\neggs\tscrambled\n"))
+			return []string{"evaluate", "--model", f.textModel, f.path("eggs.tsv")}
+		}, "", 1, `^bad source: .*eggs\.tsv:3: the label "eggs" is not one of the classes of .*text/model\.db \(ham, spam\)$`},
+		{"evaluate", "a config without a test set", func(f *fixtures, t *testing.T) []string {
+			return []string{"evaluate", "--model", f.textModel, "--config", f.path("text.yaml")}
+		}, "", 1, `text\.yaml has no test set \(neither source\.test nor source\.test_split\): give a FILE of labelled texts$`},
+		{"evaluate", "a text file for an image model", func(f *fixtures, t *testing.T) []string {
+			return []string{"evaluate", "--model", f.imgModel, f.path("train.tsv")}
+		}, "", 1, `is a model of mnist images, not of text: give the images with --images and --labels, not .*train\.tsv$`},
+		{"evaluate", "--images without --labels", func(f *fixtures, t *testing.T) []string {
+			return []string{"evaluate", "--model", f.imgModel, "--images", f.path("images.idx")}
+		}, "", 1, `^--images and --labels go together: give the IDX image file and its label file$`},
 	}
 }
 
