@@ -65,7 +65,7 @@ type Document struct {
 }
 
 // openText opens path for reading, through gzip if the file starts with gzip's magic bytes
-// (whatever its name).
+// (whatever its name), without a leading UTF-8 byte-order mark.
 func openText(path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -79,9 +79,18 @@ func openText(path string) (io.ReadCloser, error) {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return readCloser{zr, func() error { zr.Close(); return f.Close() }}, nil
+		return readCloser{skipBOM(bufio.NewReaderSize(zr, 1<<16)), func() error { zr.Close(); return f.Close() }}, nil
 	}
-	return readCloser{br, f.Close}, nil
+	return readCloser{skipBOM(br), f.Close}, nil
+}
+
+// skipBOM drops a UTF-8 byte-order mark at the start of br, which some editors write: it would
+// otherwise start the first label, column name or JSON object.
+func skipBOM(br *bufio.Reader) *bufio.Reader {
+	if b, _ := br.Peek(3); len(b) == 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+		br.Discard(3)
+	}
+	return br
 }
 
 type readCloser struct {

@@ -191,3 +191,24 @@ func TestHoldout(t *testing.T) {
 		t.Error("empty")
 	}
 }
+
+// TestByteOrderMark reads files that start with a UTF-8 byte-order mark, plain and gzipped: the
+// mark is not part of the first label, column name or JSON object.
+func TestByteOrderMark(t *testing.T) {
+	const bom = "\xef\xbb\xbf"
+	for _, c := range []struct {
+		name, text string
+		sc         Options
+	}{
+		{"bom.tsv", bom + "ham\tsee you\nspam\tbuy now\n", Options{Format: "tsv"}},
+		{"bom-header.csv", bom + "label,text\nham,see you\nspam,buy now\n", Options{Format: "csv", Header: true, LabelColumn: "label", TextColumn: "text"}},
+		{"bom.jsonl", bom + `{"label": "ham", "text": "see you"}` + "\n" + `{"label": "spam", "text": "buy now"}` + "\n", Options{Format: "jsonl"}},
+	} {
+		for _, gz := range []bool{false, true} {
+			docs, err := collect(t, writeSourceFile(t, c.name, c.text, gz), c.sc)
+			if err != nil || len(docs) != 2 || docs[0].Label != "ham" || docs[1].Label != "spam" {
+				t.Errorf("%s (gzip %v): %+v, %v; want ham then spam", c.name, gz, docs, err)
+			}
+		}
+	}
+}
