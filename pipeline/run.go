@@ -199,7 +199,11 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 		if res.Test, err = evaluate(model, data, cfg.Train.BatchSize); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(o.Out, "test set: %d documents\n", data.testDocs)
+		unit := "documents"
+		if cfg.Source.Kind == "mnist" {
+			unit = "images"
+		}
+		fmt.Fprintf(o.Out, "test set: %d %s\n", data.testDocs, unit)
 		if err := res.Test.WriteTable(o.Out); err != nil {
 			return nil, err
 		}
