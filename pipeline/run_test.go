@@ -411,3 +411,25 @@ func TestValidationPerDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeWithoutCheckpoint resumes in an empty output_dir, as a job retried after a crash
+// that came before the first checkpoint does: the run starts from the beginning, says so, and
+// makes the model an uninterrupted run makes.
+func TestResumeWithoutCheckpoint(t *testing.T) {
+	cfg := mnistConfig(t)
+	if _, err := Run(context.Background(), cfg, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile))
+	cfg.OutputDir = t.TempDir()
+	var log strings.Builder
+	if _, err := Run(context.Background(), cfg, RunOptions{Resume: true, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "starting the run from the beginning") {
+		t.Errorf("the log does not say the run starts from the beginning:\n%s", log.String())
+	}
+	if got := storedWeights(t, filepath.Join(cfg.OutputDir, ModelFile)); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Error("a resumed run without a checkpoint made another model than a new run")
+	}
+}
