@@ -22,7 +22,7 @@ import (
 	"github.com/seqclf/seqclf/serve"
 )
 
-// getRoutes are the routes seqclf serve answers to a GET (the issue's list); {name} is one path
+// getRoutes are the routes seqclf serve answers to a GET (the protocol's and /metrics); {name} is one path
 // segment, the model's name. A probe must GET one of them.
 var getRoutes = []string{
 	"/v2/health/live",
@@ -41,7 +41,7 @@ var postRoutes = []string{
 	"/v1/classify",
 }
 
-// The probes the issue asks for.
+// The probes: readiness and liveness as the Open Inference Protocol names them.
 const (
 	readyPath = "/v2/health/ready"
 	livePath  = "/v2/health/live"
