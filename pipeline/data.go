@@ -94,21 +94,6 @@ func loadMNIST(cfg *Config, log io.Writer) (*dataset, error) {
 	return d, nil
 }
 
-// readAll reads the documents of a text source.
-func readAll(path string, sc source.Options) ([]source.Document, error) {
-	var docs []source.Document
-	for doc, err := range source.Read(path, sc) {
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, doc)
-	}
-	if len(docs) == 0 {
-		return nil, &source.Error{File: path, Key: "source.format", Msg: "holds no document; check source.format and the path"}
-	}
-	return docs, nil
-}
-
 // NewSplit returns the split of cfg's training source: the test and validation documents drawn
 // from the seed.
 func NewSplit(cfg *Config) (*source.Split, error) {
@@ -136,7 +121,7 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 	}
 	var testDocs []source.Document
 	if sc.Test != "" {
-		if testDocs, err = readAll(sc.Test, opts); err != nil {
+		if testDocs, err = ReadDocuments(sc.Test, opts); err != nil {
 			return nil, err
 		}
 		for _, doc := range testDocs {

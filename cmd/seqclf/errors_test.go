@@ -356,7 +356,7 @@ func badInputs() []badInput {
 		{"evaluate", "a label the model does not know", func(f *fixtures, t *testing.T) []string {
 			f.write(t, "eggs.tsv", []byte("ham\tsee you\nspam\tfree money\neggs\tscrambled\n"))
 			return []string{"evaluate", "--model", f.textModel, f.path("eggs.tsv")}
-		}, "", 1, `^bad source: .*eggs\.tsv:3: the label "eggs" is not one of the classes of .*text/model\.db \(ham, spam\)$`},
+		}, "", 1, `^bad source: .*eggs\.tsv:3: the label "eggs" is not one of the model's classes \(ham, spam\)$`},
 		{"evaluate", "a config without a test set", func(f *fixtures, t *testing.T) []string {
 			return []string{"evaluate", "--model", f.textModel, "--config", f.path("text.yaml")}
 		}, "", 1, `text\.yaml has no test set \(neither source\.test nor source\.test_split\): give a FILE of labelled texts$`},

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -176,17 +175,17 @@ func (o *evaluateOptions) evaluateText(c *classify.Classifier, cfg *pipeline.Con
 	switch {
 	case len(args) > 0:
 		from = args[0]
-		docs, err = readDocuments(from, opts)
+		docs, err = pipeline.ReadDocuments(from, opts)
 	case o.config == "":
 		return nil, errors.New("no documents to evaluate on: give a FILE of labelled texts, or a --config whose source section names the test set")
 	case cfg.Source.Kind != "text":
 		return nil, fmt.Errorf("config %s: source.kind is %s, but %s is a text model: give a FILE of labelled texts", o.config, cfg.Source.Kind, o.model)
 	case cfg.Source.Test != "":
 		from = cfg.Source.Test
-		docs, err = readDocuments(from, opts)
+		docs, err = pipeline.ReadDocuments(from, opts)
 	case cfg.Source.TestSplit > 0:
 		from = cfg.Source.Train
-		docs, err = testSplit(cfg)
+		docs, err = pipeline.HeldOutDocuments(cfg)
 		if err == nil && len(docs) == 0 {
 			err = fmt.Errorf("config %s: source.test_split %g of %s holds out no document: give a FILE of labelled texts", o.config, cfg.Source.TestSplit, from)
 		}
@@ -196,65 +195,7 @@ func (o *evaluateOptions) evaluateText(c *classify.Classifier, cfg *pipeline.Con
 	if err != nil {
 		return nil, err
 	}
-	classes := c.Classes()
-	ids := classIDs(classes)
-	truth := make([]int, len(docs))
-	texts := make([]string, len(docs))
-	for i, d := range docs {
-		id, ok := ids[d.Label]
-		if !ok {
-			where := d.Name
-			if cfg.Source.Format == "dir" {
-				where = filepath.Join(from, d.Name)
-			}
-			return nil, &source.Error{File: where, Msg: fmt.Sprintf("the label %q is not one of the classes of %s (%s)",
-				d.Label, o.model, strings.Join(classes, ", "))}
-		}
-		truth[i], texts[i] = id, d.Text
-	}
-	// All the texts at once, so that the batches are those of pipeline run's test report.
-	probs, err := c.Classify(texts)
-	if err != nil {
-		return nil, err
-	}
-	return report.Evaluate(truth, argmaxes(probs, len(classes)), classes)
-}
-
-// readDocuments reads every document at path: a test file is scored whole, repeats included,
-// as pipeline run scores source.test.
-func readDocuments(path string, opts source.Options) ([]source.Document, error) {
-	var docs []source.Document
-	for d, err := range source.Read(path, opts) {
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, d)
-	}
-	if len(docs) == 0 {
-		return nil, &source.Error{File: path, Key: "source.format", Msg: "holds no document; check the format and the path"}
-	}
-	return docs, nil
-}
-
-// testSplit returns the documents of cfg's training source that pipeline run holds out for
-// testing (source.test_split), drawn from the seed as it draws them.
-func testSplit(cfg *pipeline.Config) ([]source.Document, error) {
-	split, err := pipeline.NewSplit(cfg)
-	if err != nil {
-		return nil, err
-	}
-	var docs []source.Document
-	i := 0
-	for d, err := range source.Read(cfg.Source.Train, cfg.Source.Options()) {
-		if err != nil {
-			return nil, err
-		}
-		if split.Of(i, d) == source.PartTest {
-			docs = append(docs, d)
-		}
-		i++
-	}
-	return docs, nil
+	return pipeline.ScoreTexts(c, docs, from, opts)
 }
 
 // evaluateImages scores a model of images on --images and --labels, or on the test images of
@@ -271,46 +212,10 @@ func (o *evaluateOptions) evaluateImages(c *classify.Classifier, cfg *pipeline.C
 	if err != nil {
 		return nil, err
 	}
-	classes := c.Classes()
-	ids := classIDs(classes)
-	truth := make([]int, len(truthLabels))
-	for i, l := range truthLabels {
-		id, ok := ids[strconv.Itoa(l)]
-		if !ok {
-			return nil, fmt.Errorf("%s: image %d has the label %d, not one of the classes of %s (%s)",
-				labels, i, l, o.model, strings.Join(classes, ", "))
-		}
-		truth[i] = id
+	scores, err := pipeline.ScoreImages(c, im, truthLabels, labels, o.batchSize)
+	var shape *classify.ShapeError
+	if errors.As(err, &shape) {
+		return nil, fmt.Errorf("--images %s does not fit the model: %w", images, shape.Err)
 	}
-	var pred []int
-	for lo := 0; lo < im.Count; lo += o.batchSize {
-		probs, err := c.ClassifyImages(im, lo, min(lo+o.batchSize, im.Count))
-		var shape *classify.ShapeError
-		if errors.As(err, &shape) {
-			return nil, fmt.Errorf("--images %s does not fit the model: %w", images, shape.Err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		pred = append(pred, argmaxes(probs, len(classes))...)
-	}
-	return report.Evaluate(truth, pred, classes)
-}
-
-// classIDs maps class names to their ids.
-func classIDs(classes []string) map[string]int {
-	ids := make(map[string]int, len(classes))
-	for i, c := range classes {
-		ids[c] = i
-	}
-	return ids
-}
-
-// argmaxes returns the most probable class of each row of probs (rows × k).
-func argmaxes(probs []float32, k int) []int {
-	pred := make([]int, len(probs)/k)
-	for i := range pred {
-		pred[i] = classify.Argmax(probs[i*k : (i+1)*k])
-	}
-	return pred
+	return scores, err
 }

@@ -183,7 +183,7 @@ train: {epochs: 1, batch_size: 8}
 	}
 	// Without --label the folders are the labels, which the model does not know.
 	_, err = run(t, "", "evaluate", "--model", model, "--format", "dir", "--extensions", ".txt", spamMini)
-	if err == nil || !strings.Contains(err.Error(), `spamassassin-mini/easy-ham-1/`) || !strings.Contains(err.Error(), `the label "easy-ham-1" is not one of the classes`) {
+	if err == nil || !strings.Contains(err.Error(), `spamassassin-mini/easy-ham-1/`) || !strings.Contains(err.Error(), `the label "easy-ham-1" is not one of the model's classes`) {
 		t.Errorf("a folder without a label: %v", err)
 	}
 }
@@ -293,7 +293,7 @@ func TestEvaluateErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"evaluate", f.path("eggs.tsv")}, "--model is required"},
-		{[]string{"evaluate", "--model", textModel, f.path("eggs.tsv")}, `eggs.tsv:3: the label "eggs" is not one of the classes of ` + textModel + ` (ham, spam)`},
+		{[]string{"evaluate", "--model", textModel, f.path("eggs.tsv")}, `eggs.tsv:3: the label "eggs" is not one of the model's classes (ham, spam)`},
 		{[]string{"evaluate", "--model", textModel, f.path("empty.tsv")}, "empty.tsv: holds no document"},
 		{[]string{"evaluate", "--model", textModel}, "no documents to evaluate on: give a FILE"},
 		{[]string{"evaluate", "--model", textModel, "--config", noTest}, "has no test set (neither source.test nor source.test_split)"},
