@@ -127,6 +127,16 @@ func (c *Classifier) Kind() string { return c.model.Input.Kind }
 // Model returns the model the classifier runs.
 func (c *Classifier) Model() *store.Model { return c.model }
 
+// Encode returns the id sequences the model's LSTM runs on for text: one per sentence with unit
+// sentence, one for the whole text with unit document, each cut to time_step. It is what a
+// program outside seqclf feeds an exported model. A model of images has none.
+func (c *Classifier) Encode(text string) ([][]int32, error) {
+	if c.model.Input.Kind != KindText {
+		return nil, fmt.Errorf("%w: the model reads %s images, not text", ErrKind, c.model.Input.Kind)
+	}
+	return feed.EncodeText(c.tok, c.vocab, source.DecodeString(text), c.unit, c.model.Input.TimeStep), nil
+}
+
 // Classify returns the class probabilities of each text, len(texts) × classes flattened. With
 // unit sentence, a document's probabilities are the softmax of the mean log-probability of its
 // sentences. A text that is not valid UTF-8 is read as Latin-1, as sources read it.

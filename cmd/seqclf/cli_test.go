@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -221,5 +222,27 @@ func TestVersion(t *testing.T) {
 	out, err := run(t, "", "version")
 	if err != nil || !strings.HasPrefix(out, "seqclf ") {
 		t.Errorf("%q %v", out, err)
+	}
+}
+
+// TestTokenizeIDs prints the ids a saved model reads for each line: one output line per input
+// line, one tab-separated run per sentence (the model reads sentences), ids in its dictionary.
+func TestTokenizeIDs(t *testing.T) {
+	in := "Congratulations, you won a FREE cruise! Click here now.\n\nunsubscribe\n"
+	out, err := run(t, in, "tokenize", "--ids", "--model", "../../store/testdata/model-v3-text.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3 || strings.Count(lines[0], "\t") != 1 || lines[2] == "" {
+		t.Fatalf("got %q: want 3 lines, the first of two runs", out)
+	}
+	for _, f := range strings.Fields(out) {
+		if id, err := strconv.Atoi(f); err != nil || id < 0 || id >= 300 {
+			t.Errorf("id %q is not one of the model's 300", f)
+		}
+	}
+	if _, err := run(t, in, "tokenize", "--ids"); err == nil {
+		t.Error("--ids without --model ran")
 	}
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/seqclf/seqclf/classify"
 	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/store"
 	"github.com/seqclf/seqclf/tokenize"
 )
 
@@ -18,6 +21,8 @@ func init() { register(newTokenizeCmd) }
 type tokenizeOptions struct {
 	config string
 	tok    pipeline.TokenizeConfig
+	ids    bool
+	model  string
 }
 
 // AddFlags adds the options' flags to fs, with the defaults of a pipeline config.
@@ -28,6 +33,8 @@ func (o *tokenizeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.tok.NFKC, "nfkc", def.NFKC, "apply Unicode NFKC normalisation")
 	fs.BoolVar(&o.tok.Numbers, "numbers", def.Numbers, "replace numbers by "+tokenize.NumberToken)
 	fs.BoolVar(&o.tok.SplitSentences, "split-sentences", def.SplitSentences, "split documents into sentences")
+	fs.BoolVar(&o.ids, "ids", false, "print the ids the model's LSTM reads (needs --model): one line per input line, the runs separated by tabs, the ids by spaces")
+	fs.StringVar(&o.model, "model", "", "with --ids, the model file whose dictionary, tokenizer and unit to use")
 }
 
 func newTokenizeCmd(s streams) *cobra.Command {
@@ -36,9 +43,20 @@ func newTokenizeCmd(s streams) *cobra.Command {
 		Use:   "tokenize",
 		Short: "Show what the model sees of the text on standard input",
 		Long: `Reads text on standard input and prints it as the model sees it: one sentence per line,
-tokens separated by single spaces. Blank lines separate documents (and always end a sentence).`,
+tokens separated by single spaces. Blank lines separate documents (and always end a sentence).
+
+With --ids --model MODEL.db, each input line is one text, as classify reads it, and the output
+line holds the ids of the model's LSTM runs for it (one run per sentence with unit sentence):
+runs separated by tabs, ids by spaces. An empty run is an empty field. It is what a program
+outside seqclf (scripts/seqclf_torch.py) feeds an exported model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.ids != (o.model != "") {
+				return fmt.Errorf("tokenize: --ids and --model go together")
+			}
+			if o.ids {
+				return tokenizeIDs(s, o.model)
+			}
 			opts := o.tok
 			if o.config != "" {
 				cfg, err := pipeline.LoadConfig(o.config, nil)
@@ -92,5 +110,44 @@ func tokenizeStream(s streams, tok *tokenize.Tokenizer) error {
 		return fmt.Errorf("reading standard input: %w", err)
 	}
 	flush()
+	return out.Flush()
+}
+
+// tokenizeIDs prints, for each line of standard input, the id sequences the model at path runs
+// its LSTM on: runs separated by tabs, ids by spaces.
+func tokenizeIDs(s streams, path string) error {
+	st, err := store.Open(path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := classify.Load(st, 1)
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(s.in)
+	sc.Buffer(make([]byte, 1<<16), 1<<26)
+	out := bufio.NewWriter(s.out)
+	for sc.Scan() {
+		runs, err := c.Encode(sc.Text())
+		if err != nil {
+			return fmt.Errorf("tokenize: %s: %w", path, err)
+		}
+		for i, run := range runs {
+			if i > 0 {
+				out.WriteByte('\t')
+			}
+			for j, id := range run {
+				if j > 0 {
+					out.WriteByte(' ')
+				}
+				out.WriteString(strconv.Itoa(int(id)))
+			}
+		}
+		out.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading standard input: %w", err)
+	}
 	return out.Flush()
 }

@@ -1,0 +1,194 @@
+package export
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/seqclf/seqclf/embed"
+	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/store"
+	"github.com/seqclf/seqclf/vocab"
+)
+
+// ReadDir reads a directory in the layout Safetensors writes (from seqclf, or from PyTorch as
+// scripts/seqclf_torch.py writes it) and returns the model it holds, with its dictionary for a
+// text model (nil for images).
+//
+// Each layer's bias is bias_ih + bias_hh, added in float32 as PyTorch adds them: exact when
+// bias_hh is zero (a model seqclf exported), otherwise rounded as PyTorch's own sum is.
+func ReadDir(dir string) (*store.Model, *vocab.Vocab, *Config, error) {
+	cb, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var cfg Config
+	if err := json.Unmarshal(cb, &cfg); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if cfg.Format != FormatName || cfg.Version != FormatVersion {
+		return nil, nil, nil, fmt.Errorf("%s: format %q version %d: want %q version %d", filepath.Join(dir, ConfigFile), cfg.Format, cfg.Version, FormatName, FormatVersion)
+	}
+	pool, err := lstm.ParsePooling(cfg.Pooling)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	m, err := lstm.NewZero[float32](lstm.Config{InputDim: cfg.InputDim, NumUnits: cfg.NumUnits, NumLayers: cfg.NumLayers,
+		Classes: len(cfg.Classes), Pooling: pool})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if cfg.TimeStep < 1 {
+		return nil, nil, nil, fmt.Errorf("%s: time_step is %d: it must be at least 1", filepath.Join(dir, ConfigFile), cfg.TimeStep)
+	}
+	sb, err := os.ReadFile(filepath.Join(dir, SafetensorsFile))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ts, _, err := ReadSafetensors(sb)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, SafetensorsFile), err)
+	}
+	get := func(name string, shape ...int) ([]float32, error) {
+		t, ok := ts[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: no tensor %s", filepath.Join(dir, SafetensorsFile), name)
+		}
+		if !slices.Equal(t.Shape, shape) {
+			return nil, fmt.Errorf("%s: tensor %s of shape %v, want %v", filepath.Join(dir, SafetensorsFile), name, t.Shape, shape)
+		}
+		delete(ts, name)
+		return t.Data, nil
+	}
+	h, c := cfg.NumUnits, len(cfg.Classes)
+	for k, l := range m.Layers {
+		in, g := l.InputDim, 4*h
+		ih, err1 := get(fmt.Sprintf("lstm.weight_ih_l%d", k), g, in)
+		hh, err2 := get(fmt.Sprintf("lstm.weight_hh_l%d", k), g, h)
+		bi, err3 := get(fmt.Sprintf("lstm.bias_ih_l%d", k), g)
+		bh, err4 := get(fmt.Sprintf("lstm.bias_hh_l%d", k), g)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return nil, nil, nil, err
+		}
+		w := l.W.Value
+		for j := range g {
+			for r := range in {
+				w[r*g+j] = ih[j*in+r]
+			}
+			for r := range h {
+				w[(in+r)*g+j] = hh[j*h+r]
+			}
+			l.B.Value[j] = bi[j] + bh[j]
+		}
+	}
+	fw, err1 := get("fc.weight", c, h)
+	fb, err2 := get("fc.bias", c)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, nil, nil, err
+	}
+	for i := range h {
+		for j := range c {
+			m.HeadW.Value[i*c+j] = fw[j*h+i]
+		}
+	}
+	copy(m.HeadB.Value, fb)
+	out := &store.Model{LSTM: m, Labels: cfg.Classes, Input: cfg.input()}
+	var v *vocab.Vocab
+	switch cfg.Kind {
+	case "text":
+		if cfg.Unit != "sentence" && cfg.Unit != "document" {
+			return nil, nil, nil, fmt.Errorf("%s: unit %q: use sentence or document", filepath.Join(dir, ConfigFile), cfg.Unit)
+		}
+		if v, err = readVocab(filepath.Join(dir, VocabFile)); err != nil {
+			return nil, nil, nil, err
+		}
+		emb, err := get("embedding.weight", v.Len(), cfg.InputDim)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if out.Table, err = embed.FromData(v.Len(), cfg.InputDim, emb); err != nil {
+			return nil, nil, nil, err
+		}
+	case "mnist":
+		if cfg.Slice != "rows" && cfg.Slice != "columns" {
+			return nil, nil, nil, fmt.Errorf("%s: slice %q: use rows or columns", filepath.Join(dir, ConfigFile), cfg.Slice)
+		}
+	default:
+		return nil, nil, nil, fmt.Errorf("%s: kind %q: use text or mnist", filepath.Join(dir, ConfigFile), cfg.Kind)
+	}
+	if len(ts) > 0 {
+		names := make([]string, 0, len(ts))
+		for n := range ts {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, nil, nil, fmt.Errorf("%s: unexpected tensors %s", filepath.Join(dir, SafetensorsFile), strings.Join(names, ", "))
+	}
+	return out, v, &cfg, nil
+}
+
+// readVocab reads vocab.txt: one token a line, the line number (from 0) its id; <pad> and <unk>
+// must be ids 0 and 1. The corpus counts are unknown: all 0.
+func readVocab(path string) (*vocab.Vocab, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	tokens := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	v, err := vocab.New(tokens, make([]int64, len(tokens)), len(tokens))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// Import reads the directory dir (ReadDir) and writes its model to the model file out as
+// `seqclf pipeline run` writes one: under a temporary name beside it, compacted, then renamed
+// over out. The embedding table is stored not trainable; the run config is config.json.
+func Import(dir, out string) (err error) {
+	m, v, cfg, err := ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	run, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(out), fmt.Sprintf(".%s.import-%08x", filepath.Base(out), rand.Uint32()))
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	s, err := store.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		err = s.PutVocab(v)
+		if err == nil {
+			err = s.PutTable(m.Table)
+		}
+		if err == nil {
+			err = s.PutTokenizer(m.Input.Tokenize)
+		}
+	}
+	if err == nil {
+		err = s.PutModel(&store.Trained{LSTM: m.LSTM, Labels: m.Labels, Input: m.Input, Run: run, History: json.RawMessage("[]")})
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = store.Compact(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, out)
+	}
+	return err
+}
