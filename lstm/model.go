@@ -22,11 +22,14 @@ const (
 	PoolMean
 	// PoolMax takes the elementwise maximum over the real steps.
 	PoolMax
+	// PoolAttention weighs the outputs of the real steps by a learned additive attention
+	// (see the package doc) and sums them.
+	PoolAttention
 )
 
-var poolingNames = [...]string{"last", "mean", "max"}
+var poolingNames = [...]string{"last", "mean", "max", "attention"}
 
-// String returns the pooling's name as the config writes it: last, mean or max.
+// String returns the pooling's name as the config writes it: last, mean, max or attention.
 func (p Pooling) String() string {
 	if p < 0 || int(p) >= len(poolingNames) {
 		return fmt.Sprintf("Pooling(%d)", int(p))
@@ -34,7 +37,7 @@ func (p Pooling) String() string {
 	return poolingNames[p]
 }
 
-// ParsePooling returns the pooling named s (last, mean or max).
+// ParsePooling returns the pooling named s (last, mean, max or attention).
 func ParsePooling(s string) (Pooling, error) {
 	for i, n := range poolingNames {
 		if s == n {
@@ -42,6 +45,39 @@ func ParsePooling(s string) (Pooling, error) {
 		}
 	}
 	return 0, fmt.Errorf("unknown pooling %q: use one of %s", s, strings.Join(poolingNames[:], ", "))
+}
+
+// Cell is the recurrent cell of a model's layers.
+type Cell int
+
+const (
+	// CellLSTM is the seed's LSTM cell (see the package doc).
+	CellLSTM Cell = iota
+	// CellGRU is the gated recurrent unit, with PyTorch's nn.GRU equations.
+	CellGRU
+)
+
+var cellNames = [...]string{"lstm", "gru"}
+
+// String returns the cell's name as the config writes it: lstm or gru.
+func (c Cell) String() string {
+	if c < 0 || int(c) >= len(cellNames) {
+		return fmt.Sprintf("Cell(%d)", int(c))
+	}
+	return cellNames[c]
+}
+
+// ParseCell returns the cell named s (lstm or gru; "" is lstm).
+func ParseCell(s string) (Cell, error) {
+	if s == "" {
+		return CellLSTM, nil
+	}
+	for i, n := range cellNames {
+		if s == n {
+			return Cell(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown cell %q: use one of %s", s, strings.Join(cellNames[:], ", "))
 }
 
 // Config is the shape of a model, in the seed's words.
@@ -55,6 +91,12 @@ type Config struct {
 	// InputDropout drops inputs of the bottom layer while training (each value of each step,
 	// as nn.Dropout on an embedding's output), in [0, 1).
 	InputDropout float64
+	// Cell is the layers' cell: LSTM (the zero value) or GRU.
+	Cell Cell
+	// Bidirectional adds to each layer a backward direction over each sample's real steps; its
+	// outputs are concatenated to the forward direction's, so the next layer and the head read
+	// 2·NumUnits values a step.
+	Bidirectional bool
 }
 
 // Validate returns an error naming the first field that cannot make a model.
@@ -68,8 +110,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("num_layers is %d: it must be at least 1", c.NumLayers)
 	case c.Classes < 2:
 		return fmt.Errorf("classes is %d: a classifier needs at least 2", c.Classes)
-	case c.Pooling < PoolLast || c.Pooling > PoolMax:
-		return fmt.Errorf("pooling is %v: use last, mean or max", c.Pooling)
+	case c.Pooling < PoolLast || c.Pooling > PoolAttention:
+		return fmt.Errorf("pooling is %v: use last, mean, max or attention", c.Pooling)
+	case c.Cell < CellLSTM || c.Cell > CellGRU:
+		return fmt.Errorf("cell is %v: use lstm or gru", c.Cell)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return fmt.Errorf("dropout is %v: it must be in [0, 1)", c.Dropout)
 	case !(c.InputDropout >= 0 && c.InputDropout < 1):

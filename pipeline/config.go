@@ -78,6 +78,9 @@ type TokenizeConfig struct {
 	Numbers        bool   `mapstructure:"numbers" json:"numbers"` // numbers become one token, <num>
 	SplitSentences bool   `mapstructure:"split_sentences" json:"split_sentences"`
 	Unit           string `mapstructure:"unit" json:"unit"` // sentence or document
+	// Tokens is words (the tokenizer's words) or characters (each Unicode character, spaces
+	// too, is one token).
+	Tokens string `mapstructure:"tokens" json:"tokens"`
 }
 
 // VocabConfig holds the dictionary's limits.
@@ -102,6 +105,9 @@ type LSTMConfig struct {
 	Dropout   float64 `mapstructure:"dropout" json:"dropout"` // between stacked layers
 	// InputDropout drops values of the bottom layer's inputs (the embeddings) while training.
 	InputDropout float64 `mapstructure:"input_dropout" json:"input_dropout"`
+	Cell         string  `mapstructure:"cell" json:"cell"` // lstm or gru
+	// Bidirectional adds a backward direction to each layer, its outputs beside the forward one's.
+	Bidirectional bool `mapstructure:"bidirectional" json:"bidirectional"`
 }
 
 // TrainConfig describes training.
@@ -120,10 +126,10 @@ func DefaultConfig() Config {
 		Seed:      42,
 		OutputDir: "runs/default",
 		Source:    SourceConfig{Kind: "text", Format: "tsv", ValidationSplit: 0.1, Slice: "rows"},
-		Tokenize:  TokenizeConfig{Lowercase: true, NFKC: true, SplitSentences: true, Unit: "document"},
+		Tokenize:  TokenizeConfig{Lowercase: true, NFKC: true, SplitSentences: true, Unit: "document", Tokens: "words"},
 		Vocab:     VocabConfig{MinCount: 2, MaxSize: 20000},
 		Embed:     EmbedConfig{Dim: 100, Trainable: true},
-		LSTM:      LSTMConfig{NumUnits: 128, NumLayers: 1, TimeStep: 256, Pooling: "last"},
+		LSTM:      LSTMConfig{NumUnits: 128, NumLayers: 1, TimeStep: 256, Pooling: "last", Cell: "lstm"},
 		Train: TrainConfig{BatchSize: 64, Epochs: 5, Optimizer: "adam", LearningRate: 0.001,
 			ClipNorm: 5},
 	}
@@ -260,6 +266,8 @@ func (c *Config) Validate() error {
 		oneOf("source.format", s.Format, "tsv", "csv", "jsonl", "dir"),
 		oneOf("source.slice", s.Slice, "rows", "columns"),
 		oneOf("tokenize.unit", c.Tokenize.Unit, "sentence", "document"),
+		oneOf("tokenize.tokens", c.Tokenize.Tokens, "words", "characters"),
+		oneOf("lstm.cell", c.LSTM.Cell, "lstm", "gru"),
 		oneOf("train.optimizer", c.Train.Optimizer, "adam", "adamw", "sgd"),
 	} {
 		if err != nil {

@@ -147,9 +147,14 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	if err != nil {
 		return nil, &ConfigError{Key: "lstm.pooling", Msg: err.Error()}
 	}
+	cell, err := lstm.ParseCell(cfg.LSTM.Cell)
+	if err != nil {
+		return nil, &ConfigError{Key: "lstm.cell", Msg: err.Error()}
+	}
 	model, err := lstm.New[float32](lstm.Config{
 		InputDim: data.inputDim, NumUnits: cfg.LSTM.NumUnits, NumLayers: cfg.LSTM.NumLayers,
 		Classes: len(data.classes), Pooling: pooling, Dropout: cfg.LSTM.Dropout, InputDropout: cfg.LSTM.InputDropout,
+		Cell: cell, Bidirectional: cfg.LSTM.Bidirectional,
 	}, rng.New(cfg.Seed, rng.Init))
 	if err != nil {
 		return nil, &ConfigError{Key: "lstm", Msg: err.Error()}

@@ -33,15 +33,19 @@ type Shape struct {
 	NumUnits     int     `json:"num_units"`
 	NumLayers    int     `json:"num_layers"`
 	Classes      int     `json:"classes"`
-	Pooling      string  `json:"pooling"` // last, mean or max
+	Pooling      string  `json:"pooling"` // last, mean, max or attention
 	Dropout      float64 `json:"dropout"`
 	InputDropout float64 `json:"input_dropout"`
+	// Cell is lstm or gru; models written before GRU existed have none, which is lstm.
+	Cell          string `json:"cell,omitempty"`
+	Bidirectional bool   `json:"bidirectional,omitempty"`
 }
 
 // shapeOf returns the stored shape of c.
 func shapeOf(c lstm.Config) Shape {
 	return Shape{InputDim: c.InputDim, NumUnits: c.NumUnits, NumLayers: c.NumLayers, Classes: c.Classes,
-		Pooling: c.Pooling.String(), Dropout: c.Dropout, InputDropout: c.InputDropout}
+		Pooling: c.Pooling.String(), Dropout: c.Dropout, InputDropout: c.InputDropout,
+		Cell: c.Cell.String(), Bidirectional: c.Bidirectional}
 }
 
 // config returns the lstm.Config that sh describes.
@@ -50,8 +54,12 @@ func (sh Shape) config() (lstm.Config, error) {
 	if err != nil {
 		return lstm.Config{}, err
 	}
+	cell, err := lstm.ParseCell(sh.Cell)
+	if err != nil {
+		return lstm.Config{}, err
+	}
 	return lstm.Config{InputDim: sh.InputDim, NumUnits: sh.NumUnits, NumLayers: sh.NumLayers, Classes: sh.Classes,
-		Pooling: p, Dropout: sh.Dropout, InputDropout: sh.InputDropout}, nil
+		Pooling: p, Dropout: sh.Dropout, InputDropout: sh.InputDropout, Cell: cell, Bidirectional: sh.Bidirectional}, nil
 }
 
 // Tokenizer holds the options of package tokenize that a dictionary was built with, so that
