@@ -460,7 +460,7 @@ func (sc SourceConfig) Options() source.Options {
 
 // Tokenizer returns the tokenizer options as the store keeps them.
 func (tc TokenizeConfig) Tokenizer() store.Tokenizer {
-	return store.Tokenizer{Lowercase: tc.Lowercase, NFKC: tc.NFKC, Numbers: tc.Numbers, SplitSentences: tc.SplitSentences}
+	return store.Tokenizer{Lowercase: tc.Lowercase, NFKC: tc.NFKC, Numbers: tc.Numbers, SplitSentences: tc.SplitSentences, Tokens: tc.Tokens}
 }
 
 // NewTokenizer returns the tokenizer that tc describes.

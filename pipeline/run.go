@@ -35,6 +35,9 @@ type RunOptions struct {
 	// CheckpointHook, when set, is called as each checkpoint's write begins and as it ends: a
 	// crash test kills the process in between.
 	CheckpointHook func(begin bool)
+	// NoTest leaves the test set alone: nothing is scored on it and the report has no test
+	// scores (a tuning trial, which must see only the validation split).
+	NoTest bool
 }
 
 // RunResult is what a run produced.
@@ -200,7 +203,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	checkpointed = true
 
 	res = &RunResult{History: st.History, ModelPath: modelPath}
-	if len(data.test) > 0 {
+	if len(data.test) > 0 && !o.NoTest {
 		if res.Test, err = evaluate(model, data, cfg.Train.BatchSize); err != nil {
 			return nil, err
 		}

@@ -78,7 +78,7 @@ func upgrade1(get func(bucket, key string) []byte) (map[[2]string][]byte, error)
 		if err := json.Unmarshal(b, &old); err != nil {
 			return nil, fmt.Errorf("version 1 tokenizer options: %v", err)
 		}
-		out[[2]string{bucketMeta, metaTokenize}], _ = json.Marshal(Tokenizer(old))
+		out[[2]string{bucketMeta, metaTokenize}], _ = json.Marshal(Tokenizer{Lowercase: old.Lowercase, NFKC: old.NFKC, Numbers: old.Numbers, SplitSentences: old.SplitSentences})
 	}
 	return out, nil
 }

@@ -69,6 +69,9 @@ type Tokenizer struct {
 	NFKC           bool `json:"nfkc"`
 	Numbers        bool `json:"numbers"` // numbers become one token, <num>
 	SplitSentences bool `json:"split_sentences"`
+	// Tokens is words or characters; models written before characters existed have none, which
+	// is words.
+	Tokens string `json:"tokens,omitempty"`
 }
 
 // Input says how a model reads its inputs: what a program that classifies needs beyond the
