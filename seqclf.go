@@ -129,7 +129,8 @@ func Open(path string, opts ...Option) (*Model, error) {
 		Kind:  sm.Input.Kind,
 		Input: sm.Input,
 		Shape: store.Shape{InputDim: cfg.InputDim, NumUnits: cfg.NumUnits, NumLayers: cfg.NumLayers,
-			Classes: cfg.Classes, Pooling: cfg.Pooling.String(), Dropout: cfg.Dropout, InputDropout: cfg.InputDropout},
+			Classes: cfg.Classes, Pooling: cfg.Pooling.String(), Dropout: cfg.Dropout, InputDropout: cfg.InputDropout,
+			Cell: cfg.Cell.String(), Bidirectional: cfg.Bidirectional},
 		Parameters: sm.LSTM.NumParams(),
 	}
 	if sm.Table != nil {

@@ -109,7 +109,7 @@ func TestInfo(t *testing.T) {
 		Kind: seqclf.KindText,
 		Input: store.Input{Kind: "text", Unit: "sentence", TimeStep: 32,
 			Tokenize: store.Tokenizer{Lowercase: true, NFKC: true, Numbers: true, SplitSentences: true}},
-		Shape: store.Shape{InputDim: 8, NumUnits: 8, NumLayers: 1, Classes: 2, Pooling: "max"},
+		Shape: store.Shape{InputDim: 8, NumUnits: 8, NumLayers: 1, Classes: 2, Pooling: "max", Cell: "lstm"},
 		// As seqclf model summary counts them: the table 300·8, the layer 4·8·(8+8)+4·8, the
 		// head 8·2+2.
 		Parameters: 2400 + 544 + 18,
@@ -123,7 +123,7 @@ func TestInfo(t *testing.T) {
 		Path:       imageModel,
 		Kind:       seqclf.KindImages,
 		Input:      store.Input{Kind: "mnist", TimeStep: 28, Slice: "rows"},
-		Shape:      store.Shape{InputDim: 28, NumUnits: 8, NumLayers: 1, Classes: 10, Pooling: "last"},
+		Shape:      store.Shape{InputDim: 28, NumUnits: 8, NumLayers: 1, Classes: 10, Pooling: "last", Cell: "lstm"},
 		Parameters: 1184 + 90,
 	}
 	if got := images.Info(); !reflect.DeepEqual(got, want) {

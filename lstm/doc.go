@@ -1,6 +1,7 @@
-// Package lstm is seqclf's LSTM engine: stacked LSTM layers over padded batches, pooling over
-// each sample's real steps, a dense classifier head, softmax cross-entropy, backpropagation
-// through time, and the optimizers that train it.
+// Package lstm is seqclf's recurrent engine: stacked LSTM or GRU layers, in one direction or
+// two, over padded batches, pooling over each sample's real steps (last, mean, max or additive
+// attention), a dense classifier head, softmax cross-entropy, backpropagation through time, and
+// the optimizers that train it.
 //
 // # The cell
 //
@@ -20,6 +21,39 @@
 // block of H columns), the order of PyTorch's nn.LSTM and cuDNN; the first input_dim rows of W are
 // the input weights, the last H rows the recurrent weights. A layer thus has the seed's
 // 4·H·(H+input_dim) weights plus 4·H biases (PyTorch's b_ih + b_hh are this one b).
+//
+// # GRU
+//
+// With Config.Cell set to CellGRU each layer is a gated recurrent unit with PyTorch's nn.GRU
+// equations, the reset gate applied after the recurrent product so that b_hn stays inside it:
+//
+//	r   = σ(x_t·W_ir + h_{t-1}·W_hr + b_r)
+//	z   = σ(x_t·W_iz + h_{t-1}·W_hz + b_z)
+//	n   = tanh(x_t·W_in + b_in + r ⊙ (h_{t-1}·W_hn + b_hn))
+//	h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+//
+// It goes through the LSTM's kernels: W is the same (input_dim+H) × 4H matrix, its column blocks
+// r, z, n_x, n_h, so that one multiply [x_t, h_{t-1}]·W + b gives the four pre-activations. The
+// input rows of n_h and the recurrent rows of n_x are zero and their gradients are cleared, so
+// they stay zero; b holds b_ir+b_hr, b_iz+b_hz, b_in and b_hn. A quarter of the multiply is by
+// zeros: the price of one fused product a step.
+//
+// # Directions
+//
+// With Config.Bidirectional each layer has a second set of weights (Model.Reverse) that reads
+// each sample's real steps in reverse order, the padding left where it is, so that it starts at
+// the sample's last real token rather than at padding. At each step the layer's output is the
+// forward direction's h_t beside the backward direction's, 2H values, which the next layer, the
+// pooling and the head read, in PyTorch's order. Pooling "last" takes the forward direction's
+// output at the last real step beside the backward direction's at the first, its last; mean,
+// max and attention pool both halves over the real steps.
+//
+// # Attention
+//
+// Pooling PoolAttention is additive attention (Bahdanau; Yang et al.'s hierarchical attention
+// networks): with the top layer's output o_t (E values), u_t = tanh(o_t·W_a + b_a), s_t = u_t·v,
+// α = softmax(s) over the sample's real steps only, pooled = Σ α_t·o_t. W_a is E × H, b_a and v
+// hold H values.
 //
 // # Padding
 //

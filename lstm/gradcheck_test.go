@@ -17,26 +17,36 @@ type gradCase struct {
 }
 
 func (gc gradCase) name() string {
-	return fmt.Sprintf("layers=%d/pool=%v/dropout=%v,%v/weighted=%v", gc.cfg.NumLayers, gc.cfg.Pooling, gc.cfg.InputDropout, gc.cfg.Dropout, gc.classWeights != nil)
+	return fmt.Sprintf("%v/bi=%v/layers=%d/pool=%v/dropout=%v,%v/weighted=%v", gc.cfg.Cell, gc.cfg.Bidirectional, gc.cfg.NumLayers, gc.cfg.Pooling, gc.cfg.InputDropout, gc.cfg.Dropout, gc.classWeights != nil)
 }
 
 // TestGradientCheck compares every analytical gradient, of every parameter and of the inputs,
 // with a central finite difference of the loss.
 func TestGradientCheck(t *testing.T) {
 	var cases []gradCase
-	for _, layers := range []int{1, 2} {
-		for _, pool := range []Pooling{PoolLast, PoolMean, PoolMax} {
-			cases = append(cases, gradCase{
-				cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: layers, Classes: 3, Pooling: pool},
-				steps:   5,
-				lengths: []int{5, 2, 4, 1},
-				labels:  []int{0, 2, 1, 2},
-			})
+	for _, cell := range []Cell{CellLSTM, CellGRU} {
+		for _, bi := range []bool{false, true} {
+			for _, layers := range []int{1, 2} {
+				for _, pool := range []Pooling{PoolLast, PoolMean, PoolMax, PoolAttention} {
+					cases = append(cases, gradCase{
+						cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: layers, Classes: 3, Pooling: pool, Cell: cell, Bidirectional: bi},
+						steps:   5,
+						lengths: []int{5, 2, 4, 1, 0},
+						labels:  []int{0, 2, 1, 2, 1},
+					})
+				}
+			}
 		}
 	}
 	cases = append(cases,
 		gradCase{
 			cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: 2, Classes: 3, Pooling: PoolLast, Dropout: 0.3, InputDropout: 0.2},
+			steps:   5,
+			lengths: []int{3, 5, 1},
+			labels:  []int{1, 0, 2},
+		},
+		gradCase{
+			cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: 2, Classes: 3, Pooling: PoolAttention, Dropout: 0.3, InputDropout: 0.2, Cell: CellGRU, Bidirectional: true},
 			steps:   5,
 			lengths: []int{3, 5, 1},
 			labels:  []int{1, 0, 2},
@@ -65,6 +75,24 @@ func checkGradients(t *testing.T, gc gradCase) {
 			p.Value[i] += 0.5 * rng.NormFloat64()
 		}
 	}
+	// A GRU's zero blocks are not weights: they stay zero, and so do their gradients.
+	structural := map[string][]bool{}
+	for _, l := range append(append([]*Layer[float64]{}, m.Layers...), m.Reverse...) {
+		if l.Cell != CellGRU {
+			continue
+		}
+		l.clearZeroBlocks(l.W.Value)
+		mask := make([]float64, len(l.W.Value))
+		for i := range mask {
+			mask[i] = 1
+		}
+		l.clearZeroBlocks(mask)
+		zero := make([]bool, len(mask))
+		for i, v := range mask {
+			zero[i] = v == 0
+		}
+		structural[l.W.Name] = zero
+	}
 	batch := len(gc.lengths)
 	x := make([]float64, gc.steps*batch*gc.cfg.InputDim)
 	for i := range x {
@@ -91,6 +119,12 @@ func checkGradients(t *testing.T, gc gradCase) {
 	check := func(name string, v []float64, grad []float64) {
 		worst := 0.0
 		for i := range v {
+			if zero := structural[name]; zero != nil && zero[i] {
+				if grad[i] != 0 {
+					t.Errorf("%s[%d]: gradient %g in a GRU's zero block, want 0", name, i, grad[i])
+				}
+				continue
+			}
 			old := v[i]
 			v[i] = old + h
 			lp := loss()

@@ -7,17 +7,31 @@ import (
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
 )
 
-// Layer is one LSTM layer: the fused weights W, (InputDim+NumUnits) × 4·NumUnits, and the bias
-// B, 4·NumUnits, with the gates in the order i, f, g, o (see the package doc).
+// Layer is one direction of one recurrent layer: the fused weights W, (InputDim+NumUnits) ×
+// 4·NumUnits, and the bias B, 4·NumUnits. An LSTM layer's columns hold the gates in the order
+// i, f, g, o; a GRU layer's the blocks r, z, n_x, n_h, where the input rows of n_h and the
+// recurrent rows of n_x are zero and stay so (see the package doc).
 type Layer[T Float] struct {
 	InputDim, NumUnits int
+	Cell               Cell
 	W, B               *Param[T]
 }
 
 // init draws the layer's starting weights from rng: input weights Glorot-uniform per gate,
-// recurrent weights orthogonal per gate, biases zero but the forget gate's, which are 1.
+// recurrent weights orthogonal per gate, biases zero but an LSTM's forget gate's, which are 1.
+// A GRU's zero blocks are left zero.
 func (l *Layer[T]) init(rng *rand.Rand) {
 	h, d := l.NumUnits, l.InputDim
+	if l.Cell == CellGRU {
+		for g := range 3 { // r, z, n_x
+			glorotUniform(l.W.Value, g*h, 4*h, d, h, rng)
+		}
+		for _, g := range []int{0, 1, 3} { // r, z, n_h
+			orthogonal(l.W.Value, d*4*h+g*h, 4*h, h, rng)
+		}
+		clear(l.B.Value)
+		return
+	}
 	for g := range 4 {
 		glorotUniform(l.W.Value, g*h, 4*h, d, h, rng)
 	}
@@ -30,9 +44,28 @@ func (l *Layer[T]) init(rng *rand.Rand) {
 	}
 }
 
-// NumParams returns the layer's parameter count, 4·H·(H+input_dim) + 4·H.
+// NumParams returns the layer's count of free parameters: 4·H·(H+input_dim) + 4·H for an LSTM,
+// 3·H·(H+input_dim) + 4·H for a GRU (PyTorch counts 6·H biases, its b_ir and b_hr being two
+// names for one sum, as b_iz and b_hz are).
 func (l *Layer[T]) NumParams() int {
-	return len(l.W.Value) + len(l.B.Value)
+	n := len(l.W.Value) + len(l.B.Value)
+	if l.Cell == CellGRU {
+		n -= (l.InputDim + l.NumUnits) * l.NumUnits
+	}
+	return n
+}
+
+// clearZeroBlocks sets to zero the values of s (shaped as W) in a GRU's zero blocks: the input
+// rows of n_h and the recurrent rows of n_x.
+func (l *Layer[T]) clearZeroBlocks(s []T) {
+	h, d := l.NumUnits, l.InputDim
+	for r := range d + h {
+		g := 3
+		if r >= d {
+			g = 2
+		}
+		clear(s[r*4*h+g*h : r*4*h+(g+1)*h])
+	}
 }
 
 // layerBuffers holds what one layer's forward pass keeps for its backward pass, for one batch
@@ -61,8 +94,9 @@ type layerBuffers[T Float] struct {
 	gradSum []T
 }
 
-// resize sizes the buffers of a forward pass: for a backward pass too when all is set.
-func (b *layerBuffers[T]) resize(steps, batch, units int, all bool) {
+// resize sizes the buffers of a forward pass: for a backward pass too when all is set. A GRU has
+// no cell state: cs and tc stay empty.
+func (b *layerBuffers[T]) resize(steps, batch, units int, all bool, cell Cell) {
 	b.zSlots, b.cSlots = steps, steps+1
 	if !all {
 		b.zSlots, b.cSlots = 1, 2
@@ -73,6 +107,10 @@ func (b *layerBuffers[T]) resize(steps, batch, units int, all bool) {
 	}
 	b.z = grow(b.z, b.zSlots*batch*4*units)
 	b.hs = grow(b.hs, (steps+1)*batch*units)
+	if cell == CellGRU {
+		b.cs, b.tc = b.cs[:0], b.tc[:0]
+		return
+	}
 	b.cs = grow(b.cs, b.cSlots*batch*units)
 	b.tc = grow(b.tc, b.tcSlots*batch*units)
 }
@@ -169,22 +207,36 @@ func (r *pass[T]) recurPart(p int) {
 	}
 	w := r.l.W.Value
 	buf := r.buf
+	gru := r.l.Cell == CellGRU
 	clear(buf.hs[lo*h : hi*h])
-	clear(buf.cs[lo*h : hi*h])
+	if !gru {
+		clear(buf.cs[lo*h : hi*h])
+	}
 	projected := r.projectsAll()
 	for t := range r.steps {
-		zs, cs := t%buf.zSlots, t%buf.cSlots
-		hPrev, cPrev := buf.hs[t*bh:(t+1)*bh], buf.cs[cs*bh:(cs+1)*bh]
-		next := (t + 1) % buf.cSlots
-		hCur, cCur := buf.hs[(t+1)*bh:(t+2)*bh], buf.cs[next*bh:(next+1)*bh]
+		zs := t % buf.zSlots
+		hPrev, hCur := buf.hs[t*bh:(t+1)*bh], buf.hs[(t+1)*bh:(t+2)*bh]
 		zt := buf.z[zs*batch*h4 : (zs+1)*batch*h4]
-		ts := t % buf.tcSlots
-		tct := buf.tc[ts*bh : (ts+1)*bh]
 		if projected {
 			kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
 		} else {
 			kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4, r.l.B.Value)
 		}
+		if gru {
+			for b := lo; b < hi; b++ {
+				o := b * h
+				if t >= r.lengths[b] {
+					copy(hCur[o:o+h], hPrev[o:o+h])
+					continue
+				}
+				kernel.GRUForward(zt[b*h4:(b+1)*h4], hPrev[o:o+h], hCur[o:o+h])
+			}
+			continue
+		}
+		cs, next := t%buf.cSlots, (t+1)%buf.cSlots
+		cPrev, cCur := buf.cs[cs*bh:(cs+1)*bh], buf.cs[next*bh:(next+1)*bh]
+		ts := t % buf.tcSlots
+		tct := buf.tc[ts*bh : (ts+1)*bh]
 		for b := lo; b < hi; b++ {
 			o := b * h
 			if t >= r.lengths[b] {
@@ -216,6 +268,9 @@ func (r *pass[T]) backward() {
 	items, _ := gradItems(r.threads)
 	r.d.parallel(r.threads, items, r.grads)
 	r.addGradSlices()
+	if r.l.Cell == CellGRU {
+		r.l.clearZeroBlocks(r.l.W.Grad)
+	}
 }
 
 // bpttPart takes its samples back through every step, leaving dz, the gradient with respect to
@@ -231,28 +286,44 @@ func (r *pass[T]) bpttPart(p int) {
 	dhNext, dcNext, dhCur := buf.dhNext[lo*h:hi*h], buf.dcNext[lo*h:hi*h], buf.dhCur[lo*h:hi*h]
 	clear(dhNext)
 	clear(dcNext)
+	gru := r.l.Cell == CellGRU
 	for t := r.steps - 1; t >= 0; t-- {
 		kernel.Add(dhCur, buf.dh[t*bh+lo*h:t*bh+hi*h], dhNext)
 		zt := buf.z[(t*batch+lo)*h4 : (t*batch+hi)*h4]
 		dzt := zt // the gradient takes the place of the activations it is computed from
-		cPrev := buf.cs[t*bh+lo*h : t*bh+hi*h]
-		var tct []T
-		if buf.tcSlots == r.steps {
-			tct = buf.tc[t*bh+lo*h : t*bh+hi*h]
-		} else {
-			tct = buf.tc[lo*h : hi*h]
-			kernel.Tanhs(tct, buf.cs[(t+1)*bh+lo*h:(t+1)*bh+hi*h])
-		}
-		for i, n := range r.lengths[lo:hi] {
-			if t >= n {
-				// A padding step passed h and c through unchanged: so do their gradients.
-				clear(dzt[i*h4 : (i+1)*h4])
-				continue
+		var beta T
+		if gru {
+			// GRUBackward leaves dh_t⊙u in dhNext: the multiply below adds dz_t·Whᵀ to it.
+			beta = 1
+			hPrev := buf.hs[t*bh+lo*h : t*bh+hi*h]
+			for i, n := range r.lengths[lo:hi] {
+				if t >= n {
+					clear(dzt[i*h4 : (i+1)*h4])
+					continue
+				}
+				kernel.GRUBackward(zt[i*h4:(i+1)*h4], hPrev[i*h:(i+1)*h], dhCur[i*h:(i+1)*h], dzt[i*h4:(i+1)*h4], dhNext[i*h:(i+1)*h])
 			}
-			kernel.GatesBackward(zt[i*h4:(i+1)*h4], cPrev[i*h:(i+1)*h], tct[i*h:(i+1)*h], dhCur[i*h:(i+1)*h], dcNext[i*h:(i+1)*h], dzt[i*h4:(i+1)*h4])
+		} else {
+			cPrev := buf.cs[t*bh+lo*h : t*bh+hi*h]
+			var tct []T
+			if buf.tcSlots == r.steps {
+				tct = buf.tc[t*bh+lo*h : t*bh+hi*h]
+			} else {
+				tct = buf.tc[lo*h : hi*h]
+				kernel.Tanhs(tct, buf.cs[(t+1)*bh+lo*h:(t+1)*bh+hi*h])
+			}
+			for i, n := range r.lengths[lo:hi] {
+				if t >= n {
+					// A padding step passed h and c through unchanged: so do their gradients.
+					clear(dzt[i*h4 : (i+1)*h4])
+					continue
+				}
+				kernel.GatesBackward(zt[i*h4:(i+1)*h4], cPrev[i*h:(i+1)*h], tct[i*h:(i+1)*h], dhCur[i*h:(i+1)*h], dcNext[i*h:(i+1)*h], dzt[i*h4:(i+1)*h4])
+			}
 		}
-		// dh_{t-1} = dz_t·Whᵀ for the samples that ran this step, dh_t for those that did not.
-		kernel.Gemm(false, false, hi-lo, h, h4, 1, dzt, h4, buf.whT, h, 0, dhNext, h)
+		// dh_{t-1} = dz_t·Whᵀ (+ dh_t⊙u for a GRU) for the samples that ran this step, dh_t for
+		// those that did not.
+		kernel.Gemm(false, false, hi-lo, h, h4, 1, dzt, h4, buf.whT, h, beta, dhNext, h)
 		for i, n := range r.lengths[lo:hi] {
 			if t >= n {
 				copy(dhNext[i*h:(i+1)*h], dhCur[i*h:(i+1)*h])

@@ -122,27 +122,55 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Model is a stack of LSTM layers and a dense head from NumUnits to Classes. It holds only
-// parameters: the buffers of a forward pass live in a Workspace.
+// Directions returns the directions of each layer: 2 when Bidirectional, else 1.
+func (c Config) Directions() int {
+	if c.Bidirectional {
+		return 2
+	}
+	return 1
+}
+
+// OutputDim returns the size of a layer's output at one step, what the next layer, the pooling
+// and the head read: NumUnits times the directions.
+func (c Config) OutputDim() int { return c.Directions() * c.NumUnits }
+
+// Model is a stack of recurrent layers and a dense head from the pooled output to Classes. It
+// holds only parameters: the buffers of a forward pass live in a Workspace.
 type Model[T Float] struct {
 	Config Config
 	Layers []*Layer[T]
-	// HeadW (NumUnits × Classes) and HeadB (Classes) map the pooled output to the logits.
+	// Reverse holds each layer's backward direction when Config.Bidirectional is set; nil
+	// otherwise.
+	Reverse []*Layer[T]
+	// AttnW (OutputDim × NumUnits), AttnB (NumUnits) and AttnV (NumUnits × 1) are the additive
+	// attention's parameters when Config.Pooling is PoolAttention; nil otherwise.
+	AttnW, AttnB, AttnV *Param[T]
+	// HeadW (OutputDim × Classes) and HeadB (Classes) map the pooled output to the logits.
 	HeadW, HeadB *Param[T]
 	params       []*Param[T]
 }
 
-// New returns a model of the given shape, initialised from rng: each layer as newLayer says,
-// then the head's weights Glorot-uniform and its biases zero.
+// New returns a model of the given shape, initialised from rng: each layer (forward direction,
+// then backward) as its cell says, then the head's weights Glorot-uniform and its biases zero,
+// then the attention's weights Glorot-uniform and its biases zero.
 func New[T Float](cfg Config, rng *rand.Rand) (*Model[T], error) {
 	m, err := NewZero[T](cfg)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range m.Layers {
+	for i, l := range m.Layers {
 		l.init(rng)
+		if m.Reverse != nil {
+			m.Reverse[i].init(rng)
+		}
 	}
-	glorotUniform(m.HeadW.Value, 0, cfg.Classes, cfg.NumUnits, cfg.Classes, rng)
+	e := cfg.OutputDim()
+	glorotUniform(m.HeadW.Value, 0, cfg.Classes, e, cfg.Classes, rng)
+	if m.AttnW != nil {
+		a := m.AttnB.Cols
+		glorotUniform(m.AttnW.Value, 0, a, e, a, rng)
+		glorotUniform(m.AttnV.Value, 0, 1, a, 1, rng)
+	}
 	return m, nil
 }
 
@@ -153,34 +181,49 @@ func NewZero[T Float](cfg Config) (*Model[T], error) {
 		return nil, err
 	}
 	m := &Model[T]{Config: cfg}
-	in := cfg.InputDim
-	for i := range cfg.NumLayers {
-		l := &Layer[T]{
-			InputDim: in,
-			NumUnits: cfg.NumUnits,
-			W:        newParam[T](fmt.Sprintf("lstm.%d.w", i), in+cfg.NumUnits, 4*cfg.NumUnits),
-			B:        newParam[T](fmt.Sprintf("lstm.%d.b", i), 1, 4*cfg.NumUnits),
-		}
-		m.Layers = append(m.Layers, l)
+	in, h := cfg.InputDim, cfg.NumUnits
+	newLayer := func(name string) *Layer[T] {
+		l := &Layer[T]{InputDim: in, NumUnits: h, Cell: cfg.Cell,
+			W: newParam[T](name+".w", in+h, 4*h), B: newParam[T](name+".b", 1, 4*h)}
 		m.params = append(m.params, l.W, l.B)
-		in = cfg.NumUnits
+		return l
 	}
-	m.HeadW = newParam[T]("head.w", cfg.NumUnits, cfg.Classes)
+	for i := range cfg.NumLayers {
+		name := fmt.Sprintf("%v.%d", cfg.Cell, i)
+		m.Layers = append(m.Layers, newLayer(name))
+		if cfg.Bidirectional {
+			m.Reverse = append(m.Reverse, newLayer(name+".reverse"))
+		}
+		in = cfg.OutputDim()
+	}
+	if cfg.Pooling == PoolAttention {
+		m.AttnW = newParam[T]("attention.w", cfg.OutputDim(), h)
+		m.AttnB = newParam[T]("attention.b", 1, h)
+		m.AttnV = newParam[T]("attention.v", h, 1)
+		m.params = append(m.params, m.AttnW, m.AttnB, m.AttnV)
+	}
+	m.HeadW = newParam[T]("head.w", cfg.OutputDim(), cfg.Classes)
 	m.HeadB = newParam[T]("head.b", 1, cfg.Classes)
 	m.params = append(m.params, m.HeadW, m.HeadB)
 	return m, nil
 }
 
-// Params returns the model's parameters in a fixed order: each layer's W and B, then the head's.
+// Params returns the model's parameters in a fixed order: each layer's W and B (the forward
+// direction's, then the backward's), the attention's W, B and V, then the head's.
 // The slice is the model's own: do not change it.
 func (m *Model[T]) Params() []*Param[T] {
 	return m.params
 }
 
-// NumParams returns the number of trainable values: Σ over layers of 4·H·(H+input)+4·H, plus
-// H·classes + classes for the head.
+// NumParams returns the number of free trainable values: each layer's and direction's
+// Layer.NumParams, the attention's E·H + 2·H, and E·classes + classes for the head,
+// where E is Config.OutputDim. A GRU's zero blocks are not counted.
 func (m *Model[T]) NumParams() int {
-	return NumParams(m.params)
+	n := NumParams(m.params)
+	for _, l := range append(m.Layers[:len(m.Layers):len(m.Layers)], m.Reverse...) {
+		n -= len(l.W.Value) + len(l.B.Value) - l.NumParams()
+	}
+	return n
 }
 
 // Batch is one batch of padded sequences, time-major (see Padding in the package doc).
@@ -237,20 +280,33 @@ type Workspace[T Float] struct {
 	passes  []*pass[T]
 	steps   int
 	units   int
+	width   int // the output of a step: units times the directions
 	lengths []int
 	x       []T
 	train   bool
 	layers  []layerBuffers[T]
 	in      [][]T // in[l], l ≥ 1: the input of layer l after dropout
 	mask    [][]T // mask[l], l ≥ 1: the dropout mask applied to it, 0 or 1/(1-p)
-	pooled  []T   // B·H
+	// The backward directions of a bidirectional model: their passes and buffers, the input of
+	// each layer with each sample's real steps in reverse order (mirror), each layer's output
+	// (both directions side by side, in time order) and the gradient with respect to it.
+	rpasses []*pass[T]
+	rlayers []layerBuffers[T]
+	rin     [][]T
+	cat     [][]T // T·B·2H
+	dcat    [][]T // T·B·2H
+	top     []T   // the top layer's output, T·B·E
+	pooled  []T   // B·E
 	argmax  []int32
-	logits  []T  // B·C
-	probs   []T  // B·C
-	fresh   bool // probs holds the softmax of the last forward pass's logits
-	dlogits []T  // B·C
-	dpooled []T  // B·H
-	lossed  bool
+	// Attention pooling: tanh(out·W + b) for every step (T·B·A), the weights α of the real steps
+	// (T·B), and the gradient with respect to the pre-activations (T·B·A).
+	attU, alpha, attD []T
+	logits            []T  // B·C
+	probs             []T  // B·C
+	fresh             bool // probs holds the softmax of the last forward pass's logits
+	dlogits           []T  // B·C
+	dpooled           []T  // B·H
+	lossed            bool
 }
 
 // NewWorkspace returns an empty workspace for m.
@@ -259,6 +315,12 @@ func (m *Model[T]) NewWorkspace() *Workspace[T] {
 	ws := &Workspace[T]{Threads: runtime.GOMAXPROCS(0), layers: make([]layerBuffers[T], n), in: make([][]T, n), mask: make([][]T, n)}
 	for range n {
 		ws.passes = append(ws.passes, newPass[T]())
+	}
+	if m.Config.Bidirectional {
+		ws.rlayers, ws.rin, ws.cat, ws.dcat = make([]layerBuffers[T], n), make([][]T, n), make([][]T, n), make([][]T, n)
+		for range n {
+			ws.rpasses = append(ws.rpasses, newPass[T]())
+		}
 	}
 	return ws
 }
@@ -289,10 +351,37 @@ const partSamples = 16
 
 // Outputs returns the per-step outputs h_t of layer l (0 is the bottom) from the last forward
 // pass (Forward or ForwardTrain), shaped [time_step][batch_size][num_units] as in the seed's
-// figure. At a sample's padding steps they repeat its last real output. The slice belongs to ws.
+// figure, or [time_step][batch_size][2·num_units] for a bidirectional model (the forward
+// direction's output, then the backward direction's, at each step). At a sample's padding steps
+// the forward direction's repeat its last real output and the backward direction's its output
+// at step 0. The slice belongs to ws.
 func (ws *Workspace[T]) Outputs(l int) []T {
+	if ws.cat != nil {
+		return ws.cat[l]
+	}
 	bh := len(ws.lengths) * ws.units
 	return ws.layers[l].hs[bh : (ws.steps+1)*bh]
+}
+
+// mirror returns the step that step t of a sample of n real steps holds in the reversed order of
+// a backward direction: its real steps in reverse, its padding steps in place.
+func mirror(t, n int) int {
+	if t < n {
+		return n - 1 - t
+	}
+	return t
+}
+
+// reverseSteps writes into dst the time-major src ([steps][batch][dim]) with each sample's real
+// steps reversed (mirror). Applied twice it gives src back.
+func reverseSteps[T Float](dst, src []T, lengths []int, steps, dim int) {
+	batch := len(lengths)
+	for t := range steps {
+		for b, n := range lengths {
+			s := (mirror(t, n)*batch + b) * dim
+			copy(dst[(t*batch+b)*dim:(t*batch+b+1)*dim], src[s:s+dim])
+		}
+	}
 }
 
 // InputGrad returns the gradient of the loss with respect to the inputs x of the last Backward,
@@ -329,11 +418,14 @@ func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.
 		}
 	}
 	ws.steps, ws.units, ws.x, ws.train, ws.lossed, ws.fresh = steps, h, bt.X, train, false, false
+	ws.width = cfg.OutputDim()
 	ws.lengths = append(ws.lengths[:0], bt.Lengths...)
+	e := ws.width
 	in := bt.X
 	for l, layer := range m.Layers {
 		buf := &ws.layers[l]
-		buf.resize(steps, batch, h, !ws.ForwardOnly || steps*batch*4*h <= forwardOnlyFrom)
+		all := !ws.ForwardOnly || steps*batch*4*h <= forwardOnlyFrom
+		buf.resize(steps, batch, h, all, cfg.Cell)
 		if p := m.dropout(l); train && p > 0 {
 			ws.in[l] = grow(ws.in[l], len(in))
 			ws.mask[l] = grow(ws.mask[l], len(in))
@@ -351,55 +443,86 @@ func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.
 		} else {
 			ws.in[l] = in
 		}
-		r := ws.passes[l]
-		r.l, r.buf, r.x, r.lengths, r.steps = layer, buf, in, ws.lengths, steps
-		r.threads, r.parts = ws.Threads, ws.parts(batch)
-		r.forward()
-		in = buf.hs[batch*h : (steps+1)*batch*h]
+		ws.run(ws.passes[l], layer, buf, in)
+		if m.Reverse == nil {
+			in = buf.hs[batch*h : (steps+1)*batch*h]
+			continue
+		}
+		rbuf := &ws.rlayers[l]
+		rbuf.resize(steps, batch, h, all, cfg.Cell)
+		ws.rin[l] = grow(ws.rin[l], len(in))
+		reverseSteps(ws.rin[l], in, ws.lengths, steps, layer.InputDim)
+		ws.run(ws.rpasses[l], m.Reverse[l], rbuf, ws.rin[l])
+		// Side by side, in time order: the forward output at t, the backward one at mirror(t).
+		ws.cat[l] = grow(ws.cat[l], steps*batch*e)
+		fw, bw := buf.hs[batch*h:], rbuf.hs[batch*h:]
+		for t := range steps {
+			for b, n := range ws.lengths {
+				row := ws.cat[l][(t*batch+b)*e : (t*batch+b+1)*e]
+				copy(row[:h], fw[(t*batch+b)*h:])
+				copy(row[h:], bw[(mirror(t, n)*batch+b)*h:(mirror(t, n)*batch+b+1)*h])
+			}
+		}
+		in = ws.cat[l]
 	}
-	ws.pooled = grow(ws.pooled, batch*h)
+	ws.top = in
+	ws.pooled = grow(ws.pooled, batch*e)
 	m.pool(ws, in)
 	ws.logits = grow(ws.logits, batch*c)
 	for b := range batch {
 		copy(ws.logits[b*c:(b+1)*c], m.HeadB.Value)
 	}
-	kernel.Gemm(false, false, batch, c, h, 1, ws.pooled, h, m.HeadW.Value, c, 1, ws.logits, c)
+	kernel.Gemm(false, false, batch, c, e, 1, ws.pooled, e, m.HeadW.Value, c, 1, ws.logits, c)
 	return ws.logits
 }
 
-// pool reduces the top layer's outputs out ([steps][batch][H]) to ws.pooled ([batch][H]).
+// run runs one direction of one layer over x.
+func (ws *Workspace[T]) run(r *pass[T], l *Layer[T], buf *layerBuffers[T], x []T) {
+	r.l, r.buf, r.x, r.lengths, r.steps = l, buf, x, ws.lengths, ws.steps
+	r.threads, r.parts = ws.Threads, ws.parts(len(ws.lengths))
+	r.forward()
+}
+
+// pool reduces the top layer's outputs out ([steps][batch][E]) to ws.pooled ([batch][E]).
 func (m *Model[T]) pool(ws *Workspace[T], out []T) {
-	batch, h, steps := len(ws.lengths), m.Config.NumUnits, ws.steps
-	bh := batch * h
+	batch, e, steps := len(ws.lengths), ws.width, ws.steps
+	be := batch * e
 	switch m.Config.Pooling {
 	case PoolLast:
 		if steps == 0 {
 			clear(ws.pooled)
 			return
 		}
-		// Padding steps repeat the last real output, so the final step holds it.
-		copy(ws.pooled, out[(steps-1)*bh:steps*bh])
+		// Padding steps repeat the last real output, so the final step holds the forward
+		// direction's; the backward direction's last is at step 0.
+		copy(ws.pooled, out[(steps-1)*be:steps*be])
+		if m.Reverse != nil {
+			h := m.Config.NumUnits
+			for b := range batch {
+				copy(ws.pooled[b*e+h:(b+1)*e], out[b*e+h:(b+1)*e])
+			}
+		}
 	case PoolMean:
 		clear(ws.pooled)
 		for b, n := range ws.lengths {
-			p := ws.pooled[b*h : (b+1)*h]
+			p := ws.pooled[b*e : (b+1)*e]
 			for t := range n {
-				kernel.Axpy(1, out[t*bh+b*h:t*bh+(b+1)*h], p)
+				kernel.Axpy(1, out[t*be+b*e:t*be+(b+1)*e], p)
 			}
 			if n > 0 {
 				kernel.Scale(1/T(n), p)
 			}
 		}
 	case PoolMax:
-		ws.argmax = grow(ws.argmax, bh)
+		ws.argmax = grow(ws.argmax, be)
 		for b, n := range ws.lengths {
-			p, arg := ws.pooled[b*h:(b+1)*h], ws.argmax[b*h:(b+1)*h]
+			p, arg := ws.pooled[b*e:(b+1)*e], ws.argmax[b*e:(b+1)*e]
 			clear(p)
 			for j := range arg {
 				arg[j] = -1
 			}
 			for t := range n {
-				row := out[t*bh+b*h : t*bh+(b+1)*h]
+				row := out[t*be+b*e : t*be+(b+1)*e]
 				for j, v := range row {
 					if t == 0 || v > p[j] {
 						p[j], arg[j] = v, int32(t)
@@ -407,7 +530,90 @@ func (m *Model[T]) pool(ws *Workspace[T], out []T) {
 				}
 			}
 		}
+	case PoolAttention:
+		m.attend(ws, out)
 	}
+}
+
+// attend pools by additive attention: for each sample and real step t, u_t = tanh(out_t·W + b),
+// s_t = u_t·v, α = softmax(s) over the real steps, pooled = Σ α_t·out_t. A sample of no real
+// step pools to zero.
+func (m *Model[T]) attend(ws *Workspace[T], out []T) {
+	batch, e, steps := len(ws.lengths), ws.width, ws.steps
+	a := m.AttnB.Cols
+	rows := steps * batch
+	ws.attU = grow(ws.attU, rows*a)
+	ws.alpha = grow(ws.alpha, rows)
+	kernel.Gemm(false, false, rows, a, e, 1, out, e, m.AttnW.Value, a, 0, ws.attU, a)
+	kernel.AddBias(ws.attU, m.AttnB.Value)
+	kernel.Tanhs(ws.attU, ws.attU)
+	v := m.AttnV.Value
+	clear(ws.pooled)
+	for b, n := range ws.lengths {
+		mx := math.Inf(-1)
+		for t := range n {
+			i := t*batch + b
+			s := dot(ws.attU[i*a:(i+1)*a], v)
+			ws.alpha[i] = T(s)
+			mx = math.Max(mx, s)
+		}
+		var sum float64
+		for t := range n {
+			i := t*batch + b
+			x := math.Exp(float64(ws.alpha[i]) - mx)
+			ws.alpha[i] = T(x)
+			sum += x
+		}
+		p := ws.pooled[b*e : (b+1)*e]
+		for t := range n {
+			i := t*batch + b
+			ws.alpha[i] = T(float64(ws.alpha[i]) / sum)
+			kernel.Axpy(ws.alpha[i], out[i*e:(i+1)*e], p)
+		}
+	}
+}
+
+// attendBackward adds the gradients of the attention's parameters and, into dout, the gradient
+// with respect to the pooled outputs out, from ws.dpooled.
+func (m *Model[T]) attendBackward(ws *Workspace[T], out, dout []T) {
+	batch, e, steps := len(ws.lengths), ws.width, ws.steps
+	a := m.AttnB.Cols
+	rows := steps * batch
+	ws.attD = grow(ws.attD, rows*a)
+	clear(ws.attD)
+	v, dv := m.AttnV.Value, m.AttnV.Grad
+	for b, n := range ws.lengths {
+		dp := ws.dpooled[b*e : (b+1)*e]
+		// dα_t = dpooled·out_t; ds_t = α_t·(dα_t − Σ α·dα).
+		var mean float64
+		for t := range n {
+			i := t*batch + b
+			mean += float64(ws.alpha[i]) * dot(dp, out[i*e:(i+1)*e])
+		}
+		for t := range n {
+			i := t*batch + b
+			al := ws.alpha[i]
+			ds := T(float64(al) * (dot(dp, out[i*e:(i+1)*e]) - mean))
+			u, d := ws.attU[i*a:(i+1)*a], ws.attD[i*a:(i+1)*a]
+			kernel.Axpy(ds, u, dv)
+			for j, uj := range u {
+				d[j] = ds * v[j] * (1 - uj*uj)
+			}
+			kernel.Axpy(al, dp, dout[i*e:(i+1)*e])
+		}
+	}
+	kernel.Gemm(true, false, e, a, rows, 1, out, e, ws.attD, a, 1, m.AttnW.Grad, a)
+	kernel.AddColumnSums(m.AttnB.Grad, ws.attD)
+	kernel.Gemm(false, true, rows, e, a, 1, ws.attD, a, m.AttnW.Value, a, 1, dout, e)
+}
+
+// dot returns x·y, summed in float64.
+func dot[T Float](x, y []T) float64 {
+	var s float64
+	for i, v := range x {
+		s += float64(v) * float64(y[i])
+	}
+	return s
 }
 
 // Probs returns the softmax of the last forward pass's logits, [batch][Classes]; the slice belongs
@@ -503,53 +709,101 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 		panic("lstm: Backward on a ForwardOnly workspace")
 	}
 	cfg := m.Config
-	batch, h, c, steps := len(ws.lengths), cfg.NumUnits, cfg.Classes, ws.steps
-	bh := batch * h
+	batch, h, c, steps, e := len(ws.lengths), cfg.NumUnits, cfg.Classes, ws.steps, ws.width
+	be := batch * e
 	// Head: dW += pooledᵀ·dlogits, db += Σ dlogits, dpooled = dlogits·Wᵀ.
-	kernel.Gemm(true, false, h, c, batch, 1, ws.pooled, h, ws.dlogits, c, 1, m.HeadW.Grad, c)
+	kernel.Gemm(true, false, e, c, batch, 1, ws.pooled, e, ws.dlogits, c, 1, m.HeadW.Grad, c)
 	kernel.AddColumnSums(m.HeadB.Grad, ws.dlogits)
-	ws.dpooled = grow(ws.dpooled, bh)
-	kernel.Gemm(false, true, batch, h, c, 1, ws.dlogits, c, m.HeadW.Value, c, 0, ws.dpooled, h)
+	ws.dpooled = grow(ws.dpooled, be)
+	kernel.Gemm(false, true, batch, e, c, 1, ws.dlogits, c, m.HeadW.Value, c, 0, ws.dpooled, e)
 
 	for l, layer := range m.Layers {
 		ws.layers[l].resizeBackward(steps, batch, h, layer.InputDim)
+		if m.Reverse != nil {
+			ws.rlayers[l].resizeBackward(steps, batch, h, layer.InputDim)
+			ws.dcat[l] = grow(ws.dcat[l], steps*be)
+		}
 	}
 	top := len(m.Layers) - 1
-	dh := ws.layers[top].dh
+	dh := ws.dout(top)
 	clear(dh)
 	switch cfg.Pooling {
 	case PoolLast:
 		if steps > 0 {
-			copy(dh[(steps-1)*bh:], ws.dpooled)
+			copy(dh[(steps-1)*be:], ws.dpooled)
+			if m.Reverse != nil {
+				for b := range batch {
+					clear(dh[(steps-1)*be+b*e+h : (steps-1)*be+(b+1)*e])
+					copy(dh[b*e+h:(b+1)*e], ws.dpooled[b*e+h:(b+1)*e])
+				}
+			}
 		}
 	case PoolMean:
 		for b, n := range ws.lengths {
 			for t := range n {
-				kernel.Axpy(1/T(n), ws.dpooled[b*h:(b+1)*h], dh[t*bh+b*h:t*bh+(b+1)*h])
+				kernel.Axpy(1/T(n), ws.dpooled[b*e:(b+1)*e], dh[t*be+b*e:t*be+(b+1)*e])
 			}
 		}
 	case PoolMax:
-		for i, t := range ws.argmax[:bh] {
+		for i, t := range ws.argmax[:be] {
 			if t >= 0 {
-				dh[int(t)*bh+i] += ws.dpooled[i]
+				dh[int(t)*be+i] += ws.dpooled[i]
 			}
 		}
+	case PoolAttention:
+		m.attendBackward(ws, ws.top, dh)
 	}
 	for l := top; l >= 0; l-- {
 		buf := &ws.layers[l]
+		skip := l == 0 && ws.SkipInputGrad
+		if m.Reverse != nil {
+			// Each direction's share of the gradient, the backward one's in its own order.
+			rbuf := &ws.rlayers[l]
+			for t := range steps {
+				for b, n := range ws.lengths {
+					row := ws.dcat[l][(t*batch+b)*e : (t*batch+b+1)*e]
+					copy(buf.dh[(t*batch+b)*h:(t*batch+b+1)*h], row[:h])
+					mt := mirror(t, n)
+					copy(rbuf.dh[(mt*batch+b)*h:(mt*batch+b+1)*h], row[h:])
+				}
+			}
+		}
 		r := ws.passes[l]
-		r.skipDX = l == 0 && ws.SkipInputGrad
+		r.skipDX = skip
 		r.backward()
+		if m.Reverse != nil {
+			rbuf, rr := &ws.rlayers[l], ws.rpasses[l]
+			rr.skipDX = skip
+			rr.backward()
+			if !skip {
+				d := m.Layers[l].InputDim
+				for t := range steps {
+					for b, n := range ws.lengths {
+						mt := mirror(t, n)
+						kernel.Add(buf.dx[(t*batch+b)*d:(t*batch+b+1)*d], buf.dx[(t*batch+b)*d:(t*batch+b+1)*d], rbuf.dx[(mt*batch+b)*d:(mt*batch+b+1)*d])
+					}
+				}
+			}
+		}
 		dropped := ws.train && m.dropout(l) > 0
 		switch {
 		case l > 0 && dropped:
-			kernel.Mul(ws.layers[l-1].dh, buf.dx, ws.mask[l])
+			kernel.Mul(ws.dout(l-1), buf.dx, ws.mask[l])
 		case l > 0:
-			copy(ws.layers[l-1].dh, buf.dx)
+			copy(ws.dout(l-1), buf.dx)
 		case dropped && !r.skipDX:
 			kernel.Mul(buf.dx, buf.dx, ws.mask[0])
 		}
 	}
+}
+
+// dout returns the buffer of the gradient with respect to layer l's output: the forward pass's
+// dh, or for a bidirectional model the gradient with respect to both directions side by side.
+func (ws *Workspace[T]) dout(l int) []T {
+	if ws.dcat != nil {
+		return ws.dcat[l]
+	}
+	return ws.layers[l].dh
 }
 
 // drawsMasks reports whether a training pass draws dropout masks: for the bottom layer's inputs,

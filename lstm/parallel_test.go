@@ -14,24 +14,29 @@ func TestThreadsGiveTheSameModel(t *testing.T) {
 		weights [][]float32
 		out, dx []float32
 	}
-	train := func(threads int) result {
-		cfg := Config{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolMax, Dropout: 0.2}
-		m, ws := trainSmall(t, cfg, 21, threads, 9, 37, TrainOptions[float32]{ClipNorm: 1})
-		r := result{weights: weightsOf(m)}
-		r.out = slices.Clone(ws.Outputs(1))
-		r.dx = slices.Clone(ws.InputGrad())
-		return r
-	}
-	one := train(1)
-	for _, threads := range []int{2, 3} {
-		got := train(threads)
-		for i := range one.weights {
-			if !slices.Equal(got.weights[i], one.weights[i]) {
-				t.Errorf("%d threads: parameter %d differs from one thread's", threads, i)
-			}
+	for _, cfg := range []Config{
+		{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolMax, Dropout: 0.2},
+		{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolAttention, Dropout: 0.2, Cell: CellGRU, Bidirectional: true},
+		{InputDim: 5, NumUnits: 24, NumLayers: 1, Classes: 4, Pooling: PoolLast, Bidirectional: true},
+	} {
+		train := func(threads int) result {
+			m, ws := trainSmall(t, cfg, 21, threads, 9, 37, TrainOptions[float32]{ClipNorm: 1})
+			r := result{weights: weightsOf(m)}
+			r.out = slices.Clone(ws.Outputs(cfg.NumLayers - 1))
+			r.dx = slices.Clone(ws.InputGrad())
+			return r
 		}
-		if !slices.Equal(got.out, one.out) || !slices.Equal(got.dx, one.dx) {
-			t.Errorf("%d threads: outputs or inputs' gradient differ from one thread's", threads)
+		one := train(1)
+		for _, threads := range []int{2, 3} {
+			got := train(threads)
+			for i := range one.weights {
+				if !slices.Equal(got.weights[i], one.weights[i]) {
+					t.Errorf("%v/bi=%v/%v, %d threads: parameter %d differs from one thread's", cfg.Cell, cfg.Bidirectional, cfg.Pooling, threads, i)
+				}
+			}
+			if !slices.Equal(got.out, one.out) || !slices.Equal(got.dx, one.dx) {
+				t.Errorf("%v/bi=%v/%v, %d threads: outputs or inputs' gradient differ from one thread's", cfg.Cell, cfg.Bidirectional, cfg.Pooling, threads)
+			}
 		}
 	}
 }
@@ -41,9 +46,9 @@ func TestThreadsGiveTheSameModel(t *testing.T) {
 func TestForwardOnly(t *testing.T) {
 	defer func(n int) { forwardOnlyFrom = n }(forwardOnlyFrom)
 	forwardOnlyFrom = 0 // one step's slots even for this small batch
-	for _, pool := range []Pooling{PoolLast, PoolMean, PoolMax} {
+	for i, pool := range []Pooling{PoolLast, PoolMean, PoolMax, PoolAttention} {
 		rng := rand.New(rand.NewPCG(5, 6))
-		m, err := New[float32](Config{InputDim: 7, NumUnits: 16, NumLayers: 2, Classes: 3, Pooling: pool}, rng)
+		m, err := New[float32](Config{InputDim: 7, NumUnits: 16, NumLayers: 2, Classes: 3, Pooling: pool, Cell: Cell(i % 2), Bidirectional: i >= 2}, rng)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,20 +24,35 @@ func WriteSummary(w io.Writer, m *lstm.Model[float32], table *embed.Table) error
 		rows, dim := table.Rows(), table.Dim()
 		row("embedding", fmt.Sprintf("%d×%d", rows, dim), fmt.Sprintf("%d·%d", rows, dim), rows*dim)
 	}
-	for i, l := range m.Layers {
+	layer := func(name string, l *lstm.Layer[float32]) {
 		h, in := l.NumUnits, l.InputDim
-		row(fmt.Sprintf("lstm.%d", i),
-			fmt.Sprintf("W (%d+%d)×%d, b %d", in, h, 4*h, 4*h),
-			fmt.Sprintf("4·%d·(%d+%d)+4·%d", h, h, in, h),
-			l.NumParams())
+		if l.Cell == lstm.CellGRU {
+			row(name, fmt.Sprintf("W (%d+%d)×3·%d, b 4·%d", in, h, h, h), fmt.Sprintf("3·%d·(%d+%d)+4·%d", h, h, in, h), l.NumParams())
+			return
+		}
+		row(name, fmt.Sprintf("W (%d+%d)×%d, b %d", in, h, 4*h, 4*h), fmt.Sprintf("4·%d·(%d+%d)+4·%d", h, h, in, h), l.NumParams())
 	}
-	h, c := m.Config.NumUnits, m.Config.Classes
-	row("head", fmt.Sprintf("W %d×%d, b %d", h, c, c), fmt.Sprintf("%d·%d+%d", h, c, c), h*c+c)
+	for i, l := range m.Layers {
+		layer(fmt.Sprintf("%v.%d", l.Cell, i), l)
+		if m.Reverse != nil {
+			layer(fmt.Sprintf("%v.%d.reverse", l.Cell, i), m.Reverse[i])
+		}
+	}
+	e, c := m.Config.OutputDim(), m.Config.Classes
+	if m.AttnW != nil {
+		a := m.AttnB.Cols
+		row("attention", fmt.Sprintf("W %d×%d, b %d, v %d", e, a, a, a), fmt.Sprintf("%d·%d+2·%d", e, a, a), e*a+2*a)
+	}
+	row("head", fmt.Sprintf("W %d×%d, b %d", e, c, c), fmt.Sprintf("%d·%d+%d", e, c, c), e*c+c)
 	fmt.Fprintf(tw, "total\t\t\t%12s\n", commas(total))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "pooling %v, dropout %g between layers\n", m.Config.Pooling, m.Config.Dropout)
+	dirs := ""
+	if m.Config.Bidirectional {
+		dirs = ", bidirectional"
+	}
+	_, err := fmt.Fprintf(w, "cell %v%s, pooling %v, dropout %g between layers\n", m.Config.Cell, dirs, m.Config.Pooling, m.Config.Dropout)
 	return err
 }
 

@@ -274,6 +274,45 @@ func GatesBackward[T Float](act, cPrev, tc, dh, dc, dz []T) {
 	}
 }
 
+// GRUForward finishes one GRU step for one sample, with PyTorch's nn.GRU equations. On entry z
+// holds 4·n pre-activations in the blocks r, z, n_x, n_h: a_r = x·W_ir + h·W_hr + b_r, a_z
+// likewise, a_nx = x·W_in + b_in and a_nh = h·W_hn + b_hn. It computes r = σ(a_r), u = σ(a_z),
+// n = tanh(a_nx + r⊙a_nh) and writes the output h = (1−u)⊙n + u⊙hPrev; z then holds r, u, n and
+// a_nh, what GRUBackward reads.
+func GRUForward[T Float](z, hPrev, h []T) {
+	n := len(h)
+	zr, zu, zn, zh := z[:n], z[n:2*n], z[2*n:3*n], z[3*n:4*n]
+	hPrev = hPrev[:n]
+	for j := range n {
+		r := Sigmoid(zr[j])
+		u := Sigmoid(zu[j])
+		c := Tanh(zn[j] + r*zh[j])
+		zr[j], zu[j], zn[j] = r, u, c
+		h[j] = c + u*(hPrev[j]-c)
+	}
+}
+
+// GRUBackward undoes GRUForward for one sample. act holds what GRUForward left in z (r, u, n,
+// a_nh), hPrev the step's previous output, dh the gradient with respect to the step's output. It
+// writes the gradient with respect to the four blocks of pre-activations into dz (which may be
+// act itself) and the part of the gradient with respect to hPrev that does not pass through the
+// weights, dh⊙u, into dhPrev; the rest is dz·W_hᵀ.
+func GRUBackward[T Float](act, hPrev, dh, dz, dhPrev []T) {
+	n := len(dh)
+	ar, au, an, ah := act[:n], act[n:2*n], act[2*n:3*n], act[3*n:4*n]
+	dr, du, dn, dhn := dz[:n], dz[n:2*n], dz[2*n:3*n], dz[3*n:4*n]
+	hPrev, dhPrev = hPrev[:n], dhPrev[:n]
+	for j := range n {
+		r, u, c, a, g := ar[j], au[j], an[j], ah[j], dh[j]
+		dc := g * (1 - u) * (1 - c*c)
+		dhPrev[j] = g * u
+		du[j] = g * (hPrev[j] - c) * u * (1 - u)
+		dr[j] = dc * a * r * (1 - r)
+		dn[j] = dc
+		dhn[j] = dc * r
+	}
+}
+
 // AddBias adds the vector bias to each of the rows of the row-major matrix x (len(bias) columns).
 func AddBias[T Float](x, bias []T) {
 	n := len(bias)
