@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"reflect"
@@ -17,11 +18,13 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/seqclf/seqclf/classify"
+	"github.com/seqclf/seqclf/feed"
 	"github.com/seqclf/seqclf/internal/rng"
 	"github.com/seqclf/seqclf/lstm"
 	"github.com/seqclf/seqclf/source"
 	"github.com/seqclf/seqclf/store"
 	"github.com/seqclf/seqclf/tokenize"
+	"github.com/seqclf/seqclf/train"
 )
 
 // Config is a pipeline's configuration: the YAML file of `seqclf pipeline run`, with the seed
@@ -112,12 +115,197 @@ type LSTMConfig struct {
 
 // TrainConfig describes training.
 type TrainConfig struct {
-	BatchSize             int     `mapstructure:"batch_size" json:"batch_size"`
-	Epochs                int     `mapstructure:"epochs" json:"epochs"`
-	Optimizer             string  `mapstructure:"optimizer" json:"optimizer"`
-	LearningRate          float64 `mapstructure:"learning_rate" json:"learning_rate"`
-	ClipNorm              float64 `mapstructure:"clip_norm" json:"clip_norm"`
-	EarlyStoppingPatience int     `mapstructure:"early_stopping_patience" json:"early_stopping_patience"`
+	BatchSize int `mapstructure:"batch_size" json:"batch_size"`
+	Epochs    int `mapstructure:"epochs" json:"epochs"`
+	// Optimizer is adam, adamw or sgd (momentum 0.9) for the LSTM and the head; the embedding
+	// table takes lazy Adam (SGD with sgd) on the rows a batch used.
+	Optimizer string `mapstructure:"optimizer" json:"optimizer"`
+	// LearningRate is the optimizers' rate: the peak of Schedule.
+	LearningRate float64 `mapstructure:"learning_rate" json:"learning_rate"`
+	// Schedule is how the rate moves with the step, a pure function of the step over the
+	// whole run (train.epochs × ⌈training samples / batch_size⌉ steps, early stopping or not),
+	// so a resumed run uses the rates of an uninterrupted one: constant; cosine, annealed to 0
+	// as torch's CosineAnnealingLR; or onecycle, torch's OneCycleLR with its defaults
+	// (pct_start 0.3, div_factor 25, final_div_factor 10⁴, max_lr learning_rate) without
+	// momentum cycling. It sets the LSTM's and the embedding table's rates alike. --resume with
+	// train.epochs raised goes on along the schedule of the new length. See train.Schedule.
+	Schedule string `mapstructure:"schedule" json:"schedule"`
+	// WarmupSteps raises the rate linearly over the first steps, learning_rate·(step+1)/
+	// warmup_steps, before constant or cosine; with onecycle it is the length of the rising
+	// phase instead of 30% of the steps. 0: none.
+	WarmupSteps int `mapstructure:"warmup_steps" json:"warmup_steps"`
+	// WeightDecay is λ of the LSTM's and the head's weights, not the embedding table's: adam
+	// and sgd add λ·w to the gradient (L2, as torch.optim.Adam and SGD), adamw decays the
+	// weights apart from the gradient (torch.optim.AdamW). 0: none, adamw's too (torch's
+	// AdamW defaults to 0.01: set it).
+	WeightDecay float64 `mapstructure:"weight_decay" json:"weight_decay"`
+	// ClassWeights weighs each class's samples in the training loss; the validation loss is
+	// not weighted.
+	ClassWeights          ClassWeights `mapstructure:"class_weights" json:"class_weights"`
+	ClipNorm              float64      `mapstructure:"clip_norm" json:"clip_norm"`
+	EarlyStoppingPatience int          `mapstructure:"early_stopping_patience" json:"early_stopping_patience"`
+}
+
+// UnmarshalJSON reads a stored TrainConfig; a key it lacks (a run stored before the key
+// existed) keeps its default, which is what such a run trained with.
+func (tc *TrainConfig) UnmarshalJSON(b []byte) error {
+	type plain TrainConfig
+	p := plain{Schedule: DefaultConfig().Train.Schedule}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*tc = TrainConfig(p)
+	return nil
+}
+
+// ClassWeights is train.class_weights: how much a sample of each class counts in the training
+// loss (lstm.Model.Loss's weighted mean, as torch's CrossEntropyLoss with weight). In YAML it
+// is either the word balanced, for weight_c = n_samples / (classes · n_samples_c) over the
+// training samples (scikit-learn's compute_class_weight("balanced"), Keras's class_weight),
+// or a map from label to weight, as {spam: 2}, in which a class left out weighs 1; --set takes
+// train.class_weights=balanced, train.class_weights.spam=2 or train.class_weights=spam=2,ham=1.
+// Labels are matched without regard to case (the config's keys are lower-cased). The zero
+// value weighs every class 1. In the stored config it is null, "balanced" or an object.
+type ClassWeights struct {
+	Balanced bool
+	Weights  map[string]float64 // lower-cased label → weight; nil with Balanced
+}
+
+// String returns the weights as --set takes them: "", "balanced" or "ham=1,spam=2".
+func (cw ClassWeights) String() string {
+	if cw.Balanced {
+		return "balanced"
+	}
+	var parts []string
+	for _, l := range slices.Sorted(maps.Keys(cw.Weights)) {
+		parts = append(parts, l+"="+strconv.FormatFloat(cw.Weights[l], 'g', -1, 64))
+	}
+	return strings.Join(parts, ",")
+}
+
+// MarshalJSON writes null (no weights), "balanced" or an object of label weights.
+func (cw ClassWeights) MarshalJSON() ([]byte, error) {
+	switch {
+	case cw.Balanced:
+		return json.Marshal("balanced")
+	case len(cw.Weights) == 0:
+		return []byte("null"), nil
+	}
+	return json.Marshal(cw.Weights)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (cw *ClassWeights) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	got, err := parseClassWeights(v)
+	if err != nil {
+		return err
+	}
+	*cw = got
+	return nil
+}
+
+// parseClassWeights reads train.class_weights as the config gives it: a string (balanced,
+// "label=weight,...", or empty for none) or a map from label to a number (or a number's text,
+// from --set train.class_weights.LABEL=W). Weights are checked by Validate.
+func parseClassWeights(data any) (ClassWeights, error) {
+	var raw map[string]any
+	switch x := data.(type) {
+	case nil:
+		return ClassWeights{}, nil
+	case ClassWeights:
+		return x, nil
+	case string:
+		x = strings.TrimSpace(x)
+		if strings.EqualFold(x, "balanced") {
+			return ClassWeights{Balanced: true}, nil
+		}
+		raw = map[string]any{}
+		for part := range strings.SplitSeq(x, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			label, w, ok := strings.Cut(part, "=")
+			if !ok {
+				return ClassWeights{}, fmt.Errorf("%q is not balanced nor label weights; write balanced, or a map as {spam: 2} (--set train.class_weights.spam=2)", x)
+			}
+			raw[strings.TrimSpace(label)] = w
+		}
+	case map[string]any:
+		raw = x
+	default:
+		return ClassWeights{}, fmt.Errorf("%v is not balanced nor label weights; write balanced, or a map as {spam: 2}", data)
+	}
+	if len(raw) == 0 {
+		return ClassWeights{}, nil
+	}
+	cw := ClassWeights{Weights: make(map[string]float64, len(raw))}
+	for label, v := range raw {
+		var w float64
+		switch x := v.(type) {
+		case int:
+			w = float64(x)
+		case int64:
+			w = float64(x)
+		case uint64:
+			w = float64(x)
+		case float64:
+			w = x
+		case string:
+			var err error
+			if w, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
+				return ClassWeights{}, fmt.Errorf("the weight of %s, %q, is not a number; give one more than 0", label, x)
+			}
+		default:
+			return ClassWeights{}, fmt.Errorf("the weight of %s, %v, is not a number; give one more than 0", label, v)
+		}
+		cw.Weights[strings.ToLower(label)] = w
+	}
+	return cw, nil
+}
+
+// weights returns the loss weight of each class, in the order of classes, for training
+// samples train: nil when cw weighs every class 1. A class without training samples weighs 1
+// with balanced (it is never a training target). A label of cw that is not a class is an
+// error naming its key.
+func (cw ClassWeights) weights(classes []string, train []feed.Sample) ([]float32, error) {
+	if !cw.Balanced && len(cw.Weights) == 0 {
+		return nil, nil
+	}
+	out := make([]float32, len(classes))
+	if cw.Balanced {
+		count := make([]int, len(classes))
+		for _, s := range train {
+			count[s.Label]++
+		}
+		for c, n := range count {
+			out[c] = 1
+			if n > 0 {
+				out[c] = float32(float64(len(train)) / float64(len(classes)*n))
+			}
+		}
+		return out, nil
+	}
+	for c := range out {
+		out[c] = 1
+	}
+	for _, label := range slices.Sorted(maps.Keys(cw.Weights)) {
+		found := false
+		for c, name := range classes {
+			if strings.ToLower(name) == label {
+				out[c], found = float32(cw.Weights[label]), true
+			}
+		}
+		if !found {
+			key := "train.class_weights." + label
+			return nil, &ConfigError{Key: key, Msg: fmt.Sprintf("%s: %q is not a class of the training data (classes: %s); weigh one of them, or remove the key",
+				key, label, strings.Join(classes, ", "))}
+		}
+	}
+	return out, nil
 }
 
 // DefaultConfig returns the values of every key a file leaves out.
@@ -131,7 +319,7 @@ func DefaultConfig() Config {
 		Embed:     EmbedConfig{Dim: 100, Trainable: true},
 		LSTM:      LSTMConfig{NumUnits: 128, NumLayers: 1, TimeStep: 256, Pooling: "last", Cell: "lstm"},
 		Train: TrainConfig{BatchSize: 64, Epochs: 5, Optimizer: "adam", LearningRate: 0.001,
-			ClipNorm: 5},
+			Schedule: "constant", ClipNorm: 5},
 	}
 }
 
@@ -269,6 +457,7 @@ func (c *Config) Validate() error {
 		oneOf("tokenize.tokens", c.Tokenize.Tokens, "words", "characters"),
 		oneOf("lstm.cell", c.LSTM.Cell, "lstm", "gru"),
 		oneOf("train.optimizer", c.Train.Optimizer, "adam", "adamw", "sgd"),
+		oneOf("train.schedule", c.Train.Schedule, "constant", "cosine", "onecycle"),
 	} {
 		if err != nil {
 			return err
@@ -309,7 +498,39 @@ func (c *Config) Validate() error {
 	if c.Train.ClipNorm < 0 || c.Train.EarlyStoppingPatience < 0 {
 		return bad("train.clip_norm or train.early_stopping_patience", "negative", "0 (off) or more")
 	}
+	if c.Train.WarmupSteps < 0 {
+		return bad("train.warmup_steps", c.Train.WarmupSteps, "0 (none) or more")
+	}
+	if wd := c.Train.WeightDecay; !(wd >= 0) || math.IsInf(wd, 0) {
+		return bad("train.weight_decay", wd, "0 (none) or more")
+	}
+	for _, label := range slices.Sorted(maps.Keys(c.Train.ClassWeights.Weights)) {
+		if w := c.Train.ClassWeights.Weights[label]; !(w > 0) || math.IsInf(w, 0) {
+			return bad("train.class_weights."+label, w, "a weight more than 0")
+		}
+	}
 	return nil
+}
+
+// schedule returns the learning-rate schedule of train.schedule, planned over train.epochs.
+func (tc TrainConfig) schedule() (*train.Schedule, error) {
+	kind, err := train.ParseSchedule(tc.Schedule)
+	if err != nil {
+		return nil, &ConfigError{Key: "train.schedule", Msg: "train.schedule: " + err.Error()}
+	}
+	return &train.Schedule{Kind: kind, LR: tc.LearningRate, WarmupSteps: tc.WarmupSteps, Epochs: tc.Epochs}, nil
+}
+
+// formatWeights returns "label weight, ..." for the log.
+func formatWeights(classes []string, weights []float32) string {
+	var b strings.Builder
+	for c, w := range weights {
+		if c > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.3g", classes[c], w)
+	}
+	return b.String()
 }
 
 // configKeys returns the dotted keys of the struct type t, by mapstructure tag; a map field's key
@@ -321,10 +542,12 @@ func configKeys(t reflect.Type, prefix string) []string {
 			continue
 		}
 		key := prefix + f.Tag.Get("mapstructure")
-		switch f.Type.Kind() {
-		case reflect.Struct:
+		switch {
+		case f.Type == classWeightsType:
+			keys = append(keys, key, key+".*") // a word, or labels below it
+		case f.Type.Kind() == reflect.Struct:
 			keys = append(keys, configKeys(f.Type, key+".")...)
-		case reflect.Map:
+		case f.Type.Kind() == reflect.Map:
 			keys = append(keys, key+".*")
 		default:
 			keys = append(keys, key)
@@ -332,6 +555,9 @@ func configKeys(t reflect.Type, prefix string) []string {
 	}
 	return keys
 }
+
+// classWeightsType is the one config field that is a string or a map, decoded by strictHook.
+var classWeightsType = reflect.TypeFor[ClassWeights]()
 
 // checkKey returns an error naming key if it is not one of known.
 func checkKey(known []string, key string) error {
@@ -347,6 +573,7 @@ func checkKey(known []string, key string) error {
 			near = append(near, strings.TrimPrefix(strings.TrimSuffix(k, ".*"), section+"."))
 		}
 	}
+	near = slices.Compact(near) // class_weights is class_weights and class_weights.*
 	if len(near) > 0 {
 		return &ConfigError{Key: key, Msg: fmt.Sprintf("unknown key %s (the keys of %s are %s)", key, section, strings.Join(near, ", "))}
 	}
@@ -365,7 +592,9 @@ func flatten(c Config) map[string]any {
 				continue
 			}
 			key := prefix + f.Tag.Get("mapstructure")
-			if f.Type.Kind() == reflect.Struct {
+			if f.Type == classWeightsType {
+				out[key] = v.Field(i).Interface().(ClassWeights).String()
+			} else if f.Type.Kind() == reflect.Struct {
 				walk(v.Field(i), key+".")
 			} else if f.Type.Kind() != reflect.Map {
 				out[key] = v.Field(i).Interface()
@@ -380,6 +609,9 @@ func flatten(c Config) map[string]any {
 // refuses what YAML gives of the wrong kind (a bool for a number, 1.5 for a count), where
 // mapstructure would convert silently.
 func strictHook(from, to reflect.Type, data any) (any, error) {
+	if to == classWeightsType {
+		return parseClassWeights(data)
+	}
 	s, isString := data.(string)
 	switch to.Kind() {
 	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint:

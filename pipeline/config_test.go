@@ -111,6 +111,18 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"", []string{"lstm.num_units"}, "want key=value"},
 		{"", []string{"lstm.num_units=lots"}, "lstm.num_units"},
 		{"lstm: [1, 2", nil, "c.yaml"},
+		{"train: {schedule: linear}", nil, `train.schedule is "linear", want one of constant, cosine, onecycle`},
+		{"train: {warmup_steps: -1}", nil, "train.warmup_steps is -1, want 0 (none) or more"},
+		{"train: {warmup_steps: 1.5}", nil, "train.warmup_steps"},
+		{"train: {weight_decay: -0.1}", nil, "train.weight_decay is -0.1, want 0 (none) or more"},
+		{"train: {class_weights: {spam: 0}}", nil, "train.class_weights.spam is 0, want a weight more than 0"},
+		{"train: {class_weights: {spam: -2}}", nil, "train.class_weights.spam is -2"},
+		{"train: {class_weights: {spam: lots}}", nil, `train.class_weights: the weight of spam, "lots", is not a number`},
+		{"train: {class_weights: {spam: true}}", nil, "train.class_weights: the weight of spam, true, is not a number"},
+		{"train: {class_weights: heavy}", nil, `train.class_weights: "heavy" is not balanced nor label weights; write balanced, or a map as {spam: 2}`},
+		{"train: {class_weights: [1, 2]}", nil, "train.class_weights: [1 2] is not balanced nor label weights"},
+		{"", []string{"train.class_weights.spam=much"}, "train.class_weights"},
+		{"", []string{"train.class_weightz=balanced"}, "unknown key train.class_weightz (the keys of train are batch_size, epochs, optimizer, learning_rate, schedule, warmup_steps, weight_decay, class_weights, clip_norm, early_stopping_patience)"},
 	}
 	for _, c := range cases {
 		_, err := LoadConfig(writeConfig(t, c.yaml), c.sets)
@@ -120,6 +132,75 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 	if _, err := LoadConfig(filepath.Join(t.TempDir(), "none.yaml"), nil); err == nil {
 		t.Error("a missing file loaded")
+	}
+}
+
+// TestLoadConfigTrainKeys loads the schedule, weight decay and class weights from YAML, the
+// environment and --set: class_weights is the word balanced or a map of labels, whose keys are
+// free.
+func TestLoadConfigTrainKeys(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, "train: {schedule: onecycle, warmup_steps: 100, weight_decay: 0.01, class_weights: balanced}"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc := cfg.Train; tc.Schedule != "onecycle" || tc.WarmupSteps != 100 || tc.WeightDecay != 0.01 || !tc.ClassWeights.Balanced || tc.ClassWeights.Weights != nil {
+		t.Errorf("train: %+v", tc)
+	}
+	maps := map[string]float64{"spam": 2, "ham": 0.5}
+	for _, c := range []struct {
+		yaml string
+		sets []string
+		want ClassWeights
+	}{
+		{"train: {class_weights: {Spam: 2, ham: 0.5}}", nil, ClassWeights{Weights: maps}},
+		{"train:\n  class_weights:\n    spam: 2\n    ham: 0.5\n", nil, ClassWeights{Weights: maps}},
+		{"", []string{"train.class_weights=balanced"}, ClassWeights{Balanced: true}},
+		{"", []string{"train.class_weights.spam=2", "train.class_weights.ham=0.5"}, ClassWeights{Weights: maps}},
+		{"", []string{"train.class_weights=spam=2, ham=0.5"}, ClassWeights{Weights: maps}},
+		{"train: {class_weights: {spam: 2, ham: 0.5}}", []string{"train.class_weights=balanced"}, ClassWeights{Balanced: true}},
+		{"train: {class_weights: balanced}", []string{"train.class_weights.spam=2", "train.class_weights.ham=.5"}, ClassWeights{Weights: maps}},
+		{"train: {class_weights: {0: 2, 7: 3}}", nil, ClassWeights{Weights: map[string]float64{"0": 2, "7": 3}}}, // MNIST's digits
+		{"train: {class_weights: {}}", nil, ClassWeights{}},
+		{"train: {class_weights: }", nil, ClassWeights{}},
+	} {
+		cfg, err := LoadConfig(writeConfig(t, c.yaml), c.sets)
+		if err != nil {
+			t.Errorf("%q %q: %v", c.yaml, c.sets, err)
+			continue
+		}
+		if !reflect.DeepEqual(cfg.Train.ClassWeights, c.want) {
+			t.Errorf("%q %q: class weights %+v, want %+v", c.yaml, c.sets, cfg.Train.ClassWeights, c.want)
+		}
+	}
+	t.Setenv("SEQCLF_TRAIN_CLASS_WEIGHTS", "balanced")
+	t.Setenv("SEQCLF_TRAIN_SCHEDULE", "cosine")
+	cfg, err = LoadConfig("", nil)
+	if err != nil || !cfg.Train.ClassWeights.Balanced || cfg.Train.Schedule != "cosine" {
+		t.Errorf("from the environment: %v %+v", err, cfg)
+	}
+}
+
+// TestStoredClassWeights checks the stored JSON of each kind of class weights, and that it
+// reads back.
+func TestStoredClassWeights(t *testing.T) {
+	for _, c := range []struct {
+		cw   ClassWeights
+		want string
+	}{
+		{ClassWeights{}, `"class_weights":null`},
+		{ClassWeights{Balanced: true}, `"class_weights":"balanced"`},
+		{ClassWeights{Weights: map[string]float64{"spam": 2, "ham": 1}}, `"class_weights":{"ham":1,"spam":2}`},
+	} {
+		cfg := DefaultConfig()
+		cfg.Train.ClassWeights = c.cw
+		b, err := cfg.storedJSON()
+		if err != nil || !strings.Contains(string(b), c.want) {
+			t.Errorf("%+v stored as %s (%v), want %s in it", c.cw, b, err, c.want)
+		}
+		var back Config
+		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, cfg) {
+			t.Errorf("%s reads back as %+v (%v)", b, back.Train, err)
+		}
 	}
 }
 
@@ -163,6 +244,7 @@ func TestShippedConfigs(t *testing.T) {
 func TestStoredConfigUsesTheKeys(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Source.Labels = map[string]string{"Spam-1": "spam"}
+	cfg.Train.ClassWeights = ClassWeights{Weights: map[string]float64{"spam": 2}}
 	b, err := cfg.storedJSON()
 	if err != nil {
 		t.Fatal(err)
@@ -175,11 +257,15 @@ func TestStoredConfigUsesTheKeys(t *testing.T) {
 	var walk func(prefix string, v map[string]any)
 	walk = func(prefix string, v map[string]any) {
 		for k, x := range v {
-			if sub, ok := x.(map[string]any); ok && k != "labels" {
+			if sub, ok := x.(map[string]any); ok && k != "labels" && k != "class_weights" {
 				walk(prefix+k+".", sub)
 				continue
 			}
-			if k == "labels" {
+			switch k {
+			case "labels":
+				k += ".*"
+			case "class_weights": // a word or a map of labels
+				keys = append(keys, prefix+k)
 				k += ".*"
 			}
 			keys = append(keys, prefix+k)

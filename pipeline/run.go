@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 
 	"github.com/seqclf/seqclf/classify"
 	"github.com/seqclf/seqclf/feed"
@@ -186,12 +187,28 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 		return nil, err
 	}
 	removeStale(cfg.OutputDir)
-	fmt.Fprintf(o.Log, "model: %d LSTM layer(s) of %d units, %d inputs per step, %d classes: %d parameters\n",
-		cfg.LSTM.NumLayers, cfg.LSTM.NumUnits, data.inputDim, len(data.classes), model.NumParams())
+	dirs := ""
+	if cfg.LSTM.Bidirectional {
+		dirs = " bidirectional"
+	}
+	fmt.Fprintf(o.Log, "model: %d%s %s layer(s) of %d units, %d inputs per step, pooling %s, %d classes: %d parameters\n",
+		cfg.LSTM.NumLayers, dirs, strings.ToUpper(cfg.LSTM.Cell), cfg.LSTM.NumUnits, data.inputDim, cfg.LSTM.Pooling, len(data.classes), model.NumParams())
 
+	schedule, err := cfg.Train.schedule()
+	if err != nil {
+		return nil, err
+	}
+	weights, err := cfg.Train.ClassWeights.weights(data.classes, data.train)
+	if err != nil {
+		return nil, err
+	}
+	if weights != nil {
+		fmt.Fprintf(o.Log, "class weights: %s\n", formatWeights(data.classes, weights))
+	}
 	job := &train.Job{
 		Trainer: &train.Trainer{Model: model, Features: data.trainFeatures, Opt: opt, BatchSize: cfg.Train.BatchSize,
-			Seed: cfg.Seed, Options: lstm.TrainOptions[float32]{ClipNorm: cfg.Train.ClipNorm}},
+			Seed: cfg.Seed, Schedule: schedule,
+			Options: lstm.TrainOptions[float32]{ClipNorm: cfg.Train.ClipNorm, ClassWeights: weights}},
 		Train: data.train, Val: data.val, ValDocs: data.valDocs, Epochs: cfg.Train.Epochs, Patience: cfg.Train.EarlyStoppingPatience,
 		Store: ck, Checkpointed: checkpointed, Log: o.Log, Progress: o.Progress, CheckpointHook: o.CheckpointHook,
 	}
@@ -352,15 +369,20 @@ func mkdirAll(dir string) ([]string, error) {
 	return missing, nil
 }
 
-// newOptimizer returns the optimizer that train.optimizer names.
+// newOptimizer returns the optimizer that train.optimizer names, with train.weight_decay: L2 for
+// adam and sgd, decoupled for adamw.
 func newOptimizer(tc TrainConfig) (lstm.Optimizer[float32], error) {
 	switch tc.Optimizer {
 	case "adam":
-		return lstm.NewAdam[float32](tc.LearningRate), nil
+		o := lstm.NewAdam[float32](tc.LearningRate)
+		o.WeightDecay = tc.WeightDecay
+		return o, nil
 	case "adamw":
-		return lstm.NewAdamW[float32](tc.LearningRate), nil
+		o := lstm.NewAdamW[float32](tc.LearningRate)
+		o.WeightDecay = tc.WeightDecay
+		return o, nil
 	case "sgd":
-		return &lstm.SGD[float32]{LR: tc.LearningRate, Momentum: 0.9}, nil
+		return &lstm.SGD[float32]{LR: tc.LearningRate, Momentum: 0.9, WeightDecay: tc.WeightDecay}, nil
 	}
 	return nil, &ConfigError{Key: "train.optimizer", Msg: fmt.Sprintf("train.optimizer is %q, want one of adam, adamw, sgd", tc.Optimizer)}
 }

@@ -226,6 +226,9 @@ type EpochStats struct {
 	Seconds float64
 	// SamplesPerSec is the training throughput: samples / Seconds.
 	SamplesPerSec float64
+	// LearningRate is the rate of the epoch's last step (train.schedule);
+	// NaN when unknown, as in the history of a run from before it was kept.
+	LearningRate float64
 }
 
 type epochJSON struct {
@@ -236,6 +239,7 @@ type epochJSON struct {
 	ValAccuracy   *float64 `json:"val_accuracy"`
 	Seconds       *float64 `json:"seconds"`
 	SamplesPerSec *float64 `json:"samples_per_sec"`
+	LearningRate  *float64 `json:"learning_rate"`
 }
 
 // finite returns &x, or nil for NaN and ±Inf, which JSON cannot hold.
@@ -255,11 +259,11 @@ func orNaN(p *float64) float64 {
 }
 
 // MarshalJSON writes the metrics.json names (epoch, train_loss, val_loss,
-// val_accuracy, seconds, samples_per_sec, ...), with null for values that
-// are NaN or infinite.
+// val_accuracy, seconds, samples_per_sec, learning_rate, ...), with null
+// for values that are NaN or infinite.
 func (e EpochStats) MarshalJSON() ([]byte, error) {
 	return json.Marshal(epochJSON{e.Epoch, finite(e.TrainLoss), finite(e.TrainAccuracy),
-		finite(e.ValLoss), finite(e.ValAccuracy), finite(e.Seconds), finite(e.SamplesPerSec)})
+		finite(e.ValLoss), finite(e.ValAccuracy), finite(e.Seconds), finite(e.SamplesPerSec), finite(e.LearningRate)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; null and missing values
@@ -270,7 +274,7 @@ func (e *EpochStats) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*e = EpochStats{j.Epoch, orNaN(j.TrainLoss), orNaN(j.TrainAccuracy), orNaN(j.ValLoss),
-		orNaN(j.ValAccuracy), orNaN(j.Seconds), orNaN(j.SamplesPerSec)}
+		orNaN(j.ValAccuracy), orNaN(j.Seconds), orNaN(j.SamplesPerSec), orNaN(j.LearningRate)}
 	return nil
 }
 

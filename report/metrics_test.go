@@ -211,7 +211,7 @@ func TestWriteTableManyClasses(t *testing.T) {
 
 func TestWriteMetricsJSON(t *testing.T) {
 	var h History
-	h.Add(EpochStats{Epoch: 1, TrainLoss: 0.5, TrainAccuracy: 0.8, ValLoss: 0.25, ValAccuracy: 0.9, Seconds: 2, SamplesPerSec: 1000})
+	h.Add(EpochStats{Epoch: 1, TrainLoss: 0.5, TrainAccuracy: 0.8, ValLoss: 0.25, ValAccuracy: 0.9, Seconds: 2, SamplesPerSec: 1000, LearningRate: 0.001})
 	h.Add(EpochStats{Epoch: 2, TrainLoss: 0.125, TrainAccuracy: 0.95, ValLoss: math.NaN(), ValAccuracy: math.NaN(), Seconds: 2, SamplesPerSec: 1000})
 	path := filepath.Join(t.TempDir(), "metrics.json")
 	if err := WriteMetricsJSON(path, classificationReportExample(t), &h); err != nil {
@@ -243,7 +243,7 @@ func TestWriteMetricsJSON(t *testing.T) {
 	if len(m.Epochs) != 2 {
 		t.Fatalf("epochs = %v", m.Epochs)
 	}
-	for _, k := range []string{"epoch", "train_loss", "val_loss", "val_accuracy", "seconds", "samples_per_sec"} {
+	for _, k := range []string{"epoch", "train_loss", "val_loss", "val_accuracy", "seconds", "samples_per_sec", "learning_rate"} {
 		if _, ok := m.Epochs[0][k]; !ok {
 			t.Errorf("epoch record lacks %q: %v", k, m.Epochs[0])
 		}

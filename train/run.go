@@ -131,7 +131,8 @@ func Run(ctx context.Context, j *Job, st *State) error {
 		}
 		secs := time.Since(start).Seconds()
 		stats := report.EpochStats{Epoch: st.Epoch + 1, TrainLoss: res.Loss, TrainAccuracy: res.Accuracy,
-			ValLoss: math.NaN(), ValAccuracy: math.NaN(), Seconds: secs, SamplesPerSec: float64(res.Samples) / secs}
+			ValLoss: math.NaN(), ValAccuracy: math.NaN(), Seconds: secs, SamplesPerSec: float64(res.Samples) / secs,
+			LearningRate: res.LearningRate}
 		summary := ""
 		improved := len(j.Val) == 0
 		if len(j.Val) > 0 {
@@ -143,9 +144,10 @@ func Run(ctx context.Context, j *Job, st *State) error {
 			}
 			stats.ValLoss = loss
 			stats.ValAccuracy = float64(correct) / float64(n)
-			summary = fmt.Sprintf("val loss %.4f  val acc %.2f%%", loss, 100*stats.ValAccuracy)
+			summary = fmt.Sprintf("val loss %.4f  val acc %.2f%%  ", loss, 100*stats.ValAccuracy)
 			improved = loss < st.bestValLoss()
 		}
+		summary += fmt.Sprintf("lr %.3g", res.LearningRate)
 		st.History.Add(stats)
 		st.Epoch, st.Step = st.Epoch+1, 0
 		if improved {

@@ -15,8 +15,9 @@ import (
 	"github.com/seqclf/seqclf/store"
 )
 
-// newTextState builds the same text model, Adam optimizer and trainable table from seed 8.
-func newTextState(t *testing.T, sgd bool) (*State, *Trainer) {
+// newTextState builds the same text model, Adam optimizer and trainable table from seed 8; with
+// cosine, a cosine schedule over 3 epochs after 3 warm-up steps.
+func newTextState(t *testing.T, sgd, cosine bool) (*State, *Trainer) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(8, 8))
 	table, err := embed.New(10, 5, 0.3, rng)
@@ -35,17 +36,26 @@ func newTextState(t *testing.T, sgd bool) (*State, *Trainer) {
 	}
 	st := &State{model: m, opt: opt, emb: f}
 	st.setBestValLoss(0.5)
-	return st, &Trainer{Model: m, Features: f, Opt: opt, BatchSize: 16, Seed: 2}
+	tr := &Trainer{Model: m, Features: f, Opt: opt, BatchSize: 16, Seed: 2}
+	if cosine {
+		tr.Schedule = &Schedule{Kind: Cosine, LR: 0.01, WarmupSteps: 3, Epochs: 3}
+		if sgd {
+			tr.Schedule.LR = 0.05
+		}
+	}
+	return st, tr
 }
 
 // TestCheckpointResumesExactly trains three epochs straight, and again with the state saved to
 // a real store after the first epoch and after two steps of the second, each time read back
-// into fresh objects: the weights, the table and the history must come out identical.
+// into fresh objects: the weights, the table and the history must come out identical, with a
+// constant rate and with a cosine schedule.
 func TestCheckpointResumesExactly(t *testing.T) {
-	for _, sgd := range []bool{false, true} {
+	for _, c := range []struct{ sgd, cosine bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		sgd := c.sgd
 		samples := orderSamples(rand.New(rand.NewPCG(1, 2)), 100)
 		ctx := context.Background()
-		whole, tr := newTextState(t, sgd)
+		whole, tr := newTextState(t, sgd, c.cosine)
 		for epoch := range 3 {
 			if _, err := tr.Epoch(ctx, samples, Position{Epoch: epoch, Step: 0}, nil); err != nil {
 				t.Fatal(err)
@@ -60,7 +70,7 @@ func TestCheckpointResumesExactly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, tr := newTextState(t, sgd)
+		st, tr := newTextState(t, sgd, c.cosine)
 		if _, err := tr.Epoch(ctx, samples, Position{Epoch: 0, Step: 0}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +81,7 @@ func TestCheckpointResumesExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 		reload := func() (*State, *Trainer) {
-			st, tr := newTextState(t, sgd)
+			st, tr := newTextState(t, sgd, c.cosine)
 			found, err := st.Load(s)
 			if err != nil || !found {
 				t.Fatalf("loadCheckpoint: %v, found %v", err, found)
@@ -104,14 +114,14 @@ func TestCheckpointResumesExactly(t *testing.T) {
 		}
 		for i, p := range whole.model.Params() {
 			if !slices.Equal(p.Value, st.model.Params()[i].Value) {
-				t.Errorf("sgd=%v: %s differs after resuming from the store", sgd, p.Name)
+				t.Errorf("%+v: %s differs after resuming from the store", c, p.Name)
 			}
 			if !slices.Equal(whole.best[i], st.best[i]) {
-				t.Errorf("sgd=%v: best %s differs after resuming from the store", sgd, p.Name)
+				t.Errorf("%+v: best %s differs after resuming from the store", c, p.Name)
 			}
 		}
 		if !slices.Equal(whole.emb.Table.Data, st.emb.Table.Data) {
-			t.Errorf("sgd=%v: the embedding table differs after resuming from the store", sgd)
+			t.Errorf("%+v: the embedding table differs after resuming from the store", c)
 		}
 
 		// The trained model reads back whole.

@@ -23,6 +23,9 @@ type Trainer struct {
 	// Seed derives the dropout source of each step, so that a run resumed at any step draws
 	// what an uninterrupted run would have drawn.
 	Seed uint64
+	// Schedule, when set, sets the learning rate of Opt and of the embedding table Features
+	// trains (a *feed.Embeddings) before each step; nil leaves their rates as they are.
+	Schedule *Schedule
 
 	ws  *lstm.Workspace[float32]
 	b   feed.Batch
@@ -37,6 +40,8 @@ type EpochResult struct {
 	Samples  int
 	Steps    int  // steps done, counting from the start of the epoch
 	Stopped  bool // the context was cancelled: the epoch ended early after a whole step
+	// LearningRate is the rate of the epoch's last step (whether or not it was done).
+	LearningRate float64
 }
 
 // Position is a place in training: Step steps done of the epoch Epoch, both from 0.
@@ -53,7 +58,8 @@ func Order(seed uint64, epoch int, samples []feed.Sample) []int {
 // Epoch trains epoch at.Epoch on samples in the order Order(t.Seed, at.Epoch, samples),
 // starting at step at.Step (0 for a whole epoch, more to resume one). onStep, if not nil, is called after each step
 // with the steps done and the batch's loss. When ctx is cancelled, the step under way finishes
-// and Epoch returns with Stopped set.
+// and Epoch returns with Stopped set. With a Schedule, step s trains with the rate of the run's
+// step at.Epoch·steps_per_epoch + s.
 func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position, onStep func(step int, loss float64)) (EpochResult, error) {
 	epoch, first := at.Epoch, at.Step
 	if t.ws == nil {
@@ -63,7 +69,7 @@ func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position,
 	}
 	order := Order(t.Seed, epoch, samples)
 	steps := (len(samples) + t.BatchSize - 1) / t.BatchSize
-	res := EpochResult{Steps: first}
+	res := EpochResult{Steps: first, LearningRate: t.rate(epoch*steps+steps-1, steps)}
 	var lossSum float64
 	correct := 0
 	for step := first; step < steps; step++ {
@@ -77,6 +83,11 @@ func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position,
 			t.b.Samples = append(t.b.Samples, &samples[i])
 		}
 		b := t.b.Assemble(t.Features)
+		if t.Schedule != nil {
+			if err := setRate(t.Opt, t.Features, t.rate(epoch*steps+step, steps)); err != nil {
+				return res, err
+			}
+		}
 		rng.Seed(&t.pcg, t.Seed, rng.Dropout(rng.Step{Epoch: epoch, Step: step}))
 		loss, err := t.Model.TrainStep(t.ws, b, t.Opt, t.Options, t.rng)
 		if err != nil {
@@ -99,6 +110,15 @@ func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position,
 		res.Accuracy = float64(correct) / float64(res.Samples)
 	}
 	return res, nil
+}
+
+// rate returns the learning rate of the run's step (from 0) with steps steps an epoch: the
+// schedule's, or without one the optimizer's.
+func (t *Trainer) rate(step, steps int) float64 {
+	if t.Schedule == nil {
+		return rateOf(t.Opt)
+	}
+	return t.Schedule.Rate(step, t.Schedule.Epochs*steps)
 }
 
 func countCorrect(probs []float32, labels []int, classes int) int {

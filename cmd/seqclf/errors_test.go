@@ -266,13 +266,13 @@ func badInputs() []badInput {
 		{"config", "not YAML", func(f *fixtures, t *testing.T) []string {
 			return []string{"pipeline", "run", f.write(t, "c.yaml", []byte("lstm: [num_units: 8\n"))}
 		}, "", 1, `^config .*c\.yaml: bad configuration: .*yaml`},
-		{"config", "unknown key (names the valid ones)", cfgText("lstm.nums_units=8"), "", 1, `unknown key lstm\.nums_units \(the keys of lstm are num_units, num_layers, time_step, pooling, dropout, input_dropout\)$`},
+		{"config", "unknown key (names the valid ones)", cfgText("lstm.nums_units=8"), "", 1, `unknown key lstm\.nums_units \(the keys of lstm are num_units, num_layers, time_step, pooling, dropout, input_dropout, cell, bidirectional\)$`},
 		{"config", "wrong type", cfgText("lstm.num_units=many"), "", 1, `lstm\.num_units: "many" is not a whole number`},
 		{"config", "num_units ≤ 0", cfgText("lstm.num_units=0"), "", 1, `lstm\.num_units is 0, want at least 1$`},
 		{"config", "time_step ≤ 0", set("lstm.time_step=-3"), "", 1, `lstm\.time_step is -3, want at least 1$`},
 		{"config", "batch_size ≤ 0", set("train.batch_size=0"), "", 1, `train\.batch_size is 0, want at least 1$`},
 		{"config", "unknown optimizer", set("train.optimizer=adagrad"), "", 1, `train\.optimizer is "adagrad", want one of adam, adamw, sgd$`},
-		{"config", "unknown pooling", set("lstm.pooling=avg"), "", 1, `lstm\.pooling: unknown pooling "avg": use one of last, mean, max$`},
+		{"config", "unknown pooling", set("lstm.pooling=avg"), "", 1, `lstm\.pooling: unknown pooling "avg": use one of last, mean, max, attention$`},
 		{"config", "--set without =", set("lstm.num_units"), "", 1, `^--set lstm\.num_units: bad configuration: want key=value`},
 		{"config", "output_dir that cannot be written", func(f *fixtures, t *testing.T) []string {
 			f.write(t, "file", []byte("x"))
