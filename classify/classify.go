@@ -77,9 +77,20 @@ func New(m *store.Model, v *vocab.Vocab, tok *tokenize.Tokenizer, batchSize int)
 }
 
 // NewTokenizer returns the tokenizer that reads texts as a model with options o was trained to.
+// It is the one place a tokenizer is made from stored or configured options: training, the
+// dictionary builder and every way of classifying go through it. o.Tokens is words (or empty,
+// as in models older than character tokens) or characters.
 func NewTokenizer(o store.Tokenizer) (*tokenize.Tokenizer, error) {
+	var chars bool
+	switch o.Tokens {
+	case "", "words":
+	case "characters":
+		chars = true
+	default:
+		return nil, fmt.Errorf("classify: tokenize.tokens %q is neither words nor characters", o.Tokens)
+	}
 	return tokenize.New(tokenize.Lowercase(o.Lowercase), tokenize.NFKC(o.NFKC),
-		tokenize.Numbers(o.Numbers), tokenize.SplitSentences(o.SplitSentences))
+		tokenize.Numbers(o.Numbers), tokenize.SplitSentences(o.SplitSentences), tokenize.Characters(chars))
 }
 
 // Load reads the trained model of a store and returns its classifier; for a text model it also

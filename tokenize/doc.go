@@ -1,5 +1,5 @@
 // Package tokenize turns raw text into what the model sees: sentences, and in each sentence a
-// list of word tokens.
+// list of word tokens (or of characters).
 //
 // # Basics
 //
@@ -25,6 +25,11 @@
 //
 // Normalisation is applied after the sentence split (Punkt needs the capitals): NFKC, then
 // tokenization, then lowercasing and number folding token by token.
+//
+// With the Characters option each Unicode character (rune) of a sentence is a token instead
+// (Runes): NFKC and lowercasing first, then one token a rune, a run of white space one " "
+// token. A model of names or of short strings reads letters; no grapheme clusters are formed,
+// and numbers are not folded.
 //
 // # Caveats
 //

@@ -22,3 +22,16 @@ func Example() {
 	// 我 们 用 go 写 lstm 。
 	// 你 呢 ？
 }
+
+// With Characters each character is a token, a space too: the input of a character-level model
+// such as PyTorch's tutorial that classifies names by their letters.
+func ExampleCharacters() {
+	tok, err := tokenize.New(tokenize.Characters(true), tokenize.Lowercase(true), tokenize.NFKC(true),
+		tokenize.SplitSentences(false))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%q\n", tok.Tokenize("Ａnne  Marie"))
+	// Output:
+	// [["a" "n" "n" "e" " " "m" "a" "r" "i" "e"]]
+}

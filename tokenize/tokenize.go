@@ -33,11 +33,17 @@ func Numbers(on bool) Option { return func(t *Tokenizer) { t.numbers = on } }
 // sentence.
 func SplitSentences(on bool) Option { return func(t *Tokenizer) { t.split = on } }
 
+// Characters makes each Unicode character (rune) of a sentence one token, as Runes cuts it,
+// instead of the words of Words (default off): each letter of a name is a token, as in
+// character-level models. Sentence splitting, NFKC and lowercasing apply as with words; number
+// folding does not (each digit is a token).
+func Characters(on bool) Option { return func(t *Tokenizer) { t.chars = on } }
+
 // A Tokenizer splits text into sentences and tokens. It holds no per-call state: one Tokenizer
 // may be used by many goroutines at once.
 type Tokenizer struct {
-	lowercase, nfkc, numbers, split bool
-	punkt                           *sentences.DefaultSentenceTokenizer
+	lowercase, nfkc, numbers, split, chars bool
+	punkt                                  *sentences.DefaultSentenceTokenizer
 }
 
 // New returns a Tokenizer with the given options. The English sentence model is loaded on the
@@ -55,17 +61,66 @@ func New(opts ...Option) (*Tokenizer, error) {
 	return t, nil
 }
 
-// Tokenize splits text into sentences and each sentence into normalised tokens. Sentences
-// without any token are left out, so the result holds no empty slice.
+// Tokenize splits text into sentences and each sentence into normalised tokens: its Words, or
+// with Characters its Runes. Sentences without any token are left out, so the result holds no
+// empty slice.
 func (t *Tokenizer) Tokenize(text string) [][]string {
+	tokens := t.Words
+	if t.chars {
+		tokens = t.Runes
+	}
 	var out [][]string
 	for _, s := range t.Sentences(text) {
-		if w := t.Words(s); len(w) > 0 {
+		if w := tokens(s); len(w) > 0 {
 			out = append(out, w)
 		}
 	}
 	return out
 }
+
+// Runes splits one sentence into one token per Unicode character (rune) of its normalised
+// text: NFKC if on, then lowercasing if on. A run of white space (spaces, tabs, newlines, NFKC's
+// results of the ideographic and no-break spaces) is one " " token, and none opens or ends the
+// sentence; other control characters are left out. Bytes that are not UTF-8 become U+FFFD.
+// Grapheme clusters are not kept together: "e" and a combining accent that NFKC cannot compose
+// are two tokens, and so are the runes of an emoji sequence. Numbers are not folded.
+func (t *Tokenizer) Runes(sentence string) []string {
+	s := t.normal(strings.ToValidUTF8(sentence, "\uFFFD"))
+	if t.lowercase {
+		s = strings.ToLower(s)
+	}
+	toks := make([]string, 0, len(s))
+	space := false // a white-space run waits for the next character
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = len(toks) > 0
+			continue
+		case unicode.IsControl(r):
+			continue
+		}
+		if space {
+			toks = append(toks, " ")
+			space = false
+		}
+		if r < utf8.RuneSelf {
+			toks = append(toks, asciiTokens[r:r+1]) // no allocation for ASCII
+		} else {
+			toks = append(toks, string(r))
+		}
+	}
+	return toks
+}
+
+// asciiTokens holds every ASCII character once, so that Runes' ASCII tokens share it instead of
+// pinning the sentence they were cut from (a dictionary keeps its tokens).
+var asciiTokens = func() string {
+	var b [utf8.RuneSelf]byte
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return string(b[:])
+}()
 
 // Sentences splits text into sentences, each trimmed of surrounding white space and otherwise
 // as it appears in text. With sentence splitting off it returns the trimmed text alone.
