@@ -20,8 +20,10 @@ import (
 // scripts/seqclf_torch.py writes it) and returns the model it holds, with its dictionary for a
 // text model (nil for images).
 //
-// Each layer's bias is bias_ih + bias_hh, added in float32 as PyTorch adds them: exact when
-// bias_hh is zero (a model seqclf exported), otherwise rounded as PyTorch's own sum is.
+// Each LSTM layer's bias, and a GRU layer's r and z biases, are bias_ih + bias_hh, added in
+// float32 as PyTorch adds them: exact when bias_hh is zero there (a model seqclf exported),
+// otherwise rounded as PyTorch's own sum is. A GRU's n gate keeps b_in and b_hn apart, as
+// PyTorch does; its zero blocks (see package lstm) stay zero.
 func ReadDir(dir string) (*store.Model, *vocab.Vocab, *Config, error) {
 	cb, err := os.ReadFile(filepath.Join(dir, ConfigFile))
 	if err != nil {
@@ -38,8 +40,16 @@ func ReadDir(dir string) (*store.Model, *vocab.Vocab, *Config, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
+	cell, err := lstm.ParseCell(cfg.Cell)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
 	m, err := lstm.NewZero[float32](lstm.Config{InputDim: cfg.InputDim, NumUnits: cfg.NumUnits, NumLayers: cfg.NumLayers,
-		Classes: len(cfg.Classes), Pooling: pool})
+		Classes: len(cfg.Classes), Pooling: pool, Cell: cell, Bidirectional: cfg.Bidirectional})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	layout, err := torchLayout(cell)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
@@ -65,37 +75,38 @@ func ReadDir(dir string) (*store.Model, *vocab.Vocab, *Config, error) {
 		delete(ts, name)
 		return t.Data, nil
 	}
-	h, c := cfg.NumUnits, len(cfg.Classes)
-	for k, l := range m.Layers {
-		in, g := l.InputDim, 4*h
-		ih, err1 := get(fmt.Sprintf("lstm.weight_ih_l%d", k), g, in)
-		hh, err2 := get(fmt.Sprintf("lstm.weight_hh_l%d", k), g, h)
-		bi, err3 := get(fmt.Sprintf("lstm.bias_ih_l%d", k), g)
-		bh, err4 := get(fmt.Sprintf("lstm.bias_hh_l%d", k), g)
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
-			return nil, nil, nil, err
-		}
-		w := l.W.Value
-		for j := range g {
-			for r := range in {
-				w[r*g+j] = ih[j*in+r]
+	h, c, e := cfg.NumUnits, len(cfg.Classes), m.Config.OutputDim()
+	for k, dirs := range torchDirections(m) {
+		for _, d := range dirs {
+			in, g := d.layer.InputDim, len(layout.x)*h
+			name := func(t string) string { return fmt.Sprintf("%v.%s_l%d%s", cell, t, k, d.suffix) }
+			wi, err1 := get(name("weight_ih"), g, in)
+			wh, err2 := get(name("weight_hh"), g, h)
+			bi, err3 := get(name("bias_ih"), g)
+			bh, err4 := get(name("bias_hh"), g)
+			if err := errors.Join(err1, err2, err3, err4); err != nil {
+				return nil, nil, nil, err
 			}
-			for r := range h {
-				w[(in+r)*g+j] = hh[j*h+r]
-			}
-			l.B.Value[j] = bi[j] + bh[j]
+			layout.join(d.layer, wi, wh, bi, bh)
 		}
 	}
-	fw, err1 := get("fc.weight", c, h)
+	if m.AttnW != nil {
+		aw, err1 := get("attention.weight", h, e)
+		ab, err2 := get("attention.bias", h)
+		av, err3 := get("attention.v", h)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, nil, nil, err
+		}
+		copy(m.AttnW.Value, transpose(aw, h, e))
+		copy(m.AttnB.Value, ab)
+		copy(m.AttnV.Value, av)
+	}
+	fw, err1 := get("fc.weight", c, e)
 	fb, err2 := get("fc.bias", c)
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, nil, nil, err
 	}
-	for i := range h {
-		for j := range c {
-			m.HeadW.Value[i*c+j] = fw[j*h+i]
-		}
-	}
+	copy(m.HeadW.Value, transpose(fw, c, e))
 	copy(m.HeadB.Value, fb)
 	out := &store.Model{LSTM: m, Labels: cfg.Classes, Input: cfg.input()}
 	var v *vocab.Vocab

@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/seqclf/seqclf"
+	"github.com/seqclf/seqclf/lstm"
 	"github.com/seqclf/seqclf/store"
 )
 
@@ -108,6 +110,114 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRoundTripKinds exports and imports a model of every cell, direction and pooling, two layers
+// so that the upper one reads both directions, and checks every parameter bit for bit, a GRU's
+// zero blocks included, and the tensors' names and shapes in PyTorch's state_dict.
+func TestRoundTripKinds(t *testing.T) {
+	seed := uint64(30)
+	for _, cell := range []lstm.Cell{lstm.CellLSTM, lstm.CellGRU} {
+		for _, bi := range []bool{false, true} {
+			for _, pool := range []lstm.Pooling{lstm.PoolLast, lstm.PoolMean, lstm.PoolMax, lstm.PoolAttention} {
+				seed++
+				cfg := lstm.Config{InputDim: 3, NumUnits: 4, NumLayers: 2, Classes: 3, Pooling: pool, Cell: cell, Bidirectional: bi}
+				name := fmt.Sprintf("%v-bidirectional=%v-%v", cell, bi, pool)
+				t.Run(name, func(t *testing.T) {
+					src := randomModel(t, seed, cfg, 0)
+					dir := filepath.Join(t.TempDir(), "export")
+					if err := writeDir(dir, src, nil); err != nil {
+						t.Fatal(err)
+					}
+					got, _, rc, err := ReadDir(dir)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got.LSTM.Config != cfg || rc.Cell != cell.String() || rc.Bidirectional != bi {
+						t.Errorf("config %+v (%s, bidirectional %v), want %+v", got.LSTM.Config, rc.Cell, rc.Bidirectional, cfg)
+					}
+					want := src.LSTM.Params()
+					for i, p := range got.LSTM.Params() {
+						if p.Name != want[i].Name || !slices.Equal(bits(p.Value), bits(want[i].Value)) {
+							t.Errorf("parameter %s differs after the round trip", want[i].Name)
+						}
+					}
+					h, e, g := 4, cfg.OutputDim(), 4*4
+					if cell == lstm.CellGRU {
+						g = 3 * 4
+					}
+					shapes := map[string][]int{
+						fmt.Sprintf("%v.weight_ih_l0", cell): {g, 3}, fmt.Sprintf("%v.weight_ih_l1", cell): {g, e},
+						fmt.Sprintf("%v.weight_hh_l1", cell): {g, h}, fmt.Sprintf("%v.bias_hh_l1", cell): {g},
+						"fc.weight": {3, e},
+					}
+					if bi {
+						shapes[fmt.Sprintf("%v.weight_ih_l1_reverse", cell)] = []int{g, e}
+					}
+					if pool == lstm.PoolAttention {
+						shapes["attention.weight"], shapes["attention.bias"], shapes["attention.v"] = []int{h, e}, []int{h}, []int{h}
+					}
+					ts := readTensors(t, dir)
+					for n, s := range shapes {
+						if !slices.Equal(ts[n].Shape, s) {
+							t.Errorf("%s has shape %v, want %v", n, ts[n].Shape, s)
+						}
+					}
+					n := 4*cfg.NumLayers*cfg.Directions() + 2 // four a layer and direction, the head's two
+					if pool == lstm.PoolAttention {
+						n += 3
+					}
+					if len(ts) != n {
+						t.Errorf("%d tensors, want %d", len(ts), n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestReadDirLegacy reads a directory written before GRU existed: config.json without cell and
+// bidirectional holds a one-direction LSTM.
+func TestReadDirLegacy(t *testing.T) {
+	cfg := lstm.Config{InputDim: 3, NumUnits: 4, NumLayers: 1, Classes: 2, Pooling: lstm.PoolMax}
+	src := randomModel(t, 3, cfg, 0)
+	dir := t.TempDir()
+	if err := writeDir(dir, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ConfigFile)
+	var c map[string]any
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(c, "cell")
+	delete(c, "bidirectional")
+	if b, err = json.Marshal(c); err == nil {
+		err = os.WriteFile(path, b, 0o666)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LSTM.Config != cfg {
+		t.Errorf("config %+v, want %+v", got.LSTM.Config, cfg)
+	}
+}
+
+// bits returns the bit patterns of v, so that -0 and 0 differ.
+func bits(v []float32) []uint32 {
+	out := make([]uint32, len(v))
+	for i, x := range v {
+		out[i] = math.Float32bits(x)
+	}
+	return out
+}
+
 func loadModel(t *testing.T, path string) *store.Model {
 	t.Helper()
 	s, err := store.Open(path)
@@ -181,10 +291,11 @@ func TestTorchParity(t *testing.T) {
 	}
 }
 
-// TestImportTorch imports models trained in PyTorch (two layers, bias_hh not zero) and compares
-// seqclf's probabilities with those PyTorch recorded.
+// TestImportTorch imports models trained in PyTorch (two layers, bias_hh not zero; LSTMs and a
+// bidirectional GRU with attention) and compares seqclf's probabilities with those PyTorch
+// recorded.
 func TestImportTorch(t *testing.T) {
-	for _, name := range []string{"torch-text", "torch-mnist"} {
+	for _, name := range []string{"torch-text", "torch-mnist", "torch-text-bigru-attention"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("testdata", name)
 			b, err := os.ReadFile(filepath.Join(dir, "probs.json"))
@@ -204,7 +315,8 @@ func TestImportTorch(t *testing.T) {
 			if !(d <= 1e-5) {
 				t.Errorf("largest difference from PyTorch %g, want ≤ 1e-5", d)
 			}
-			// Exported again, the tensors are PyTorch's, the two biases summed into bias_ih.
+			// Exported again, the tensors are PyTorch's, the two biases summed into bias_ih: all
+			// of an LSTM's, a GRU's r and z (its n keeps b_in and b_hn apart).
 			again := filepath.Join(t.TempDir(), "again")
 			if err := Safetensors(out, again); err != nil {
 				t.Fatal(err)
@@ -215,14 +327,19 @@ func TestImportTorch(t *testing.T) {
 			}
 			for name, o := range orig {
 				g, want := got[name], o.Data
+				summed := len(want) // the biases summed into bias_ih
+				if strings.HasPrefix(name, "gru.") {
+					summed = len(want) * 2 / 3
+				}
 				switch {
-				case strings.HasPrefix(name, "lstm.bias_ih"):
+				case strings.Contains(name, ".bias_ih"):
 					want = slices.Clone(want)
-					for i, v := range orig[strings.Replace(name, "_ih", "_hh", 1)].Data {
+					for i, v := range orig[strings.Replace(name, "_ih", "_hh", 1)].Data[:summed] {
 						want[i] += v
 					}
-				case strings.HasPrefix(name, "lstm.bias_hh"):
-					want = make([]float32, len(want))
+				case strings.Contains(name, ".bias_hh"):
+					want = slices.Clone(want)
+					clear(want[:summed])
 				}
 				if !slices.Equal(g.Shape, o.Shape) || !slices.Equal(g.Data, want) {
 					t.Errorf("%s exported again differs", name)

@@ -38,14 +38,20 @@ const (
 // probabilities (float32 [batch, classes]), a sample per row, which is one LSTM run: for a model
 // of unit sentence, a sentence; seqclf's averaging of a document's sentences stays outside.
 //
-// Inside: Gather of the embedding table, Transpose to time-major, one ONNX LSTM node per layer
-// (forward, sequence_lens from the lengths; W, R and B reordered to ONNX's gates i, o, f, c, B's
-// recurrent half zero), then the pooling over each sample's real steps (last: the top layer's
-// Y_h; mean and max: Y masked by Range(time) < lengths, an empty sample pooled to zeros as seqclf
-// does), MatMul and Add for the head, and Softmax. The metadata_props hold the classes (JSON),
-// kind, pooling, unit, time_step and slice.
+// Inside: Gather of the embedding table, Transpose to time-major, one ONNX LSTM or GRU node per
+// layer (sequence_lens from the lengths; direction forward, or bidirectional with the backward
+// direction's weights second; W, R and B reordered to ONNX's gates, i, o, f, c for an LSTM with
+// B's recurrent half zero, z, r, h for a GRU with linear_before_reset = 1 and only h's recurrent
+// bias, b_hn, in B's second half). A bidirectional layer's Y, [time, 2, batch, H], is transposed
+// and reshaped to [time, batch, 2H], the forward direction's first. Then the pooling over each
+// sample's real steps (last: the top layer's Y_h, both directions side by side; mean, max and
+// attention: Y masked by Range(time) < lengths, an empty sample pooled to zeros as seqclf does;
+// attention as MatMul, Add, Tanh, MatMul by v, Softmax over time, Mul and ReduceSum), MatMul and
+// Add for the head, and Softmax. The metadata_props hold the classes (JSON), kind, pooling, cell,
+// bidirectional, unit, time_step and slice.
 //
-// WriteONNX writes nothing when m cannot be exported.
+// Every cell, direction and pooling of package lstm has an ONNX form; WriteONNX writes nothing
+// and returns an error wrapping ErrNotExportable for a model it does not know.
 func WriteONNX(w io.Writer, m *store.Model) error {
 	b, err := MarshalONNX(m)
 	if err != nil {
@@ -75,6 +81,8 @@ func MarshalONNX(m *store.Model) ([]byte, error) {
 			{"classes", jsonList(m.Labels)},
 			{"kind", m.Input.Kind},
 			{"pooling", cfg.Pooling.String()},
+			{"cell", cfg.Cell.String()},
+			{"bidirectional", fmt.Sprint(cfg.Bidirectional)},
 			{"unit", m.Input.Unit},
 			{"time_step", fmt.Sprint(m.Input.TimeStep)},
 			{"slice", m.Input.Slice},
@@ -115,28 +123,75 @@ func onnxGraph(m *store.Model) (*pbGraph, error) {
 		x = g.node("Transpose", []string{ONNXInputImages}, intsAttr("perm", 1, 0, 2))
 	}
 
-	var lastH string // Y_h of the top layer, [1, batch, H]
+	layout, err := onnxLayout(cfg.Cell)
+	if err != nil {
+		return nil, err
+	}
+	op := strings.ToUpper(cfg.Cell.String())
+	dirs, e := int64(cfg.Directions()), int64(cfg.OutputDim())
+	direction := "forward"
+	if dirs == 2 {
+		direction = "bidirectional"
+	}
+	var lastH string // Y_h of the top layer, [directions, batch, H]
 	for l, layer := range m.LSTM.Layers {
-		wt, rt, bt := onnxLSTMWeights(layer)
-		in := int64(layer.InputDim)
-		w := g.init(floatTensor(fmt.Sprintf("lstm_%d_W", l), wt, 1, 4*h, in))
-		r := g.init(floatTensor(fmt.Sprintf("lstm_%d_R", l), rt, 1, 4*h, h))
-		b := g.init(floatTensor(fmt.Sprintf("lstm_%d_B", l), bt, 1, 8*h))
-		name := fmt.Sprintf("lstm_%d", l)
+		layers := []*lstm.Layer[float32]{layer}
+		if m.LSTM.Reverse != nil {
+			layers = append(layers, m.LSTM.Reverse[l])
+		}
+		// W, R and B of the directions, one after the other, as num_directions stacks them.
+		var wt, rt, bt []float32
+		for _, d := range layers {
+			wi, wh, bi, bh := layout.split(d)
+			wt, rt, bt = append(wt, wi...), append(rt, wh...), append(append(bt, bi...), bh...)
+		}
+		gates, in := int64(len(layout.x))*h, int64(layer.InputDim)
+		name := fmt.Sprintf("%v_%d", cfg.Cell, l)
+		w := g.init(floatTensor(name+"_W", wt, dirs, gates, in))
+		r := g.init(floatTensor(name+"_R", rt, dirs, gates, h))
+		b := g.init(floatTensor(name+"_B", bt, dirs, 2*gates))
+		attrs := []pbAttr{intAttr("hidden_size", h), stringAttr("direction", direction)}
+		if cfg.Cell == lstm.CellGRU {
+			// PyTorch's GRU: the reset gate multiplies h·R_h + Rb_h, after the product.
+			attrs = append(attrs, intAttr("linear_before_reset", 1))
+		}
 		y, yh := name+"_Y", name+"_Y_h"
-		g.nodes = append(g.nodes, pbNode{name: name, opType: "LSTM",
-			inputs: lstmInputs(x, w, r, b, seqLens), outputs: []string{y, yh},
-			attrs: []pbAttr{intAttr("hidden_size", h), stringAttr("direction", "forward")}})
-		// Y is [time, num_directions = 1, batch, H]; the next layer reads [time, batch, H].
-		x = g.node("Squeeze", []string{y, g.axes(1)})
+		g.nodes = append(g.nodes, pbNode{name: name, opType: op,
+			inputs: lstmInputs(x, w, r, b, seqLens), outputs: []string{y, yh}, attrs: attrs})
+		if dirs == 1 {
+			// Y is [time, num_directions = 1, batch, H]; the next layer reads [time, batch, H].
+			x = g.node("Squeeze", []string{y, g.axes(1)})
+		} else {
+			// Y is [time, 2, batch, H]: [time, batch, 2H], the forward direction's H first, as
+			// seqclf and PyTorch put them.
+			yt := g.node("Transpose", []string{y}, intsAttr("perm", 0, 2, 1, 3))
+			x = g.node("Reshape", []string{yt, g.shape(0, 0, e)})
+		}
 		lastH = yh
 	}
 
-	var pooled string // [batch, H]
+	// mask returns inSample3, [time, batch, 1], true where t < lengths[b], from Range(0, time)
+	// against the lengths, with the names of the int64 constants 0 and 1.
+	mask := func() (inSample3, zero, one string) {
+		zero, one = g.init(int64Tensor("zero", []int64{0})), g.init(int64Tensor("one", []int64{1}))
+		steps := g.node("Gather", []string{g.node("Shape", []string{x}), zero}, intAttr("axis", 0))
+		t := g.node("Range", []string{zero, steps, one})
+		tCol := g.node("Unsqueeze", []string{t, g.axes(1)})            // [time, 1]
+		inSample := g.node("Less", []string{tCol, lengths})            // [time, batch]
+		inSample3 = g.node("Unsqueeze", []string{inSample, g.axes(2)}) // [time, batch, 1]
+		return inSample3, zero, one
+	}
+	var pooled string // [batch, E]
 	switch cfg.Pooling {
 	case lstm.PoolLast:
-		// With sequence_lens, Y_h is the output at each sample's last real step.
-		pooled = g.node("Squeeze", []string{lastH, g.axes(0)})
+		// With sequence_lens, Y_h is the output at each sample's last real step, and the
+		// backward direction's its output at step 0, its last.
+		if dirs == 1 {
+			pooled = g.node("Squeeze", []string{lastH, g.axes(0)})
+		} else {
+			ht := g.node("Transpose", []string{lastH}, intsAttr("perm", 1, 0, 2)) // [batch, 2, H]
+			pooled = g.node("Reshape", []string{ht, g.shape(0, e)})
+		}
 	case lstm.PoolMean, lstm.PoolMax:
 		if lengths == "" { // every step is real
 			if cfg.Pooling == lstm.PoolMean {
@@ -146,16 +201,10 @@ func onnxGraph(m *store.Model) (*pbGraph, error) {
 			}
 			break
 		}
-		// inSample3[t, b, 0] = t < lengths[b], from Range(0, time) against the lengths.
-		zero, one := g.init(int64Tensor("zero", []int64{0})), g.init(int64Tensor("one", []int64{1}))
-		steps := g.node("Gather", []string{g.node("Shape", []string{x}), zero}, intAttr("axis", 0))
-		t := g.node("Range", []string{zero, steps, one})
-		tCol := g.node("Unsqueeze", []string{t, g.axes(1)})             // [time, 1]
-		inSample := g.node("Less", []string{tCol, lengths})             // [time, batch]
-		inSample3 := g.node("Unsqueeze", []string{inSample, g.axes(2)}) // [time, batch, 1]
+		inSample3, zero, one := mask()
 		if cfg.Pooling == lstm.PoolMean {
 			kept := g.node("Where", []string{inSample3, x, g.init(floatTensor("zero_f", []float32{0}))})
-			sum := g.node("ReduceSum", []string{kept, g.axes(0)}, intAttr("keepdims", 0)) // [batch, H]
+			sum := g.node("ReduceSum", []string{kept, g.axes(0)}, intAttr("keepdims", 0)) // [batch, E]
 			// seqclf leaves the mean of no steps at 0: divide by max(length, 1).
 			n := g.node("Cast", []string{g.node("Max", []string{lengths, one})}, intAttr("to", onnxFloat))
 			pooled = g.node("Div", []string{sum, g.node("Unsqueeze", []string{n, g.axes(1)})})
@@ -167,11 +216,31 @@ func onnxGraph(m *store.Model) (*pbGraph, error) {
 			some := g.node("Unsqueeze", []string{g.node("Less", []string{zero, lengths}), g.axes(1)})
 			pooled = g.node("Where", []string{some, maxed, g.init(floatTensor("zero_f", []float32{0}))})
 		}
+	case lstm.PoolAttention:
+		// u = tanh(x·W_a + b_a), s = u·v: [time, batch, 1]; α = softmax of s over the real
+		// steps (the others' scores pushed to -1e30, their α then set to 0, so that a sample of
+		// no real step pools to zeros as in seqclf); pooled = Σ_t α_t·x_t.
+		aw := g.init(floatTensor("attention_W", m.LSTM.AttnW.Value, e, h))
+		ab := g.init(floatTensor("attention_b", m.LSTM.AttnB.Value, h))
+		av := g.init(floatTensor("attention_v", m.LSTM.AttnV.Value, h, 1))
+		u := g.node("Tanh", []string{g.node("Add", []string{g.node("MatMul", []string{x, aw}), ab})})
+		score := g.node("MatMul", []string{u, av})
+		var inSample3, zeroF string
+		if lengths != "" {
+			inSample3, _, _ = mask()
+			zeroF = g.init(floatTensor("zero_f", []float32{0}))
+			score = g.node("Where", []string{inSample3, score, g.init(floatTensor("masked", []float32{-1e30}))})
+		}
+		alpha := g.node("Softmax", []string{score}, intAttr("axis", 0))
+		if lengths != "" {
+			alpha = g.node("Where", []string{inSample3, alpha, zeroF})
+		}
+		pooled = g.node("ReduceSum", []string{g.node("Mul", []string{alpha, x}), g.axes(0)}, intAttr("keepdims", 0))
 	default:
-		return nil, fmt.Errorf("export: pooling %v has no ONNX form", cfg.Pooling)
+		return nil, fmt.Errorf("%w: pooling %v has no ONNX form", ErrNotExportable, cfg.Pooling)
 	}
 
-	headW := g.init(floatTensor("head_W", m.LSTM.HeadW.Value, h, c))
+	headW := g.init(floatTensor("head_W", m.LSTM.HeadW.Value, e, c))
 	headB := g.init(floatTensor("head_b", m.LSTM.HeadB.Value, c))
 	logits := g.node("Add", []string{g.node("MatMul", []string{pooled, headW}), headB})
 	g.nodes = append(g.nodes, pbNode{name: "softmax", opType: "Softmax", inputs: []string{logits},
@@ -185,27 +254,16 @@ func onnxGraph(m *store.Model) (*pbGraph, error) {
 // one row per gate unit, gates in ONNX's order i, o, f, c; and B [8H], the biases of W (seqclf's
 // b) then those of R (zero). seqclf's W is (I+H) × 4H, its columns in the order i, f, g, o.
 func onnxLSTMWeights(l *lstm.Layer[float32]) (w, r, b []float32) {
-	in, h := l.InputDim, l.NumUnits
-	// fromSeqclf[k] is seqclf's gate block for ONNX's block k: i, o, f, c = g.
-	fromSeqclf := [4]int{0, 3, 1, 2}
-	w = make([]float32, 4*h*in)
-	r = make([]float32, 4*h*h)
-	b = make([]float32, 8*h)
-	src, bias := l.W.Value, l.B.Value
-	for k, s := range fromSeqclf {
-		for j := range h {
-			col := s*h + j
-			row := k*h + j
-			for i := range in {
-				w[row*in+i] = src[i*4*h+col]
-			}
-			for i := range h {
-				r[row*h+i] = src[(in+i)*4*h+col]
-			}
-			b[row] = bias[col]
-		}
-	}
-	return w, r, b
+	w, r, bw, br := onnxLSTM.split(l)
+	return w, r, append(bw, br...)
+}
+
+// onnxGRUWeights returns a GRU layer's weights as ONNX's GRU (linear_before_reset = 1) reads
+// them: W [3H, I] and R [3H, H], gates in ONNX's order z, r, h (seqclf's z, r, n_x for W and z,
+// r, n_h for R); B [6H], the biases of W (b_z, b_r, b_in) then those of R (0, 0, b_hn).
+func onnxGRUWeights(l *lstm.Layer[float32]) (w, r, b []float32) {
+	w, r, bw, br := onnxGRU.split(l)
+	return w, r, append(bw, br...)
 }
 
 // graphBuilder adds nodes and initializers to a graph under generated names.
@@ -213,6 +271,23 @@ type graphBuilder struct {
 	pbGraph
 	count int
 	used  map[string]bool // the axes tensors added
+}
+
+// shape returns the name of the int64 tensor dims, the shape input of Reshape (0: the input's
+// own dimension), adding it to the initializers the first time.
+func (g *graphBuilder) shape(dims ...int64) string {
+	name := "shape"
+	for _, d := range dims {
+		name += fmt.Sprintf("_%d", d)
+	}
+	if !g.used[name] {
+		if g.used == nil {
+			g.used = map[string]bool{}
+		}
+		g.used[name] = true
+		g.init(int64Tensor(name, dims, int64(len(dims))))
+	}
+	return name
 }
 
 // axes returns the name of the int64 tensor [axis], the axes input of Squeeze, Unsqueeze and

@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"math"
 	"math/rand/v2"
@@ -155,6 +156,8 @@ func onnxCases(t *testing.T) []onnxCase {
 	imageCfg := func(p lstm.Pooling, layers int) lstm.Config {
 		return lstm.Config{InputDim: 4, NumUnits: 5, NumLayers: layers, Classes: 3, Pooling: p}
 	}
+	gru := func(c lstm.Config) lstm.Config { c.Cell = lstm.CellGRU; return c }
+	bi := func(c lstm.Config) lstm.Config { c.Bidirectional = true; return c }
 	lengths := []int{7, 1, 3, 0, 5, 2} // with an empty sample, which seqclf pools to zeros
 	return []onnxCase{
 		{name: "text", model: text, seqs: textSeqs,
@@ -168,6 +171,18 @@ func onnxCases(t *testing.T) []onnxCase {
 		{name: "text-max-1", model: randomModel(t, 12, textCfg(lstm.PoolMax, 1), 20), seqs: randomSeqs(12, lengths, 20)},
 		{name: "images-mean-2", model: randomModel(t, 13, imageCfg(lstm.PoolMean, 2), 0), images: randomImages(13, 4, 6, 4)},
 		{name: "images-max-2", model: randomModel(t, 14, imageCfg(lstm.PoolMax, 2), 0), images: randomImages(14, 4, 6, 4)},
+		// GRU, bidirectional layers and attention.
+		{name: "text-gru-last-2", model: randomModel(t, 15, gru(textCfg(lstm.PoolLast, 2)), 20), seqs: randomSeqs(15, lengths, 20)},
+		{name: "text-gru-attention-1", model: randomModel(t, 16, gru(textCfg(lstm.PoolAttention, 1)), 20), seqs: randomSeqs(16, lengths, 20)},
+		{name: "text-bilstm-last-2", model: randomModel(t, 17, bi(textCfg(lstm.PoolLast, 2)), 20), seqs: randomSeqs(17, lengths, 20)},
+		{name: "text-bilstm-max-2", model: randomModel(t, 18, bi(textCfg(lstm.PoolMax, 2)), 20), seqs: randomSeqs(18, lengths, 20)},
+		{name: "text-bilstm-attention-1", model: randomModel(t, 19, bi(textCfg(lstm.PoolAttention, 1)), 20), seqs: randomSeqs(19, lengths, 20)},
+		{name: "text-bigru-mean-2", model: randomModel(t, 20, bi(gru(textCfg(lstm.PoolMean, 2))), 20), seqs: randomSeqs(20, lengths, 20)},
+		{name: "text-bigru-attention-2", model: randomModel(t, 21, bi(gru(textCfg(lstm.PoolAttention, 2))), 20), seqs: randomSeqs(21, lengths, 20)},
+		{name: "text-lstm-attention-1", model: randomModel(t, 22, textCfg(lstm.PoolAttention, 1), 20), seqs: randomSeqs(22, lengths, 20)},
+		{name: "images-bigru-last-1", model: randomModel(t, 23, bi(gru(imageCfg(lstm.PoolLast, 1))), 0), images: randomImages(23, 4, 6, 4)},
+		{name: "images-bilstm-attention-2", model: randomModel(t, 24, bi(imageCfg(lstm.PoolAttention, 2)), 0), images: randomImages(24, 4, 6, 4)},
+		{name: "images-gru-max-1", model: randomModel(t, 25, gru(imageCfg(lstm.PoolMax, 1)), 0), images: randomImages(25, 4, 6, 4)},
 	}
 }
 
@@ -380,6 +395,47 @@ func TestONNXGateOrder(t *testing.T) {
 	wantB := []float32{-1, -4, -2, -3, 0, 0, 0, 0}
 	if !slicesEqual(w, wantW) || !slicesEqual(r, wantR) || !slicesEqual(b, wantB) {
 		t.Errorf("W %v R %v B %v, want %v %v %v", w, r, b, wantW, wantR, wantB)
+	}
+}
+
+// TestONNXGRUGateOrder checks a GRU layer's weights against ONNX's GRU: gates z, r, h; W from
+// seqclf's input rows of z, r, n_x, R from its recurrent rows of z, r, n_h; B = [b_z, b_r, b_in,
+// 0, 0, b_hn].
+func TestONNXGRUGateOrder(t *testing.T) {
+	cfg := lstm.Config{InputDim: 1, NumUnits: 1, NumLayers: 1, Classes: 2, Cell: lstm.CellGRU}
+	m, err := lstm.NewZero[float32](cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := m.Layers[0]
+	// seqclf's columns r, z, n_x, n_h; rows x0, h0 (n_h of x0 and n_x of h0 are zero).
+	copy(l.W.Value, []float32{
+		1, 2, 3, 0,
+		10, 20, 0, 40,
+	})
+	copy(l.B.Value, []float32{-1, -2, -3, -4})
+	w, r, b := onnxGRUWeights(l)
+	wantW, wantR, wantB := []float32{2, 1, 3}, []float32{20, 10, 40}, []float32{-2, -1, -3, 0, 0, -4}
+	if !slicesEqual(w, wantW) || !slicesEqual(r, wantR) || !slicesEqual(b, wantB) {
+		t.Errorf("W %v R %v B %v, want %v %v %v", w, r, b, wantW, wantR, wantB)
+	}
+}
+
+// TestNotExportable checks that a model of a cell or pooling the formats do not know gives
+// ErrNotExportable in both formats rather than a wrong file.
+func TestNotExportable(t *testing.T) {
+	for _, bad := range []func(*lstm.Config){
+		func(c *lstm.Config) { c.Cell = lstm.CellGRU + 1 },
+		func(c *lstm.Config) { c.Pooling = lstm.PoolAttention + 1 },
+	} {
+		sm := randomModel(t, 1, lstm.Config{InputDim: 2, NumUnits: 3, NumLayers: 1, Classes: 2}, 0)
+		bad(&sm.LSTM.Config)
+		if _, err := MarshalONNX(sm); !errors.Is(err, ErrNotExportable) {
+			t.Errorf("%+v: ONNX export: err %v, want ErrNotExportable", sm.LSTM.Config, err)
+		}
+		if _, err := Tensors(sm.LSTM, nil); !errors.Is(err, ErrNotExportable) {
+			t.Errorf("%+v: safetensors export: err %v, want ErrNotExportable", sm.LSTM.Config, err)
+		}
 	}
 }
 

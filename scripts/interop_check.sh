@@ -2,8 +2,9 @@
 # Live interop checks of seqclf's exports, run by .ci/run from the repo root:
 #   PyTorch 1.13 on the safetensors export, a PyTorch-trained model imported back, ONNX Runtime
 #   (onnxruntime-node 1.30) on the ONNX export, and onnx.checker on the file.
-# Each model is tiny (16 units, 1 epoch) and answers 200 real inputs: 200 mails of the bundled
-# SpamAssassin sample, or MNIST t10k images 0..199. Every check prints its largest |difference|
+# Each model is tiny (16 units, 1 epoch; LSTM or GRU, one direction or two, every pooling) and
+# answers 200 real inputs: 200 mails of the bundled SpamAssassin sample, or MNIST t10k images
+# 0..199. Every check prints its largest |difference|
 # and must stay within 1e-5; the script exits non-zero if any does not.
 #
 # Needs: Go, /usr/bin/python3 with torch and onnx, node with onnxruntime-node on NODE_PATH
@@ -48,23 +49,32 @@ train() {
   "$S" pipeline run "$cfg" "${tiny[@]}" --set "output_dir=$T/$name" "$@" >"$T/$name.log" 2>&1 ||
     { cat "$T/$name.log" >&2; exit 1; }
 }
-declare -A want # NAME -> "unit-or-slice pooling layers", checked against the exported config.json
-text() { want[$1]="$2 $3 $4"; train "$1" configs/default.yaml --set embed.dim=16 --set vocab.max_size=2000 \
-  --set tokenize.unit="$2" --set lstm.pooling="$3" --set lstm.num_layers="$4"; }
-images() { want[$1]="$2 $3 $4"; train "$1" configs/mnist.yaml --set source.slice="$2" --set lstm.pooling="$3" --set lstm.num_layers="$4"; }
+declare -A want # NAME -> "unit-or-slice pooling layers cell bidirectional", checked against the exported config.json
+# text NAME UNIT POOLING LAYERS [CELL [BIDIRECTIONAL]], images NAME SLICE POOLING LAYERS [CELL [BIDIRECTIONAL]]
+text() { want[$1]="$2 $3 $4 ${5:-lstm} ${6:-false}"; train "$1" configs/default.yaml --set embed.dim=16 --set vocab.max_size=2000 \
+  --set tokenize.unit="$2" --set lstm.pooling="$3" --set lstm.num_layers="$4" \
+  --set lstm.cell="${5:-lstm}" --set lstm.bidirectional="${6:-false}"; }
+images() { want[$1]="$2 $3 $4 ${5:-lstm} ${6:-false}"; train "$1" configs/mnist.yaml --set source.slice="$2" --set lstm.pooling="$3" \
+  --set lstm.num_layers="$4" --set lstm.cell="${5:-lstm}" --set lstm.bidirectional="${6:-false}"; }
 
-# Every pooling and unit at least once, two layers on both kinds, columns once.
-#    name              unit/slice pooling layers
-text text-sentence-max  sentence  max  1
-text text-document-last document  last 1
-text text-sentence-mean sentence  mean 2
-text text-document-mean document  mean 2
-images mnist-rows-last   rows     last 1
-images mnist-columns-max columns  max  1
-images mnist-rows-mean-2 rows     mean 2
+# Every pooling, unit, cell and direction at least once, two layers on both kinds (and over a
+# bidirectional layer), columns once.
+#    name                           unit/slice pooling   layers cell bidirectional
+text text-sentence-max               sentence  max       1
+text text-document-last              document  last      1
+text text-sentence-mean              sentence  mean      2
+text text-document-mean              document  mean      2
+text text-sentence-bigru-attention   sentence  attention 1      gru  true
+text text-sentence-gru-mean-2        sentence  mean      2      gru  false
+text text-sentence-bilstm-max-2      sentence  max       2      lstm true
+images mnist-rows-last                rows     last      1
+images mnist-columns-max              columns  max       1
+images mnist-rows-mean-2              rows     mean      2
+images mnist-rows-bilstm-last         rows     last      1      lstm true
 
 for m in text-sentence-max text-document-last text-sentence-mean text-document-mean \
-  mnist-rows-last mnist-columns-max mnist-rows-mean-2; do
+  text-sentence-bigru-attention text-sentence-gru-mean-2 text-sentence-bilstm-max-2 \
+  mnist-rows-last mnist-columns-max mnist-rows-mean-2 mnist-rows-bilstm-last; do
   db="$T/$m/model.db" dir="$T/$m.st" cfg="$T/$m.st/config.json"
   # seqclf's own probabilities.
   if [[ $m == text* ]]; then
@@ -82,7 +92,7 @@ for m in text-sentence-max text-document-last text-sentence-mean text-document-m
   else
     $PY scripts/seqclf_torch.py images "$dir" "$IM" > "$T/$m.torch"
   fi
-  got=$($PY -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["unit"] if c["kind"] == "text" else c["slice"], c["pooling"], c["num_layers"])' "$cfg")
+  got=$($PY -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["unit"] if c["kind"] == "text" else c["slice"], c["pooling"], c["num_layers"], c["cell"], str(c["bidirectional"]).lower())' "$cfg")
   [ "$got" = "${want[$m]}" ] || { echo "FAIL $m: trained as \"$got\", want \"${want[$m]}\""; exit 1; }
   check "$m: seqclf vs PyTorch (safetensors)" "$cfg" "$T/$m.seqclf" "$T/$m.torch"
   # onnx.checker and ONNX Runtime on the ONNX export.
@@ -99,13 +109,16 @@ for m in text-sentence-max text-document-last text-sentence-mean text-document-m
   check "$m: seqclf vs ONNX Runtime" "$cfg" "$T/$m.seqclf" "$T/$m.ort"
 done
 
-# Trained for an epoch in PyTorch (two layers), imported, classified by seqclf.
+# Trained for an epoch in PyTorch (two layers), imported, classified by seqclf: an LSTM of each
+# kind, and a bidirectional GRU with attention (its bias_hh not zero: import adds r's and z's).
 $PY scripts/seqclf_torch.py train "$T/text-sentence-max.st" "$T/torch-text" \
   < "$T/text-sentence-max.ids" > "$T/torch-text.torch"
+$PY scripts/seqclf_torch.py train "$T/text-sentence-max.st" "$T/torch-text-bigru-attention" \
+  --cell gru --bidirectional --pooling attention < "$T/text-sentence-max.ids" > "$T/torch-text-bigru-attention.torch"
 $PY scripts/seqclf_torch.py train-images "$T/mnist-rows-last.st" "$T/torch-mnist" "$IM" "$LB" > "$T/torch-mnist.torch"
-for m in torch-text torch-mnist; do
+for m in torch-text torch-text-bigru-attention torch-mnist; do
   "$S" model import --from "$T/$m" --out "$T/$m.db" 2>/dev/null
-  if [ $m = torch-text ]; then
+  if [[ $m == torch-text* ]]; then
     "$S" classify --json --model "$T/$m.db" < "$T/texts.txt" > "$T/$m.seqclf"
   else
     "$S" classify --json --model "$T/$m.db" --images "$IM" > "$T/$m.seqclf"

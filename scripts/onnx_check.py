@@ -4,7 +4,8 @@
 Usage: /usr/bin/python3 scripts/onnx_check.py MODEL.onnx...
 
 Needs the onnx package (Debian: apt-get install python3-onnx). Runs the checker with full
-checks (shape inference included) and prints each file's opset, inputs and output.
+checks (shape inference included) and prints each file's opset, cell, direction and pooling,
+inputs and output.
 """
 import sys
 
@@ -22,7 +23,9 @@ def main(paths):
         opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
         ins = {i.name: dims(i) for i in model.graph.input}
         outs = {o.name: dims(o) for o in model.graph.output}
-        print(f"{path}: ok (onnx {onnx.__version__}, ir {model.ir_version}, opsets {opsets}, inputs {ins}, outputs {outs})")
+        meta = {p.key: p.value for p in model.metadata_props}
+        kind = f"{meta.get('cell', 'lstm')}{' bidirectional' if meta.get('bidirectional') == 'true' else ''} {meta.get('pooling', '')}"
+        print(f"{path}: ok (onnx {onnx.__version__}, ir {model.ir_version}, opsets {opsets}, {kind}, inputs {ins}, outputs {outs})")
 
 
 if __name__ == "__main__":

@@ -69,11 +69,14 @@ func newModelExportCmd(s streams) *cobra.Command {
 		Short: "Write a model for PyTorch (safetensors) or ONNX Runtime and Triton (onnx)",
 		Long: `Writes the model to DIR. With --format safetensors: DIR/model.safetensors holds the tensors
 under PyTorch's state_dict names and layouts (embedding.weight, lstm.weight_ih_l0, lstm.weight_hh_l0,
-lstm.bias_ih_l0, lstm.bias_hh_l0 (zeros: seqclf's one bias is bias_ih), ..., fc.weight, fc.bias),
-DIR/config.json the shape and input settings, and for a text model DIR/vocab.txt the dictionary,
-one token a line. scripts/seqclf_torch.py loads such a directory in PyTorch.
+lstm.bias_ih_l0, lstm.bias_hh_l0 (zeros: seqclf's one bias is bias_ih), ..., fc.weight, fc.bias;
+gru.* for a GRU, *_reverse for a bidirectional model's backward direction, attention.weight,
+attention.bias and attention.v for attention pooling), DIR/config.json the shape and input
+settings, and for a text model DIR/vocab.txt the dictionary, one token a line.
+scripts/seqclf_torch.py loads such a directory in PyTorch.
 
-With --format onnx: the file --out holds an opset-14 graph: a text model takes ids int64
+Every cell (lstm, gru), direction and pooling (last, mean, max, attention) can be written in both
+formats. With --format onnx: the file --out holds an opset-14 graph: a text model takes ids int64
 [batch, time] and lengths int64 [batch] (seqclf tokenize --ids --model MODEL.db prints the ids; one
 row per LSTM run, so a sentence-unit model's document is the mean of its rows' log-probabilities,
 outside the graph), a model of images takes images float32 [batch, steps, inputs]; both answer
@@ -124,7 +127,8 @@ func newModelImportCmd(s streams) *cobra.Command {
 		Short: "Write a model file from a safetensors directory (a model trained in PyTorch, say)",
 		Long: `Reads DIR in the layout model export --format safetensors writes (model.safetensors,
 config.json, and vocab.txt for text) and writes a model file that classify, evaluate and serve
-run. Each LSTM layer's bias is PyTorch's bias_ih + bias_hh, summed in float32.`,
+run. Each LSTM layer's bias is PyTorch's bias_ih + bias_hh, summed in float32 (a GRU's r and z
+biases too; its n gate keeps bias_ih's b_in and bias_hh's b_hn apart, as PyTorch does).`,
 		Example: `  seqclf model import --from torch-model --out runs/torch/model.db`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -48,9 +48,14 @@ out = {f[:-5]: json.load(open(os.path.join(d, f))) for f in sorted(os.listdir(d)
 json.dump(out, sys.stdout, indent=1)
 print()
 PYEOF
-# Models trained in PyTorch: two layers, nonzero bias_hh.
+# Models trained in PyTorch: two layers, nonzero bias_hh; an LSTM of each kind and a text
+# bidirectional GRU with attention.
 rm -rf $X/torch-text $X/torch-mnist
 $PY scripts/seqclf_torch.py train "$T/text-sentence-max" $X/torch-text < "$T/text-sentence-max.ids" > "$T/torch-text-probs"
 mv "$T/torch-text-probs" $X/torch-text/probs.json
+rm -rf $X/torch-text-bigru-attention
+$PY scripts/seqclf_torch.py train "$T/text-sentence-max" $X/torch-text-bigru-attention --cell gru --bidirectional \
+	--pooling attention < "$T/text-sentence-max.ids" > "$T/torch-text-bigru-attention-probs"
+mv "$T/torch-text-bigru-attention-probs" $X/torch-text-bigru-attention/probs.json
 $PY scripts/seqclf_torch.py train-images "$T/mnist-rows-last" $X/torch-mnist $IM $LB > "$T/torch-mnist-probs"
 mv "$T/torch-mnist-probs" $X/torch-mnist/probs.json
