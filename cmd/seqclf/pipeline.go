@@ -20,6 +20,7 @@ func newPipelineCmd(s streams) *cobra.Command {
 		Short: "Train and evaluate a model from a config",
 	}
 	cmd.AddCommand(newPipelineRunCmd(s))
+	cmd.AddCommand(newPipelineTuneCmd(s))
 	return cmd
 }
 

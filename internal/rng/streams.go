@@ -32,12 +32,14 @@ const (
 	BenchSample Stream = 0xbe9c
 	// BenchInputs draws the random inputs of a benchmark.
 	BenchInputs Stream = 0xbe1e
+	// Tune draws the configs of a search's trials (seqclf pipeline tune).
+	Tune Stream = 0x7a9e
 )
 
 // Fixed lists the fixed streams by name, for the test that no two streams coincide.
 var Fixed = map[string]Stream{
 	"init": Init, "embed": Embed, "validation": Validation, "test_split": TestSplit,
-	"bench_sample": BenchSample, "bench_inputs": BenchInputs,
+	"bench_sample": BenchSample, "bench_inputs": BenchInputs, "tune": Tune,
 }
 
 // MaxEpochs bounds the epochs of a run: Shuffle's streams, 2·epoch+1, stay below every fixed
