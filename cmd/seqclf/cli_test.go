@@ -81,7 +81,7 @@ func TestVocabBuildAndShow(t *testing.T) {
 	for _, want := range []string{
 		cov[0], // the same coverage, from the stored counts
 		"embedding:  50×8, trainable true",
-		"tokenize:   lowercase true",
+		"tokenize:   words, lowercase true",
 		`"free": id `,
 		`"Free": not in the dictionary; the model sees it lowercased, "free": id`,
 		`"zzzunseen": not in the dictionary (encoded as <unk>, id 1)`,

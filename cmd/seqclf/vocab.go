@@ -257,8 +257,12 @@ func newVocabShowCmd(s streams) *cobra.Command {
 				return err
 			}
 			if found {
-				fmt.Fprintf(w, "tokenize:   lowercase %v, nfkc %v, numbers %v, split_sentences %v\n",
-					tc.Lowercase, tc.NFKC, tc.Numbers, tc.SplitSentences)
+				tokens := tc.Tokens
+				if tokens == "" {
+					tokens = "words"
+				}
+				fmt.Fprintf(w, "tokenize:   %s, lowercase %v, nfkc %v, numbers %v, split_sentences %v\n",
+					tokens, tc.Lowercase, tc.NFKC, tc.Numbers, tc.SplitSentences)
 			}
 			if d, err := st.DictionaryDigest(); err == nil {
 				fmt.Fprintf(w, "digest:     %s (dictionary and table)\n", d)
