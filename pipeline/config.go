@@ -146,15 +146,45 @@ type TrainConfig struct {
 	EarlyStoppingPatience int          `mapstructure:"early_stopping_patience" json:"early_stopping_patience"`
 }
 
-// UnmarshalJSON reads a stored TrainConfig; a key it lacks (a run stored before the key
-// existed) keeps its default, which is what such a run trained with.
+// UnmarshalJSON reads a stored TrainConfig. A key it lacks (a run stored before the key existed)
+// takes what such a run trained with, not today's default: a constant rate, and for adamw a
+// decay of 0.01.
 func (tc *TrainConfig) UnmarshalJSON(b []byte) error {
 	type plain TrainConfig
-	p := plain{Schedule: DefaultConfig().Train.Schedule}
+	p := plain{Schedule: "constant", WeightDecay: math.NaN()}
 	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
+	if math.IsNaN(p.WeightDecay) {
+		p.WeightDecay = 0
+		if p.Optimizer == "adamw" {
+			p.WeightDecay = 0.01
+		}
+	}
 	*tc = TrainConfig(p)
+	return nil
+}
+
+// UnmarshalJSON reads a stored LSTMConfig; a run stored before lstm.cell existed ran an LSTM.
+func (lc *LSTMConfig) UnmarshalJSON(b []byte) error {
+	type plain LSTMConfig
+	p := plain{Cell: "lstm"}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*lc = LSTMConfig(p)
+	return nil
+}
+
+// UnmarshalJSON reads a stored TokenizeConfig; a run stored before tokenize.tokens existed read
+// words.
+func (tc *TokenizeConfig) UnmarshalJSON(b []byte) error {
+	type plain TokenizeConfig
+	p := plain{Tokens: "words"}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*tc = TokenizeConfig(p)
 	return nil
 }
 
@@ -309,6 +339,12 @@ func (cw ClassWeights) weights(classes []string, train []feed.Sample) ([]float32
 }
 
 // DefaultConfig returns the values of every key a file leaves out.
+//
+// The model and training keys are chosen across the datasets of configs/ (bench/RESULTS.md): max
+// pooling, dropout 0.2 on the embeddings, and 10 epochs of Adam from 0.002 down a cosine with
+// early stopping after 3 epochs without a lower validation loss. Against the seed's choices (last
+// step, no dropout, 5 epochs at 0.001) they gained 1.2 points on MNIST rows, 2.9 on Brown and 2.0
+// on the names, and lost one mail of 240 on the bundled sample.
 func DefaultConfig() Config {
 	return Config{
 		Seed:      42,
@@ -317,9 +353,10 @@ func DefaultConfig() Config {
 		Tokenize:  TokenizeConfig{Lowercase: true, NFKC: true, SplitSentences: true, Unit: "document", Tokens: "words"},
 		Vocab:     VocabConfig{MinCount: 2, MaxSize: 20000},
 		Embed:     EmbedConfig{Dim: 100, Trainable: true},
-		LSTM:      LSTMConfig{NumUnits: 128, NumLayers: 1, TimeStep: 256, Pooling: "last", Cell: "lstm"},
-		Train: TrainConfig{BatchSize: 64, Epochs: 5, Optimizer: "adam", LearningRate: 0.001,
-			Schedule: "constant", ClipNorm: 5},
+		LSTM: LSTMConfig{NumUnits: 128, NumLayers: 1, TimeStep: 256, Pooling: "max", Cell: "lstm",
+			InputDropout: 0.2},
+		Train: TrainConfig{BatchSize: 64, Epochs: 10, Optimizer: "adam", LearningRate: 0.002,
+			Schedule: "cosine", ClipNorm: 5, EarlyStoppingPatience: 3},
 	}
 }
 

@@ -41,6 +41,8 @@ func TestLoadConfigCardExample(t *testing.T) {
 	want.file = path
 	want.OutputDir = "runs/spam"
 	want.Source.Train, want.Source.Test = "PATH", "PATH"
+	want.LSTM.Pooling = "last"
+	want.Train.Epochs, want.Train.LearningRate, want.Train.EarlyStoppingPatience = 5, 0.001, 0
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("got  %+v\nwant %+v", *cfg, want)
 	}

@@ -30,6 +30,7 @@ func mnistConfig(t *testing.T) *Config {
 		TestImages: "../idx/testdata/mnist-t10k-20-images-idx3-ubyte.gz", TestLabels: "../idx/testdata/mnist-t10k-20-labels-idx1-ubyte.gz"}
 	cfg.LSTM = LSTMConfig{NumUnits: 12, NumLayers: 2, TimeStep: 28, Pooling: "last", Dropout: 0.1}
 	cfg.Train.BatchSize, cfg.Train.Epochs, cfg.Train.LearningRate = 4, 3, 0.01
+	cfg.Train.Schedule, cfg.Train.EarlyStoppingPatience = "constant", 0
 	return &cfg
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"path/filepath"
@@ -135,7 +136,7 @@ func TestRunTextClassWeights(t *testing.T) {
 	cfg.Vocab.MinCount = 1
 	cfg.Embed.Dim = 8
 	cfg.LSTM = LSTMConfig{NumUnits: 8, NumLayers: 1, TimeStep: 20, Pooling: "mean"}
-	cfg.Train.Epochs, cfg.Train.BatchSize, cfg.Train.Schedule = 2, 2, "onecycle"
+	cfg.Train.Epochs, cfg.Train.BatchSize, cfg.Train.Schedule, cfg.Train.LearningRate = 2, 2, "onecycle", 0.001
 	cfg.Train.ClassWeights = ClassWeights{Weights: map[string]float64{"spam": 3}}
 	var log bytes.Buffer
 	res, err := Run(context.Background(), &cfg, RunOptions{Log: &log})
@@ -179,23 +180,33 @@ func TestWeightDecay(t *testing.T) {
 	}
 }
 
-// TestSameRunBeforeSchedules resumes the checkpoint of a run stored before train.schedule
-// existed: it trained with a constant rate, which is what it must read as.
+// storedBeforeSchedules is the run config of store/testdata/model-v3-text.db, written before
+// train.schedule, warmup_steps, weight_decay, class_weights, lstm.cell, lstm.bidirectional and
+// tokenize.tokens existed.
+const storedBeforeSchedules = `{"seed":7,"output_dir":"runs/fixture-text","source":{"kind":"text","format":"jsonl","train":"configs/data/spamassassin-sample.jsonl.gz","test":"","validation_split":0.1,"test_split":0.2,"label_column":"","text_column":"","group_column":"","header":false,"labels":null,"extensions":null,"train_images":"","train_labels":"","test_images":"","test_labels":"","slice":"rows"},"tokenize":{"lowercase":true,"nfkc":true,"numbers":true,"split_sentences":true,"unit":"sentence"},"vocab":{"min_count":2,"max_size":300},"embed":{"dim":8,"pretrained":"","trainable":true},"lstm":{"num_units":8,"num_layers":1,"time_step":32,"pooling":"max","dropout":0,"input_dropout":0},"train":{"batch_size":64,"epochs":1,"optimizer":"adam","learning_rate":0.01,"clip_norm":5,"early_stopping_patience":0}}`
+
+// TestSameRunBeforeSchedules resumes the checkpoint of a run stored before train.schedule and
+// the keys that came with it existed: it trained with a constant rate, an LSTM, words and no
+// decay, which is what it must read as, whatever today's defaults are.
 func TestSameRunBeforeSchedules(t *testing.T) {
-	cfg := DefaultConfig()
-	b, err := cfg.storedJSON()
-	if err != nil {
+	var cfg Config
+	if err := json.Unmarshal([]byte(storedBeforeSchedules), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	old := strings.Replace(string(b), `"schedule":"constant",`, "", 1)
-	if old == string(b) {
-		t.Fatalf("no schedule in %s", b)
+	if cfg.Train.Schedule != "constant" || cfg.LSTM.Cell != "lstm" || cfg.Tokenize.Tokens != "words" || cfg.Train.WeightDecay != 0 {
+		t.Errorf("read as schedule %q, cell %q, tokens %q, weight decay %g", cfg.Train.Schedule, cfg.LSTM.Cell, cfg.Tokenize.Tokens, cfg.Train.WeightDecay)
 	}
+	old := storedBeforeSchedules
 	if err := sameRun([]byte(old), &cfg); err != nil {
 		t.Errorf("a stored config without train.schedule: %v", err)
 	}
 	cfg.Train.Schedule = "cosine"
 	if err := sameRun([]byte(old), &cfg); err == nil || !strings.Contains(err.Error(), "train.schedule is cosine, but the checkpoint was trained with constant") {
 		t.Errorf("cosine on a constant run: %v", err)
+	}
+	// adamw without a stored weight_decay ran with the 0.01 it then had.
+	var tc TrainConfig
+	if err := json.Unmarshal([]byte(`{"optimizer":"adamw","learning_rate":0.001}`), &tc); err != nil || tc.WeightDecay != 0.01 {
+		t.Errorf("a stored adamw run without weight_decay: %g, %v; want 0.01", tc.WeightDecay, err)
 	}
 }
