@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
+
+	"github.com/seqclf/seqclf/internal/atomicfile"
 
 	"github.com/seqclf/seqclf/classify"
 	"github.com/seqclf/seqclf/feed"
@@ -257,7 +258,7 @@ const tmpModel = "." + ModelFile + ".tmp-"
 // writeModel writes the trained model to path: under a temporary name beside it, compacted,
 // then renamed over it, so that a reader of path sees the earlier model or this one.
 func writeModel(path string, st *train.State, data *dataset, in store.Input, run []byte) (err error) {
-	tmp, err := createTemp(filepath.Dir(path), tmpModel)
+	tmp, err := atomicfile.CreateTemp(filepath.Dir(path), tmpModel)
 	if err != nil {
 		return fmt.Errorf("writing the model: %w", err)
 	}
@@ -289,22 +290,6 @@ func writeModel(path string, st *train.State, data *dataset, in store.Input, run
 		err = os.Rename(tmp, path)
 	}
 	return err
-}
-
-// createTemp creates an empty file in dir whose name starts with prefix, with the mode a new
-// file gets (0666 less the umask, as os.Create's), unlike os.CreateTemp's 0600.
-func createTemp(dir, prefix string) (string, error) {
-	for {
-		name := filepath.Join(dir, fmt.Sprintf("%s%08x", prefix, rand.Uint32()))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		return name, f.Close()
-	}
 }
 
 // removeStale removes the temporary model files of runs that were killed as they wrote one.

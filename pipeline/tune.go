@@ -22,6 +22,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/seqclf/seqclf/internal/atomicfile"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/seqclf/seqclf/internal/progress"
@@ -518,7 +520,7 @@ func (t *tuner) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(t.dir, tuneStateFile), append(b, '\n'))
+	return atomicfile.Write(filepath.Join(t.dir, tuneStateFile), append(b, '\n'))
 }
 
 // update runs f on the state and saves it, under the lock the ticker takes.
@@ -799,7 +801,7 @@ func (t *tuner) writeLeaderboard() error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(t.dir, leaderboardFile), buf.Bytes())
+	return atomicfile.Write(filepath.Join(t.dir, leaderboardFile), buf.Bytes())
 }
 
 // finish writes the leaderboard and best.yaml and prints the leaderboard.
@@ -836,7 +838,7 @@ func (t *tuner) finish(complete bool) (*TuneResult, *tuneTrial, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := writeFileAtomic(res.BestPath, b); err != nil {
+	if err := atomicfile.Write(res.BestPath, b); err != nil {
 		return nil, nil, err
 	}
 	how := "the search is complete"
@@ -937,33 +939,4 @@ func configYAML(c *Config, head string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), enc.Close()
-}
-
-// writeFileAtomic writes data to path under a temporary name beside it, synced, then renamed
-// over it: a reader, or a process killed at any moment, sees the old file or the new one.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := createTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	return err
 }

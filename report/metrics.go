@@ -7,14 +7,11 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"io/fs"
 	"math"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/seqclf/seqclf/internal/atomicfile"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -320,7 +317,7 @@ func WriteMetricsJSON(path string, test *Scores, history *History) error {
 	if err != nil {
 		return fmt.Errorf("metrics: %s: %w", path, err)
 	}
-	return writeFileAtomic(path, append(data, '\n'))
+	return atomicfile.Write(path, append(data, '\n'))
 }
 
 // WriteCurves draws the loss and the accuracy per epoch, train and
@@ -421,7 +418,7 @@ func (h *History) WriteCurves(path string) error {
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
 		return fmt.Errorf("curves: %s: encoding PNG: %w", path, err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // epochTicks labels whole epochs only: every epoch up to 10, then a
@@ -443,58 +440,4 @@ func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
 		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.Itoa(int(v))})
 	}
 	return ticks
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory and
-// renames it to path, so that readers and crashes see the old file or the
-// new one, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	// Not os.CreateTemp, whose file has mode 0600: a file opened with 0666 gets 0666 less the
-	// umask from open(2), as other tools' output does, with no racy read of the umask.
-	var f *os.File
-	var tmp string
-	var err error
-	for range 100 {
-		tmp = filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(rand.Uint64(), 36))
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, fs.ErrExist) {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
-	}
-	return nil
-}
-
-// unwrapPathError drops the temporary file's name from err, since the
-// message names the file the user asked for.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) && strings.Contains(pe.Path, ".tmp") {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }

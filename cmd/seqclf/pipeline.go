@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -62,28 +63,37 @@ from the beginning, and on a finished run it does nothing and exits 0.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			finished := make(chan struct{})
-			defer close(finished)
-			go func() {
-				select {
-				case <-ctx.Done():
-					select {
-					case <-finished:
-						return // the run ended, and the deferred stop cancelled ctx: no signal came
-					default:
-					}
-					// After the first signal, a second one ends the process at once.
-					stop()
-					fmt.Fprintln(s.err, "\nstopping after this step (Ctrl-C again to quit at once)")
-				case <-finished:
-				}
-			}()
+			ctx, done := interruptible(cmd.Context(), s, "stopping after this step")
+			defer done()
 			_, err = pipeline.Run(ctx, cfg, pipeline.RunOptions{Resume: o.resume, Log: s.err, Out: s.out})
 			return err
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// interruptible returns a context that SIGINT or SIGTERM cancels, saying on standard error that
+// the work is stopping (what, then "(Ctrl-C again to quit at once)"); after the first signal, a
+// second one ends the process at once. Call done when the work has ended.
+func interruptible(parent context.Context, s streams, what string) (ctx context.Context, done func()) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			select {
+			case <-finished:
+				return // the work ended, and done's stop cancelled ctx: no signal came
+			default:
+			}
+			stop()
+			fmt.Fprintf(s.err, "\n%s (Ctrl-C again to quit at once)\n", what)
+		case <-finished:
+		}
+	}()
+	return ctx, func() {
+		close(finished)
+		stop()
+	}
 }

@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,24 +73,8 @@ spent counts toward --budget, so a larger --budget lets a finished search go fur
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			finished := make(chan struct{})
-			defer close(finished)
-			go func() {
-				select {
-				case <-ctx.Done():
-					select {
-					case <-finished:
-						return // the search ended, and the deferred stop cancelled ctx: no signal came
-					default:
-					}
-					// After the first signal, a second one ends the process at once.
-					stop()
-					fmt.Fprintln(s.err, "\nstopping the trial after this step, with its checkpoint (Ctrl-C again to quit at once)")
-				case <-finished:
-				}
-			}()
+			ctx, done := interruptible(cmd.Context(), s, "stopping the trial after this step, with its checkpoint")
+			defer done()
 			to := pipeline.TuneOptions{Budget: o.budget, Trials: o.trials, Log: s.err, Out: s.out}
 			if o.verbose {
 				to.TrialLog = s.err
