@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -353,4 +354,36 @@ func ExampleTune() {
 	// searched: [train.learning_rate lstm.num_units embed.dim lstm.pooling]
 	// 4 trials ranked; the best trained 3 epochs
 	// best.yaml, tested on 10 documents
+}
+
+// TestCompareTrials checks the two objectives: accuracy first with the loss breaking ties, or
+// the loss alone; a trial of a higher rung, and one that did not diverge, come first whatever
+// their figures.
+func TestCompareTrials(t *testing.T) {
+	done := func(id int, loss, acc float64) *tuneTrial {
+		return &tuneTrial{ID: id, Done: true, Trained: true, ValLoss: loss, ValAccuracy: acc}
+	}
+	sharp, calm, tie := done(1, 2.30, 0.27), done(2, 2.24, 0.24), done(3, 2.20, 0.27)
+	order := func(objective string, trials ...*tuneTrial) []int {
+		list := slices.Clone(trials)
+		slices.SortStableFunc(list, func(a, b *tuneTrial) int { return compareTrials(a, b, objective) })
+		var ids []int
+		for _, tr := range list {
+			ids = append(ids, tr.ID)
+		}
+		return ids
+	}
+	if got := order("accuracy", sharp, calm, tie); !slices.Equal(got, []int{3, 1, 2}) {
+		t.Errorf("accuracy: %v, want [3 1 2]", got)
+	}
+	if got := order("loss", sharp, calm, tie); !slices.Equal(got, []int{3, 2, 1}) {
+		t.Errorf("loss: %v, want [3 2 1]", got)
+	}
+	higher := done(4, 9, 0)
+	higher.Rung = 1
+	diverged := done(5, 0, 1)
+	diverged.Diverged = true
+	if got := order("accuracy", diverged, sharp, higher); !slices.Equal(got, []int{4, 1, 5}) {
+		t.Errorf("rungs and divergence: %v, want [4 1 5]", got)
+	}
 }

@@ -14,10 +14,11 @@ import (
 
 // pipelineTuneOptions are the flags of seqclf pipeline tune.
 type pipelineTuneOptions struct {
-	sets    []string
-	budget  time.Duration
-	trials  int
-	verbose bool
+	sets      []string
+	budget    time.Duration
+	trials    int
+	objective string
+	verbose   bool
 }
 
 // AddFlags adds the options' flags to fs.
@@ -25,6 +26,7 @@ func (o *pipelineTuneOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.sets, "set", nil, "override a config key, key=value (repeatable), as --set train.epochs=9")
 	fs.DurationVar(&o.budget, "budget", 0, "the search's time, as 20m or 1h30m (required); the time earlier runs of the same search spent counts toward it")
 	fs.IntVar(&o.trials, "trials", 27, "the number of configs sampled")
+	fs.StringVar(&o.objective, "objective", "accuracy", "rank the trials by validation accuracy (ties: the lower loss) or by validation loss: accuracy or loss")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show each trial's training log")
 }
 
@@ -69,13 +71,16 @@ spent counts toward --budget, so a larger --budget lets a finished search go fur
 			if o.trials < 1 {
 				return &usageError{cmd, fmt.Errorf("--trials %d: want at least 1", o.trials)}
 			}
+			if o.objective != "accuracy" && o.objective != "loss" {
+				return &usageError{cmd, fmt.Errorf("--objective %q: want accuracy or loss", o.objective)}
+			}
 			cfg, err := pipeline.LoadConfig(args[0], o.sets)
 			if err != nil {
 				return err
 			}
 			ctx, done := interruptible(cmd.Context(), s, "stopping the trial after this step, with its checkpoint")
 			defer done()
-			to := pipeline.TuneOptions{Budget: o.budget, Trials: o.trials, Log: s.err, Out: s.out}
+			to := pipeline.TuneOptions{Budget: o.budget, Trials: o.trials, Objective: o.objective, Log: s.err, Out: s.out}
 			if o.verbose {
 				to.TrialLog = s.err
 			}
