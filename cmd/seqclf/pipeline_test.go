@@ -138,7 +138,7 @@ func TestPipelineRunStopAndResume(t *testing.T) {
 		return writeConfig(t, `output_dir: `+out+`
 source: {kind: mnist, train_images: `+excerpt+`images-idx3-ubyte.gz, train_labels: `+excerpt+`labels-idx1-ubyte.gz, validation_split: 0.2}
 lstm: {num_units: 8, time_step: 28}
-train: {epochs: 150, batch_size: 4, learning_rate: 0.01}
+train: {epochs: 150, batch_size: 4, learning_rate: 0.01, early_stopping_patience: 0}
 `)
 	}
 	whole := t.TempDir()
