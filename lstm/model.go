@@ -280,7 +280,6 @@ type Workspace[T Float] struct {
 	passes  []*pass[T]
 	steps   int
 	units   int
-	width   int // the output of a step: units times the directions
 	lengths []int
 	x       []T
 	train   bool
@@ -295,12 +294,13 @@ type Workspace[T Float] struct {
 	rin     [][]T
 	cat     [][]T // T·B·2H
 	dcat    [][]T // T·B·2H
-	top     []T   // the top layer's output, T·B·E
 	pooled  []T   // B·E
 	argmax  []int32
 	// Attention pooling: tanh(out·W + b) for every step (T·B·A), the weights α of the real steps
-	// (T·B), and the gradient with respect to the pre-activations (T·B·A).
+	// (T·B), the gradient with respect to them (T·B), and the gradient with respect to the
+	// pre-activations (T·B·A).
 	attU, alpha, attD []T
+	dalpha            []float64
 	logits            []T  // B·C
 	probs             []T  // B·C
 	fresh             bool // probs holds the softmax of the last forward pass's logits
@@ -418,9 +418,8 @@ func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.
 		}
 	}
 	ws.steps, ws.units, ws.x, ws.train, ws.lossed, ws.fresh = steps, h, bt.X, train, false, false
-	ws.width = cfg.OutputDim()
 	ws.lengths = append(ws.lengths[:0], bt.Lengths...)
-	e := ws.width
+	e := cfg.OutputDim()
 	in := bt.X
 	for l, layer := range m.Layers {
 		buf := &ws.layers[l]
@@ -465,7 +464,6 @@ func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.
 		}
 		in = ws.cat[l]
 	}
-	ws.top = in
 	ws.pooled = grow(ws.pooled, batch*e)
 	m.pool(ws, in)
 	ws.logits = grow(ws.logits, batch*c)
@@ -485,7 +483,7 @@ func (ws *Workspace[T]) run(r *pass[T], l *Layer[T], buf *layerBuffers[T], x []T
 
 // pool reduces the top layer's outputs out ([steps][batch][E]) to ws.pooled ([batch][E]).
 func (m *Model[T]) pool(ws *Workspace[T], out []T) {
-	batch, e, steps := len(ws.lengths), ws.width, ws.steps
+	batch, e, steps := len(ws.lengths), m.Config.OutputDim(), ws.steps
 	be := batch * e
 	switch m.Config.Pooling {
 	case PoolLast:
@@ -539,7 +537,7 @@ func (m *Model[T]) pool(ws *Workspace[T], out []T) {
 // s_t = u_t·v, α = softmax(s) over the real steps, pooled = Σ α_t·out_t. A sample of no real
 // step pools to zero.
 func (m *Model[T]) attend(ws *Workspace[T], out []T) {
-	batch, e, steps := len(ws.lengths), ws.width, ws.steps
+	batch, e, steps := len(ws.lengths), m.Config.OutputDim(), ws.steps
 	a := m.AttnB.Cols
 	rows := steps * batch
 	ws.attU = grow(ws.attU, rows*a)
@@ -576,10 +574,11 @@ func (m *Model[T]) attend(ws *Workspace[T], out []T) {
 // attendBackward adds the gradients of the attention's parameters and, into dout, the gradient
 // with respect to the pooled outputs out, from ws.dpooled.
 func (m *Model[T]) attendBackward(ws *Workspace[T], out, dout []T) {
-	batch, e, steps := len(ws.lengths), ws.width, ws.steps
+	batch, e, steps := len(ws.lengths), m.Config.OutputDim(), ws.steps
 	a := m.AttnB.Cols
 	rows := steps * batch
 	ws.attD = grow(ws.attD, rows*a)
+	ws.dalpha = grow(ws.dalpha, rows)
 	clear(ws.attD)
 	v, dv := m.AttnV.Value, m.AttnV.Grad
 	for b, n := range ws.lengths {
@@ -588,12 +587,13 @@ func (m *Model[T]) attendBackward(ws *Workspace[T], out, dout []T) {
 		var mean float64
 		for t := range n {
 			i := t*batch + b
-			mean += float64(ws.alpha[i]) * dot(dp, out[i*e:(i+1)*e])
+			ws.dalpha[i] = dot(dp, out[i*e:(i+1)*e])
+			mean += float64(ws.alpha[i]) * ws.dalpha[i]
 		}
 		for t := range n {
 			i := t*batch + b
 			al := ws.alpha[i]
-			ds := T(float64(al) * (dot(dp, out[i*e:(i+1)*e]) - mean))
+			ds := T(float64(al) * (ws.dalpha[i] - mean))
 			u, d := ws.attU[i*a:(i+1)*a], ws.attD[i*a:(i+1)*a]
 			kernel.Axpy(ds, u, dv)
 			for j, uj := range u {
@@ -709,7 +709,7 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 		panic("lstm: Backward on a ForwardOnly workspace")
 	}
 	cfg := m.Config
-	batch, h, c, steps, e := len(ws.lengths), cfg.NumUnits, cfg.Classes, ws.steps, ws.width
+	batch, h, c, steps, e := len(ws.lengths), cfg.NumUnits, cfg.Classes, ws.steps, cfg.OutputDim()
 	be := batch * e
 	// Head: dW += pooledᵀ·dlogits, db += Σ dlogits, dpooled = dlogits·Wᵀ.
 	kernel.Gemm(true, false, e, c, batch, 1, ws.pooled, e, ws.dlogits, c, 1, m.HeadW.Grad, c)
@@ -751,7 +751,7 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 			}
 		}
 	case PoolAttention:
-		m.attendBackward(ws, ws.top, dh)
+		m.attendBackward(ws, ws.Outputs(top), dh)
 	}
 	for l := top; l >= 0; l-- {
 		buf := &ws.layers[l]
