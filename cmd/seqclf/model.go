@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/seqclf/seqclf/export"
+	"github.com/seqclf/seqclf/internal/atomicfile"
 	"github.com/seqclf/seqclf/report"
 	"github.com/seqclf/seqclf/store"
 )
@@ -23,9 +23,9 @@ func newModelCmd(s streams) *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "summary MODEL.db",
 		Short: "Print each layer's shapes and parameter count",
-		Long: `Prints the model's layers with their shapes and parameter counts (each LSTM layer's spelled
-out with the seed's formula 4·num_units·(num_units+input)+4·num_units), its classes, and the
-settings it was trained with.`,
+		Long: `Prints the model's layers with their shapes and parameter counts (an LSTM layer's spelled out
+with the seed's formula 4·num_units·(num_units+input)+4·num_units, a GRU layer's with
+3·num_units·(num_units+input)+4·num_units), its classes, and the settings it was trained with.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := store.Open(args[0])
@@ -162,12 +162,7 @@ func writeONNX(path, out string) error {
 	if err != nil {
 		return err
 	}
-	tmp := out + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o666); err != nil {
-		return fmt.Errorf("model export: %w", err)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(out, b); err != nil {
 		return fmt.Errorf("model export: %w", err)
 	}
 	return nil
