@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,7 +160,7 @@ func readVocab(path string) (*vocab.Vocab, error) {
 // Import reads the directory dir (ReadDir) and writes its model to the model file out as
 // `seqclf pipeline run` writes one: under a temporary name beside it, compacted, then renamed
 // over out. The embedding table is stored not trainable; the run config is config.json.
-func Import(dir, out string) (err error) {
+func Import(dir, out string) error {
 	m, v, cfg, err := ReadDir(dir)
 	if err != nil {
 		return err
@@ -170,36 +169,18 @@ func Import(dir, out string) (err error) {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(out), fmt.Sprintf(".%s.import-%08x", filepath.Base(out), rand.Uint32()))
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
+	return store.WriteModelFile(out, "."+filepath.Base(out)+".import-", func(s *store.Store) error {
+		if v != nil {
+			if err := s.PutVocab(v); err != nil {
+				return err
+			}
+			if err := s.PutTable(m.Table); err != nil {
+				return err
+			}
+			if err := s.PutTokenizer(m.Input.Tokenize); err != nil {
+				return err
+			}
 		}
-	}()
-	s, err := store.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if v != nil {
-		err = s.PutVocab(v)
-		if err == nil {
-			err = s.PutTable(m.Table)
-		}
-		if err == nil {
-			err = s.PutTokenizer(m.Input.Tokenize)
-		}
-	}
-	if err == nil {
-		err = s.PutModel(&store.Trained{LSTM: m.LSTM, Labels: m.Labels, Input: m.Input, Run: run, History: json.RawMessage("[]")})
-	}
-	if cerr := s.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = store.Compact(tmp)
-	}
-	if err == nil {
-		err = os.Rename(tmp, out)
-	}
-	return err
+		return s.PutModel(&store.Trained{LSTM: m.LSTM, Labels: m.Labels, Input: m.Input, Run: run, History: json.RawMessage("[]")})
+	})
 }

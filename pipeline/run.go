@@ -13,8 +13,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/seqclf/seqclf/internal/atomicfile"
-
 	"github.com/seqclf/seqclf/classify"
 	"github.com/seqclf/seqclf/feed"
 	"github.com/seqclf/seqclf/internal/progress"
@@ -257,39 +255,18 @@ const tmpModel = "." + ModelFile + ".tmp-"
 
 // writeModel writes the trained model to path: under a temporary name beside it, compacted,
 // then renamed over it, so that a reader of path sees the earlier model or this one.
-func writeModel(path string, st *train.State, data *dataset, in store.Input, run []byte) (err error) {
-	tmp, err := atomicfile.CreateTemp(filepath.Dir(path), tmpModel)
-	if err != nil {
-		return fmt.Errorf("writing the model: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
+func writeModel(path string, st *train.State, data *dataset, in store.Input, run []byte) error {
+	return store.WriteModelFile(path, tmpModel, func(s *store.Store) error {
+		if data.dict != nil {
+			if err := s.PutVocab(data.dict.Vocab); err != nil {
+				return err
+			}
+			if err := s.PutTokenizer(in.Tokenize); err != nil {
+				return err
+			}
 		}
-	}()
-	s, err := store.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if data.dict != nil {
-		err = s.PutVocab(data.dict.Vocab)
-		if err == nil {
-			err = s.PutTokenizer(in.Tokenize)
-		}
-	}
-	if err == nil {
-		err = st.SaveModel(s, data.classes, in, run)
-	}
-	if cerr := s.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = store.Compact(tmp)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	return err
+		return st.SaveModel(s, data.classes, in, run)
+	})
 }
 
 // removeStale removes the temporary model files of runs that were killed as they wrote one.

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/seqclf/seqclf/internal/atomicfile"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -416,4 +418,36 @@ func Compact(path string) error {
 		return fmt.Errorf("compacting %s: %w", path, err)
 	}
 	return nil
+}
+
+// WriteModelFile writes a model file at path as a reader of path may meet it at any moment:
+// fill writes into a new store under a temporary name beside path (tmpPrefix and a random
+// suffix; the mode a new file gets, 0666 less the umask), which is then closed, compacted
+// (Compact) and renamed over path. On an error the temporary file is removed and path is left
+// as it was.
+func WriteModelFile(path, tmpPrefix string, fill func(*Store) error) (err error) {
+	tmp, err := atomicfile.CreateTemp(filepath.Dir(path), tmpPrefix)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	s, err := Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = fill(s)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = Compact(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	return err
 }
