@@ -17,7 +17,7 @@ type gradCase struct {
 }
 
 func (gc gradCase) name() string {
-	return fmt.Sprintf("%v/bi=%v/layers=%d/pool=%v/dropout=%v,%v/weighted=%v", gc.cfg.Cell, gc.cfg.Bidirectional, gc.cfg.NumLayers, gc.cfg.Pooling, gc.cfg.InputDropout, gc.cfg.Dropout, gc.classWeights != nil)
+	return fmt.Sprintf("%v/bi=%v/layers=%d/pool=%v/dropout=%v,%v,%v/weighted=%v", gc.cfg.Cell, gc.cfg.Bidirectional, gc.cfg.NumLayers, gc.cfg.Pooling, gc.cfg.InputDropout, gc.cfg.Dropout, gc.cfg.WordDropout, gc.classWeights != nil)
 }
 
 // TestGradientCheck compares every analytical gradient, of every parameter and of the inputs,
@@ -47,6 +47,12 @@ func TestGradientCheck(t *testing.T) {
 		},
 		gradCase{
 			cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: 2, Classes: 3, Pooling: PoolAttention, Dropout: 0.3, InputDropout: 0.2, Cell: CellGRU, Bidirectional: true},
+			steps:   5,
+			lengths: []int{3, 5, 1},
+			labels:  []int{1, 0, 2},
+		},
+		gradCase{
+			cfg:     Config{InputDim: 3, NumUnits: 4, NumLayers: 1, Classes: 3, Pooling: PoolMax, InputDropout: 0.2, WordDropout: 0.4, Bidirectional: true},
 			steps:   5,
 			lengths: []int{3, 5, 1},
 			labels:  []int{1, 0, 2},

@@ -91,6 +91,10 @@ type Config struct {
 	// InputDropout drops inputs of the bottom layer while training (each value of each step,
 	// as nn.Dropout on an embedding's output), in [0, 1).
 	InputDropout float64
+	// WordDropout drops whole steps of the bottom layer's inputs while training: each step of
+	// each sample is zeroed with this probability (a token's embedding dropped entirely) and
+	// the kept ones scaled by 1/(1-p), in [0, 1). It composes with InputDropout.
+	WordDropout float64
 	// Cell is the layers' cell: LSTM (the zero value) or GRU.
 	Cell Cell
 	// Bidirectional adds to each layer a backward direction over each sample's real steps; its
@@ -118,6 +122,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("dropout is %v: it must be in [0, 1)", c.Dropout)
 	case !(c.InputDropout >= 0 && c.InputDropout < 1):
 		return fmt.Errorf("input dropout is %v: it must be in [0, 1)", c.InputDropout)
+	case !(c.WordDropout >= 0 && c.WordDropout < 1):
+		return fmt.Errorf("word dropout is %v: it must be in [0, 1)", c.WordDropout)
 	}
 	return nil
 }
@@ -241,6 +247,9 @@ type Batch[T Float] struct {
 type TrainOptions[T Float] struct {
 	ClassWeights []T     // per-class loss weights, or nil for all 1
 	ClipNorm     float64 // clip the gradients' global norm to this, if > 0
+	// LabelSmoothing mixes each target with the uniform distribution over the classes, as
+	// PyTorch's nn.CrossEntropyLoss(label_smoothing=ε); in [0, 1).
+	LabelSmoothing float64
 }
 
 // TrainStep runs one training step on b: ForwardTrain with dropout drawn from rng (which may be
@@ -249,7 +258,7 @@ type TrainOptions[T Float] struct {
 // ws.InputGrad for a trainable embedding table.
 func (m *Model[T]) TrainStep(ws *Workspace[T], b Batch[T], opt Optimizer[T], o TrainOptions[T], rng *rand.Rand) (float64, error) {
 	m.ForwardTrain(ws, b, rng)
-	loss, err := m.Loss(ws, b.Labels, o.ClassWeights)
+	loss, err := m.SmoothedLoss(ws, b.Labels, o.ClassWeights, o.LabelSmoothing)
 	if err != nil {
 		return 0, err
 	}
@@ -425,18 +434,30 @@ func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.
 		buf := &ws.layers[l]
 		all := !ws.ForwardOnly || steps*batch*4*h <= forwardOnlyFrom
 		buf.resize(steps, batch, h, all, cfg.Cell)
-		if p := m.dropout(l); train && p > 0 {
+		if p := m.dropout(l); train && m.masked(l) {
 			ws.in[l] = grow(ws.in[l], len(in))
 			ws.mask[l] = grow(ws.mask[l], len(in))
-			keep := 1 - p
-			scale := T(1 / keep)
-			for i, v := range in {
-				var k T
-				if rng.Float64() < keep {
-					k = scale
+			mask := ws.mask[l]
+			if p > 0 {
+				keep := 1 - p
+				scale := T(1 / keep)
+				for i := range mask {
+					var k T
+					if rng.Float64() < keep {
+						k = scale
+					}
+					mask[i] = k
 				}
-				ws.mask[l][i] = k
-				ws.in[l][i] = v * k
+			} else {
+				for i := range mask {
+					mask[i] = 1
+				}
+			}
+			if l == 0 && cfg.WordDropout > 0 {
+				m.dropWords(mask, steps, batch, rng)
+			}
+			for i, v := range in {
+				ws.in[l][i] = v * mask[i]
 			}
 			in = ws.in[l]
 		} else {
@@ -658,6 +679,14 @@ var ErrLabel = errors.New("lstm: label out of range")
 // classWeights is not nil (the weighted mean Σ w_b·ℓ_b / Σ w_b, as PyTorch's
 // nn.CrossEntropyLoss). It keeps the gradient with respect to the logits for Backward.
 func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float64, error) {
+	return m.SmoothedLoss(ws, labels, classWeights, 0)
+}
+
+// SmoothedLoss is Loss against targets smoothed by ε: each sample's target puts 1-ε+ε/C on its
+// label and ε/C on every other class, as PyTorch's nn.CrossEntropyLoss(weight,
+// label_smoothing=ε), whose smoothing term weighs class j by classWeights[j] and whose mean
+// divides by Σ w_label. ε = 0 is Loss.
+func (m *Model[T]) SmoothedLoss(ws *Workspace[T], labels []int, classWeights []T, smoothing float64) (float64, error) {
 	c := m.Config.Classes
 	batch := len(ws.lengths)
 	if len(labels) != batch {
@@ -666,6 +695,24 @@ func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float
 	if classWeights != nil && len(classWeights) != c {
 		panic(fmt.Sprintf("lstm: %d class weights for %d classes", len(classWeights), c))
 	}
+	if !(smoothing >= 0 && smoothing < 1) {
+		panic(fmt.Sprintf("lstm: label smoothing %v outside [0, 1)", smoothing))
+	}
+	weight := func(j int) float64 {
+		if classWeights == nil {
+			return 1
+		}
+		return float64(classWeights[j])
+	}
+	// The smoothing term's weights: Σ_j w_j, and ε/C.
+	wall := float64(c)
+	if classWeights != nil {
+		wall = 0
+		for j := range c {
+			wall += weight(j)
+		}
+	}
+	eps := smoothing / float64(c)
 	ws.probs = grow(ws.probs, batch*c)
 	ws.dlogits = grow(ws.dlogits, batch*c)
 	var loss, wsum float64
@@ -673,23 +720,26 @@ func (m *Model[T]) Loss(ws *Workspace[T], labels []int, classWeights []T) (float
 		if y < 0 || y >= c {
 			return 0, fmt.Errorf("%w: sample %d has label %d, want 0..%d", ErrLabel, b, y, c-1)
 		}
-		w := 1.0
-		if classWeights != nil {
-			w = float64(classWeights[y])
-		}
+		w := weight(y)
 		z, p := ws.logits[b*c:(b+1)*c], ws.probs[b*c:(b+1)*c]
 		lse := softmax(p, z)
-		loss += w * (lse - float64(z[y]))
+		loss += (1 - smoothing) * w * (lse - float64(z[y]))
+		if smoothing > 0 {
+			for j, zj := range z {
+				loss += eps * weight(j) * (lse - float64(zj))
+			}
+		}
 		wsum += w
 	}
 	for b, y := range labels {
-		w := 1.0
-		if classWeights != nil {
-			w = float64(classWeights[y])
-		}
+		w := (1 - smoothing) * weight(y)
 		p, d := ws.probs[b*c:(b+1)*c], ws.dlogits[b*c:(b+1)*c]
 		for j := range d {
-			d[j] = T(w * float64(p[j]) / wsum)
+			g := (w + eps*wall) * float64(p[j])
+			if smoothing > 0 {
+				g -= eps * weight(j)
+			}
+			d[j] = T(g / wsum)
 		}
 		d[y] -= T(w / wsum)
 	}
@@ -785,7 +835,7 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 				}
 			}
 		}
-		dropped := ws.train && m.dropout(l) > 0
+		dropped := ws.train && m.masked(l)
 		switch {
 		case l > 0 && dropped:
 			kernel.Mul(ws.dout(l-1), buf.dx, ws.mask[l])
@@ -810,11 +860,37 @@ func (ws *Workspace[T]) dout(l int) []T {
 // or between layers when there are two or more.
 func (m *Model[T]) drawsMasks() bool {
 	for l := range m.Layers {
-		if m.dropout(l) > 0 {
+		if m.masked(l) {
 			return true
 		}
 	}
 	return false
+}
+
+// dropWords multiplies the bottom layer's mask, [steps][batch][InputDim], by the word dropout's:
+// each step of each sample zeroed with probability Config.WordDropout, kept ones scaled by
+// 1/(1-p). It draws one number per step and sample, time-major, after the values' masks.
+func (m *Model[T]) dropWords(mask []T, steps, batch int, rng *rand.Rand) {
+	keep := 1 - m.Config.WordDropout
+	scale := T(1 / keep)
+	d := m.Config.InputDim
+	for t := range steps {
+		for b := range batch {
+			row := mask[(t*batch+b)*d : (t*batch+b+1)*d]
+			k := scale
+			if rng.Float64() >= keep {
+				k = 0
+			}
+			for i := range row {
+				row[i] *= k
+			}
+		}
+	}
+}
+
+// masked reports whether a training pass multiplies layer l's inputs by a dropout mask.
+func (m *Model[T]) masked(l int) bool {
+	return m.dropout(l) > 0 || l == 0 && m.Config.WordDropout > 0
 }
 
 // dropout returns the dropout rate of layer l's inputs while training.

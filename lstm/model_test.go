@@ -164,6 +164,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Dropout = 1 }, "dropout"},
 		{func(c *Config) { c.Dropout = math.NaN() }, "dropout"},
 		{func(c *Config) { c.InputDropout = -0.1 }, "input dropout"},
+		{func(c *Config) { c.WordDropout = 1 }, "word dropout"},
 		{func(c *Config) { c.Pooling = 7 }, "pooling"},
 	} {
 		cfg := good
@@ -251,6 +252,7 @@ func TestForwardTrainNeedsRNG(t *testing.T) {
 	}{
 		{Config{InputDim: 1, NumUnits: 2, NumLayers: 1, Classes: 2, InputDropout: 0.1}, true},
 		{Config{InputDim: 1, NumUnits: 2, NumLayers: 2, Classes: 2, Dropout: 0.1}, true},
+		{Config{InputDim: 1, NumUnits: 2, NumLayers: 1, Classes: 2, WordDropout: 0.1}, true},
 		{Config{InputDim: 1, NumUnits: 2, NumLayers: 1, Classes: 2, Dropout: 0.1}, false},
 		{Config{InputDim: 1, NumUnits: 2, NumLayers: 2, Classes: 2}, false},
 	} {
@@ -267,5 +269,89 @@ func TestForwardTrainNeedsRNG(t *testing.T) {
 			}()
 			m.ForwardTrain(m.NewWorkspace(), b, nil)
 		}()
+	}
+}
+
+// TestWordDropoutDropsWholeSteps checks that word dropout zeroes a step's inputs all together,
+// scales the kept ones by 1/(1-p), drops about p of the steps, and leaves Forward alone.
+func TestWordDropoutDropsWholeSteps(t *testing.T) {
+	const dim, steps, batch, p = 5, 40, 50, 0.3
+	m, err := New[float64](Config{InputDim: dim, NumUnits: 2, NumLayers: 1, Classes: 2, WordDropout: p}, testRNG())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, steps*batch*dim)
+	for i := range x {
+		x[i] = 1 + float64(i%7)
+	}
+	lengths := make([]int, batch)
+	for i := range lengths {
+		lengths[i] = steps
+	}
+	ws := m.NewWorkspace()
+	m.ForwardTrain(ws, Batch[float64]{X: x, Lengths: lengths, Steps: steps}, rand.New(rand.NewPCG(3, 4)))
+	in := ws.in[0]
+	dropped := 0
+	for r := range steps * batch {
+		row, orig := in[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim]
+		zero := row[0] == 0
+		if zero {
+			dropped++
+		}
+		for i, v := range row {
+			want := orig[i] / (1 - p)
+			if zero {
+				want = 0
+			}
+			if math.Abs(v-want) > 1e-12 {
+				t.Fatalf("step row %d value %d is %v, want %v (a row is dropped whole or kept scaled)", r, i, v, want)
+			}
+		}
+	}
+	if frac := float64(dropped) / (steps * batch); math.Abs(frac-p) > 0.05 {
+		t.Errorf("dropped %.3f of the steps, want about %v", frac, p)
+	}
+	m.Forward(ws, Batch[float64]{X: x, Lengths: lengths, Steps: steps})
+	if &ws.in[0][0] != &x[0] {
+		t.Error("Forward read dropped inputs: inference must use x as given")
+	}
+}
+
+// TestSmoothedLossMatchesTorch checks SmoothedLoss's value and gradient against PyTorch 1.13's
+// F.cross_entropy(z, y, weight=w, label_smoothing=0.1) on fixed logits, without and with
+// class weights (the numbers were printed by torch in float64).
+func TestSmoothedLossMatchesTorch(t *testing.T) {
+	z := []float64{0.5, -1.2, 2.0, 0.1, 1.5, 0.3, -0.7, -2.2, -0.4, 0.9, 0.0, 1.1}
+	labels := []int{2, 0, 3}
+	for _, c := range []struct {
+		weights []float64
+		loss    float64
+		grad    []float64
+	}{
+		{nil, 0.6619297481711175, []float64{0.044286951857156046, 0.0012795258019251878, -0.07250557631704517, 0.026939098657963977,
+			-0.0763235295582548, 0.0615466766706061, 0.017374085695970706, -0.0025972328083219308,
+			0.022986714632416784, 0.10658921429706843, 0.038390687753281916, -0.1679666166827671}},
+		{[]float64{0.5, 2, 1, 3}, 0.8522996816310227, []float64{0.034494924232152196, -0.00430200255696966, -0.03851089433568479, 0.00831797266050226,
+			-0.008040441236287397, 0.017423226307164152, 0.004941640548076925, -0.014324425618953678,
+			0.05699131375686204, 0.2081994172835723, 0.0836094513514019, -0.3488001823918362}},
+	} {
+		m, err := New[float64](Config{InputDim: 1, NumUnits: 1, NumLayers: 1, Classes: 4}, testRNG())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := m.NewWorkspace()
+		ws.lengths, ws.logits = []int{1, 1, 1}, z
+		loss, err := m.SmoothedLoss(ws, labels, c.weights, 0.1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(loss-c.loss) > 1e-12 {
+			t.Errorf("weights %v: loss %v, torch %v", c.weights, loss, c.loss)
+		}
+		for i, g := range ws.dlogits {
+			if math.Abs(g-c.grad[i]) > 1e-12 {
+				t.Errorf("weights %v: dlogits[%d] = %v, torch %v", c.weights, i, g, c.grad[i])
+			}
+		}
 	}
 }

@@ -108,7 +108,9 @@ type LSTMConfig struct {
 	Dropout   float64 `mapstructure:"dropout" json:"dropout"` // between stacked layers
 	// InputDropout drops values of the bottom layer's inputs (the embeddings) while training.
 	InputDropout float64 `mapstructure:"input_dropout" json:"input_dropout"`
-	Cell         string  `mapstructure:"cell" json:"cell"` // lstm or gru
+	// WordDropout drops whole tokens (a step's embedding) of the bottom layer while training.
+	WordDropout float64 `mapstructure:"word_dropout" json:"word_dropout"`
+	Cell        string  `mapstructure:"cell" json:"cell"` // lstm or gru
 	// Bidirectional adds a backward direction to each layer, its outputs beside the forward one's.
 	Bidirectional bool `mapstructure:"bidirectional" json:"bidirectional"`
 }
@@ -141,9 +143,13 @@ type TrainConfig struct {
 	WeightDecay float64 `mapstructure:"weight_decay" json:"weight_decay"`
 	// ClassWeights weighs each class's samples in the training loss; the validation loss is
 	// not weighted.
-	ClassWeights          ClassWeights `mapstructure:"class_weights" json:"class_weights"`
-	ClipNorm              float64      `mapstructure:"clip_norm" json:"clip_norm"`
-	EarlyStoppingPatience int          `mapstructure:"early_stopping_patience" json:"early_stopping_patience"`
+	ClassWeights ClassWeights `mapstructure:"class_weights" json:"class_weights"`
+	// LabelSmoothing trains towards targets that give ε/classes to every class and the rest to
+	// the label (PyTorch's CrossEntropyLoss label_smoothing), in [0, 1); the validation loss is
+	// not smoothed. 0: none.
+	LabelSmoothing        float64 `mapstructure:"label_smoothing" json:"label_smoothing"`
+	ClipNorm              float64 `mapstructure:"clip_norm" json:"clip_norm"`
+	EarlyStoppingPatience int     `mapstructure:"early_stopping_patience" json:"early_stopping_patience"`
 }
 
 // UnmarshalJSON reads a stored TrainConfig. A key it lacks (a run stored before the key existed)
@@ -514,6 +520,9 @@ func (c *Config) Validate() error {
 	if c.LSTM.InputDropout < 0 || c.LSTM.InputDropout >= 1 {
 		return bad("lstm.input_dropout", c.LSTM.InputDropout, "a probability in [0, 1)")
 	}
+	if c.LSTM.WordDropout < 0 || c.LSTM.WordDropout >= 1 {
+		return bad("lstm.word_dropout", c.LSTM.WordDropout, "a probability in [0, 1)")
+	}
 	for key, x := range map[string]int{
 		"vocab.min_count": c.Vocab.MinCount, "embed.dim": c.Embed.Dim, "lstm.num_units": c.LSTM.NumUnits,
 		"lstm.num_layers": c.LSTM.NumLayers, "lstm.time_step": c.LSTM.TimeStep,
@@ -537,6 +546,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Train.WarmupSteps < 0 {
 		return bad("train.warmup_steps", c.Train.WarmupSteps, "0 (none) or more")
+	}
+	if ls := c.Train.LabelSmoothing; !(ls >= 0 && ls < 1) {
+		return bad("train.label_smoothing", ls, "a probability in [0, 1)")
 	}
 	if wd := c.Train.WeightDecay; !(wd >= 0) || math.IsInf(wd, 0) {
 		return bad("train.weight_decay", wd, "0 (none) or more")

@@ -117,6 +117,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"train: {warmup_steps: -1}", nil, "train.warmup_steps is -1, want 0 (none) or more"},
 		{"train: {warmup_steps: 1.5}", nil, "train.warmup_steps"},
 		{"train: {weight_decay: -0.1}", nil, "train.weight_decay is -0.1, want 0 (none) or more"},
+		{"train: {label_smoothing: 1}", nil, "train.label_smoothing is 1, want a probability in [0, 1)"},
+		{"lstm: {word_dropout: -0.5}", nil, "lstm.word_dropout is -0.5, want a probability in [0, 1)"},
 		{"train: {class_weights: {spam: 0}}", nil, "train.class_weights.spam is 0, want a weight more than 0"},
 		{"train: {class_weights: {spam: -2}}", nil, "train.class_weights.spam is -2"},
 		{"train: {class_weights: {spam: lots}}", nil, `train.class_weights: the weight of spam, "lots", is not a number`},
@@ -124,7 +126,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"train: {class_weights: heavy}", nil, `train.class_weights: "heavy" is not balanced nor label weights; write balanced, or a map as {spam: 2}`},
 		{"train: {class_weights: [1, 2]}", nil, "train.class_weights: [1 2] is not balanced nor label weights"},
 		{"", []string{"train.class_weights.spam=much"}, "train.class_weights"},
-		{"", []string{"train.class_weightz=balanced"}, "unknown key train.class_weightz (the keys of train are batch_size, epochs, optimizer, learning_rate, schedule, warmup_steps, weight_decay, class_weights, clip_norm, early_stopping_patience)"},
+		{"", []string{"train.class_weightz=balanced"}, "unknown key train.class_weightz (the keys of train are batch_size, epochs, optimizer, learning_rate, schedule, warmup_steps, weight_decay, class_weights, label_smoothing, clip_norm, early_stopping_patience)"},
 	}
 	for _, c := range cases {
 		_, err := LoadConfig(writeConfig(t, c.yaml), c.sets)

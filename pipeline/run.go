@@ -156,7 +156,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	}
 	model, err := lstm.New[float32](lstm.Config{
 		InputDim: data.inputDim, NumUnits: cfg.LSTM.NumUnits, NumLayers: cfg.LSTM.NumLayers,
-		Classes: len(data.classes), Pooling: pooling, Dropout: cfg.LSTM.Dropout, InputDropout: cfg.LSTM.InputDropout,
+		Classes: len(data.classes), Pooling: pooling, Dropout: cfg.LSTM.Dropout, InputDropout: cfg.LSTM.InputDropout, WordDropout: cfg.LSTM.WordDropout,
 		Cell: cell, Bidirectional: cfg.LSTM.Bidirectional,
 	}, rng.New(cfg.Seed, rng.Init))
 	if err != nil {
@@ -207,7 +207,8 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	job := &train.Job{
 		Trainer: &train.Trainer{Model: model, Features: data.trainFeatures, Opt: opt, BatchSize: cfg.Train.BatchSize,
 			Seed: cfg.Seed, Schedule: schedule,
-			Options: lstm.TrainOptions[float32]{ClipNorm: cfg.Train.ClipNorm, ClassWeights: weights}},
+			Options: lstm.TrainOptions[float32]{ClipNorm: cfg.Train.ClipNorm, ClassWeights: weights,
+				LabelSmoothing: cfg.Train.LabelSmoothing}},
 		Train: data.train, Val: data.val, ValDocs: data.valDocs, Epochs: cfg.Train.Epochs, Patience: cfg.Train.EarlyStoppingPatience,
 		Store: ck, Checkpointed: checkpointed, Log: o.Log, Progress: o.Progress, CheckpointHook: o.CheckpointHook,
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/seqclf/seqclf/train"
 )
 
-// TestRunCosineResumes stops a run with a cosine schedule, warm-up, weight decay and balanced
-// class weights in the middle of its second epoch and resumes it: the model must be the one an
+// TestRunCosineResumes stops a run with a cosine schedule, warm-up, weight decay, balanced
+// class weights, label smoothing and word dropout in the middle of its second epoch and resumes it: the model must be the one an
 // uninterrupted run makes, bit for bit. A resume that changes the schedule or the weights is
 // refused, and the history records each epoch's last rate. Without a validation set the model
 // is the last epoch's, not the best one's.
@@ -29,6 +29,7 @@ func TestRunCosineResumes(t *testing.T) {
 	cfg.Train.Schedule, cfg.Train.WarmupSteps = "cosine", 3
 	cfg.Train.Optimizer, cfg.Train.WeightDecay = "adamw", 0.01
 	cfg.Train.ClassWeights = ClassWeights{Balanced: true}
+	cfg.Train.LabelSmoothing, cfg.LSTM.WordDropout = 0.1, 0.2
 	res, err := Run(context.Background(), cfg, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +54,22 @@ func TestRunCosineResumes(t *testing.T) {
 		t.Fatal("the cosine schedule trained the weights of a constant rate")
 	}
 
+	// Each of label smoothing and word dropout reaches the training.
+	for _, off := range []func(c *Config){
+		func(c *Config) { c.Train.LabelSmoothing = 0 },
+		func(c *Config) { c.LSTM.WordDropout = 0 },
+	} {
+		other := *cfg
+		other.OutputDir = t.TempDir()
+		off(&other)
+		if _, err := Run(context.Background(), &other, RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Equal(storedWeights(t, filepath.Join(other.OutputDir, ModelFile))[0], want[0]) {
+			t.Errorf("%+v %+v: the same weights as with label smoothing 0.1 and word dropout 0.2", other.Train, other.LSTM)
+		}
+	}
+
 	cfg.OutputDir = t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
@@ -72,6 +89,8 @@ func TestRunCosineResumes(t *testing.T) {
 		func(c *Config) string { c.Train.Schedule = "onecycle"; return "train.schedule" },
 		func(c *Config) string { c.Train.WarmupSteps = 4; return "train.warmup_steps" },
 		func(c *Config) string { c.Train.WeightDecay = 0; return "train.weight_decay" },
+		func(c *Config) string { c.Train.LabelSmoothing = 0.2; return "train.label_smoothing" },
+		func(c *Config) string { c.LSTM.WordDropout = 0; return "lstm.word_dropout" },
 		func(c *Config) string {
 			c.Train.ClassWeights = ClassWeights{Weights: map[string]float64{"3": 2}}
 			return "train.class_weights is 3=2, but the checkpoint was trained with balanced"

@@ -36,6 +36,8 @@ type Shape struct {
 	Pooling      string  `json:"pooling"` // last, mean, max or attention
 	Dropout      float64 `json:"dropout"`
 	InputDropout float64 `json:"input_dropout"`
+	// WordDropout is lstm.Config.WordDropout; models written before it existed have none, 0.
+	WordDropout float64 `json:"word_dropout,omitempty"`
 	// Cell is lstm or gru; models written before GRU existed have none, which is lstm.
 	Cell          string `json:"cell,omitempty"`
 	Bidirectional bool   `json:"bidirectional,omitempty"`
@@ -44,7 +46,7 @@ type Shape struct {
 // shapeOf returns the stored shape of c.
 func shapeOf(c lstm.Config) Shape {
 	return Shape{InputDim: c.InputDim, NumUnits: c.NumUnits, NumLayers: c.NumLayers, Classes: c.Classes,
-		Pooling: c.Pooling.String(), Dropout: c.Dropout, InputDropout: c.InputDropout,
+		Pooling: c.Pooling.String(), Dropout: c.Dropout, InputDropout: c.InputDropout, WordDropout: c.WordDropout,
 		Cell: c.Cell.String(), Bidirectional: c.Bidirectional}
 }
 
@@ -59,7 +61,7 @@ func (sh Shape) config() (lstm.Config, error) {
 		return lstm.Config{}, err
 	}
 	return lstm.Config{InputDim: sh.InputDim, NumUnits: sh.NumUnits, NumLayers: sh.NumLayers, Classes: sh.Classes,
-		Pooling: p, Dropout: sh.Dropout, InputDropout: sh.InputDropout, Cell: cell, Bidirectional: sh.Bidirectional}, nil
+		Pooling: p, Dropout: sh.Dropout, InputDropout: sh.InputDropout, WordDropout: sh.WordDropout, Cell: cell, Bidirectional: sh.Bidirectional}, nil
 }
 
 // Tokenizer holds the options of package tokenize that a dictionary was built with, so that

@@ -266,7 +266,7 @@ func badInputs() []badInput {
 		{"config", "not YAML", func(f *fixtures, t *testing.T) []string {
 			return []string{"pipeline", "run", f.write(t, "c.yaml", []byte("lstm: [num_units: 8\n"))}
 		}, "", 1, `^config .*c\.yaml: bad configuration: .*yaml`},
-		{"config", "unknown key (names the valid ones)", cfgText("lstm.nums_units=8"), "", 1, `unknown key lstm\.nums_units \(the keys of lstm are num_units, num_layers, time_step, pooling, dropout, input_dropout, cell, bidirectional\)$`},
+		{"config", "unknown key (names the valid ones)", cfgText("lstm.nums_units=8"), "", 1, `unknown key lstm\.nums_units \(the keys of lstm are num_units, num_layers, time_step, pooling, dropout, input_dropout, word_dropout, cell, bidirectional\)$`},
 		{"config", "wrong type", cfgText("lstm.num_units=many"), "", 1, `lstm\.num_units: "many" is not a whole number`},
 		{"config", "num_units ≤ 0", cfgText("lstm.num_units=0"), "", 1, `lstm\.num_units is 0, want at least 1$`},
 		{"config", "time_step ≤ 0", set("lstm.time_step=-3"), "", 1, `lstm\.time_step is -3, want at least 1$`},
