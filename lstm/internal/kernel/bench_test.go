@@ -113,3 +113,57 @@ func BenchmarkGates(b *testing.B) {
 		})
 	})
 }
+
+// fusedShapes are the Gemm2 and WeightGrad calls of a training step of the two benchmark models,
+// on one thread: a step's z = [x_t h_{t-1}]·W + b over the batch (m rows, k1 = input, k2 = H),
+// and the weight gradients over all T·B rows (k), m1 = input, m2 = H.
+var fusedShapes = []struct {
+	name          string
+	batch, steps  int
+	input, hidden int
+}{
+	{"mnist", 128, 28, 28, 128},
+	{"text", 64, 256, 100, 128},
+}
+
+// BenchmarkFused reports GFLOP/s of Gemm2 and WeightGrad on every instruction set with assembly,
+// and of the same work as separate calls ("split": two Gemm calls and the bias's loop), which is
+// what they fall back to without their own kernels.
+func BenchmarkFused(b *testing.B) {
+	rng := rand.New(rand.NewPCG(11, 13))
+	for _, s := range fusedShapes {
+		m, h4, d, h := s.batch, 4*s.hidden, s.input, s.hidden
+		x, hp := randSlice(rng, m*d), randSlice(rng, m*h)
+		w, bias, z := randSlice(rng, (d+h)*h4), randSlice(rng, h4), make([]float32, m*h4)
+		rows := s.batch * s.steps
+		xs, hs, dz := randSlice(rng, rows*d), randSlice(rng, rows*h), randSlice(rng, rows*h4)
+		gw, gb := make([]float32, (d+h)*h4), make([]float32, h4)
+		forEachISA(func(isaName string) {
+			if isaName == "go" {
+				return
+			}
+			flops := 2 * float64(m) * float64(h4) * float64(d+h)
+			b.Run(fmt.Sprintf("Gemm2-%s-%dx%dx(%d+%d)/%s", s.name, m, h4, d, h, isaName), func(b *testing.B) {
+				reportGFLOPs(b, flops, func() { Gemm2(m, h4, d, x, d, h, hp, h, w, h4, 0, z, h4, bias) })
+			})
+			b.Run(fmt.Sprintf("Gemm2-%s-%dx%dx(%d+%d)/%s-split", s.name, m, h4, d, h, isaName), func(b *testing.B) {
+				reportGFLOPs(b, flops, func() {
+					Gemm(false, false, m, h4, d, 1, x, d, w, h4, 0, z, h4)
+					Gemm(false, false, m, h4, h, 1, hp, h, w[d*h4:], h4, 1, z, h4)
+					AddBias(z, bias)
+				})
+			})
+			flops = 2 * float64(d+h) * float64(h4) * float64(rows)
+			b.Run(fmt.Sprintf("WeightGrad-%s-%dx%dx%d/%s", s.name, d+h, h4, rows, isaName), func(b *testing.B) {
+				reportGFLOPs(b, flops, func() { WeightGrad(rows, h4, xs, d, d, hs, h, h, dz, h4, 1, gw, h4, gb) })
+			})
+			b.Run(fmt.Sprintf("WeightGrad-%s-%dx%dx%d/%s-split", s.name, d+h, h4, rows, isaName), func(b *testing.B) {
+				reportGFLOPs(b, flops, func() {
+					Gemm(true, false, d, h4, rows, 1, xs, d, dz, h4, 1, gw, h4)
+					Gemm(true, false, h, h4, rows, 1, hs, h, dz, h4, 1, gw[d*h4:], h4)
+					AddColumnSums(gb, dz)
+				})
+			})
+		})
+	}
+}

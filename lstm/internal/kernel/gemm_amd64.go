@@ -10,17 +10,8 @@ import (
 
 //go:generate go run ./asmgen
 
-// The instruction sets the float32 kernels can use, best first; the fastest one the CPU and
-// the OS support is chosen once, at start-up. Tests switch it to reach every path.
-const (
-	isaGo     = iota // gonum's blas32 and scalar Go
-	isaAVX2          // AVX2 + FMA
-	isaAVX512        // AVX-512F (implies the rest)
-)
-
-var isa = detectISA()
-
-func detectISA() int {
+// hardwareISA returns the best instruction set this CPU and its OS support.
+func hardwareISA() int {
 	switch {
 	case cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA:
 		return isaAVX512
@@ -32,10 +23,12 @@ func detectISA() int {
 
 // The micro-kernels' signatures (see asmgen for what they compute). Strides are in bytes.
 type (
-	kern512       func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
-	kern512x2     func(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
-	kern256       func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
-	kern256Masked func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+	kern512         func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+	kern512x2       func(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
+	kern256         func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+	kern256Masked   func(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+	kern256x2       func(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32)
+	kern256x2Masked func(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32, mask *int32)
 )
 
 // The depth of one pass over C, by case, chosen on the benchmark shapes (BenchmarkGemm): 256
@@ -89,10 +82,7 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	if transA {
 		rsA, ksA = 1, lda
 	}
-	nr := 32
-	if isa == isaAVX2 {
-		nr = 16
-	}
+	nr := colsPerBlock()
 	// NT reads B through a packed panel, transposed: op(B)'s rows are B's columns. NN and TN
 	// read B in place.
 	var panel *packPanel
@@ -105,7 +95,6 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	case transA:
 		kc = kcTN
 	}
-	nFull := n - n%nr
 	for p0 := 0; p0 < k; p0 += kc {
 		kb := min(kc, k-p0)
 		bt := beta
@@ -114,63 +103,97 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 		if transB {
 			panel.pack(b, ldb, n, p0, kb, nr)
+			blockPass(m, n, kb, a[p0*ksA:], rsA, ksA, panel.buf, nr, true, c, ldc, alpha, bt)
+			continue
 		}
-		// bAt returns op(B)[p0:, j0:] and its row stride.
-		bAt := func(j0 int) ([]float32, int) {
-			if transB {
-				return panel.buf[j0*kb:], nr
-			}
-			return b[p0*ldb+j0:], ldb
-		}
-		ap := a[p0*ksA:]
-		// Row blocks outside, column blocks inside: a block of A (mr×kb) stays in L1 while
-		// it meets every column block of B. The right edge, narrower than nr, goes last.
-		if nFull > 0 {
-			forRowBlocks(m, maxRows(nr, nr), func(i0, mr int) {
-				for j0 := 0; j0 < nFull; j0 += nr {
-					bp, ldbp := bAt(j0)
-					kernel(mr, nr, kb, ap[i0*rsA:], rsA, ksA, bp, ldbp, c[i0*ldc+j0:], ldc, alpha, bt)
-				}
-			})
-		}
-		if w := n - nFull; w > 0 {
-			bp, ldbp := bAt(nFull)
-			forRowBlocks(m, maxRows(nr, w), func(i0, mr int) {
-				kernel(mr, w, kb, ap[i0*rsA:], rsA, ksA, bp, ldbp, c[i0*ldc+nFull:], ldc, alpha, bt)
-			})
-		}
+		blockPass(m, n, kb, a[p0*ksA:], rsA, ksA, b[p0*ldb:], ldb, false, c, ldc, alpha, bt)
 	}
 	return true
 }
 
-// sgemm2Asm is Gemm2 on the AVX-512 kernels, for k1, k2 > 0; it reports false, doing nothing,
-// on other CPUs and for a few rows, where Gemm's matrix-vector kernels are faster. The arguments
-// have been checked.
+// blockPass sets C = alpha·op(A)·op(B) + beta·C for one pass of kb steps of p over C (m×n): A(i, p)
+// at a[i·rsA + p·ksA]; op(B) row p at b[p·ldb:], or, packed, NT's panel (column block j0 at
+// b[j0·kb:], its rows ldb = nr apart). Row blocks outside, column blocks inside: a block of A
+// (mr×kb) stays in L1 while it meets every column block of B. The right edge, narrower than nr,
+// goes last.
+func blockPass(m, n, kb int, a []float32, rsA, ksA int, b []float32, ldb int, packed bool, c []float32, ldc int, alpha, beta float32) {
+	nr := colsPerBlock()
+	bAt := func(j0 int) []float32 {
+		if packed {
+			return b[j0*kb:]
+		}
+		return b[j0:]
+	}
+	nFull := n - n%nr
+	if nFull > 0 {
+		forRowBlocks(m, maxRows(nr, nr), func(i0, mr int) {
+			for j0 := 0; j0 < nFull; j0 += nr {
+				kernel(mr, nr, kb, a[i0*rsA:], rsA, ksA, bAt(j0), ldb, c[i0*ldc+j0:], ldc, alpha, beta)
+			}
+		})
+	}
+	if w := n - nFull; w > 0 {
+		forRowBlocks(m, maxRows(nr, w), func(i0, mr int) {
+			kernel(mr, w, kb, a[i0*rsA:], rsA, ksA, bAt(nFull), ldb, c[i0*ldc+nFull:], ldc, alpha, beta)
+		})
+	}
+}
+
+// colsPerBlock is the width of the micro-kernels' blocks of C: 32 with AVX-512, 16 with AVX2.
+func colsPerBlock() int {
+	if isa == isaAVX512 {
+		return 32
+	}
+	return 16
+}
+
+// sgemm2Asm is Gemm2 on the x2 micro-kernels, for k1, k2 > 0; it reports false, doing nothing,
+// without assembly and for a few rows, where Gemm's matrix-vector kernels are faster. The
+// arguments have been checked.
 func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
-	if isa != isaAVX512 || m <= gemvMaxRows[0] {
+	if isa == isaGo || m <= gemvMaxRows[0] {
 		return false
 	}
-	forRowBlocks(m, max512Rows, func(i0, mr int) {
-		for j0 := 0; j0 < n; j0 += 32 {
-			w := min(32, n-j0)
-			var bp *float32
-			if bias != nil {
-				bp = &bias[j0]
-			}
-			kernels512x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, uint32(uint64(1)<<w-1), bp)
+	biasAt := func(j0 int) *float32 {
+		if bias == nil {
+			return nil
 		}
-	})
+		return &bias[j0]
+	}
+	if isa == isaAVX512 {
+		forRowBlocks(m, max512Rows, func(i0, mr int) {
+			for j0 := 0; j0 < n; j0 += 32 {
+				kernels512x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, colMask(n-j0), biasAt(j0))
+			}
+		})
+		return true
+	}
+	// AVX2: full blocks of 16 columns, then the right edge under a lane mask.
+	nFull := n - n%16
+	if nFull > 0 {
+		forRowBlocks(m, len(kernels256x2)-1, func(i0, mr int) {
+			for j0 := 0; j0 < nFull; j0 += 16 {
+				kernels256x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, biasAt(j0))
+			}
+		})
+	}
+	if w := n - nFull; w > 0 {
+		forRowBlocks(m, len(kernels256x2Masked)-1, func(i0, mr int) {
+			kernels256x2Masked[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[nFull], ldb*4, &c[i0*ldc+nFull], ldc*4, beta, biasAt(nFull), &mask256[16-w])
+		})
+	}
 	return true
 }
 
-// one is the A of the bias's column sums in weightGradAsm: a 1-row block whose every A(0, p) is 1.
-var one float32 = 1
+// ones is the A of the bias's column sums in weightGradAsm: a 1-row block whose every A(0, p)
+// is 1 (both strides 0).
+var ones = []float32{1}
 
-// weightGradAsm is WeightGrad on the AVX-512 kernels, for k > 0; it reports false, doing
-// nothing, on other CPUs. Each chunk of kcTN rows of B meets every row block of A1ᵀ and A2ᵀ and
-// the bias's row of ones while it is in L2. The arguments have been checked.
+// weightGradAsm is WeightGrad on the micro-kernels, for k > 0; it reports false, doing nothing,
+// without assembly. Each chunk of kcTN rows of B meets every row block of A1ᵀ and A2ᵀ and the
+// bias's row of ones while it is in L2. The arguments have been checked.
 func weightGradAsm(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
-	if isa != isaAVX512 {
+	if isa == isaGo {
 		return false
 	}
 	for p0 := 0; p0 < k; p0 += kcTN {
@@ -181,24 +204,12 @@ func weightGradAsm(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 
 		}
 		bp := b[p0*ldb:]
 		if m1 > 0 {
-			ap := a1[p0*lda1:]
-			forRowBlocks(m1, max512Rows, func(i0, mr int) {
-				for j0 := 0; j0 < n; j0 += 32 {
-					kernels512[mr](kb, &ap[i0], 4, lda1*4, &bp[j0], ldb*4, &c[i0*ldc+j0], ldc*4, 1, bt, colMask(n-j0))
-				}
-			})
+			blockPass(m1, n, kb, a1[p0*lda1:], 1, lda1, bp, ldb, false, c, ldc, 1, bt)
 		}
 		if m2 > 0 {
-			ap, cp := a2[p0*lda2:], c[m1*ldc:]
-			forRowBlocks(m2, max512Rows, func(i0, mr int) {
-				for j0 := 0; j0 < n; j0 += 32 {
-					kernels512[mr](kb, &ap[i0], 4, lda2*4, &bp[j0], ldb*4, &cp[i0*ldc+j0], ldc*4, 1, bt, colMask(n-j0))
-				}
-			})
+			blockPass(m2, n, kb, a2[p0*lda2:], 1, lda2, bp, ldb, false, c[m1*ldc:], ldc, 1, bt)
 		}
-		for j0 := 0; j0 < n; j0 += 32 {
-			kernels512[1](kb, &one, 0, 0, &bp[j0], ldb*4, &bias[j0], 0, 1, bt, colMask(n-j0))
-		}
+		blockPass(1, n, kb, ones, 0, 0, bp, ldb, false, bias, 0, 1, bt)
 	}
 	return true
 }
@@ -279,15 +290,11 @@ func (pp *packPanel) pack(b []float32, ldb, n, p0, kb, nr int) {
 	for j0 := 0; j0 < n; j0 += nr {
 		w := min(nr, n-j0)
 		blk := buf[j0*kb : (j0+nr)*kb]
+		// The gathers of AVX-512 take offsets of 32 bits; the shuffles of AVX2 any.
 		if isa == isaAVX512 && 15*ldb < 1<<29 {
 			transpose512(&blk[0], nr*4, &b[j0*ldb+p0], ldb*4, w, kb)
-			continue
-		}
-		for j := range w {
-			row := b[(j0+j)*ldb+p0 : (j0+j)*ldb+p0+kb]
-			for p, v := range row {
-				blk[p*nr+j] = v
-			}
+		} else {
+			transposeAVX2(blk, nr, b[j0*ldb+p0:], ldb, w, kb)
 		}
 	}
 }
@@ -310,14 +317,39 @@ func putPanel(p *packPanel) {
 	p.busy.Store(false)
 }
 
-// transposeAsm is Transpose on the AVX-512 gathers; it reports false on other CPUs.
+// transposeAsm is Transpose on the AVX-512 gathers or the AVX2 shuffles; it reports false
+// without assembly.
 func transposeAsm(dst, src []float32, rows, cols int) bool {
-	if isa != isaAVX512 || 15*cols*4 >= 1<<31 {
-		return false
+	switch {
+	case isa == isaAVX512 && 15*cols*4 < 1<<31:
+		transpose512(&dst[0], rows*4, &src[0], cols*4, rows, cols)
+		return true
+	case isa >= isaAVX2:
+		transposeAVX2(dst, rows, src, cols, rows, cols)
+		return true
 	}
-	transpose512(&dst[0], rows*4, &src[0], cols*4, rows, cols)
-	return true
+	return false
 }
 
 //go:noescape
 func transpose512(dst *float32, ldDst int, src *float32, ldSrc int, rows, cols int)
+
+// transposeAVX2 sets dst[p·ldDst + j] = src[j·ldSrc + p] for j < rows and p < cols (strides in
+// elements): the blocks of 8×8 with transpose256, the edges (the last rows%8 rows and
+// cols%8 columns) in Go.
+func transposeAVX2(dst []float32, ldDst int, src []float32, ldSrc int, rows, cols int) {
+	r8, c8 := rows&^7, cols&^7
+	if r8 > 0 && c8 > 0 {
+		transpose256(&dst[0], ldDst*4, &src[0], ldSrc*4, r8, c8)
+	}
+	for j := range rows {
+		from := c8
+		if j >= r8 {
+			from = 0
+		}
+		row := src[j*ldSrc : j*ldSrc+cols]
+		for p := from; p < cols; p++ {
+			dst[p*ldDst+j] = row[p]
+		}
+	}
+}

@@ -121,6 +121,45 @@ func gemm256m_4(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32
 //go:noescape
 func gemm256m_5(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
 
+//go:noescape
+func gemm256x2_1(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32)
+
+//go:noescape
+func gemm256x2_2(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32)
+
+//go:noescape
+func gemm256x2_3(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32)
+
+//go:noescape
+func gemm256x2_4(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32)
+
+//go:noescape
+func gemm256x2_5(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32)
+
+//go:noescape
+func gemm256x2_6(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32)
+
+//go:noescape
+func gemm256x2m_1(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32, mask *int32)
+
+//go:noescape
+func gemm256x2m_2(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32, mask *int32)
+
+//go:noescape
+func gemm256x2m_3(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32, mask *int32)
+
+//go:noescape
+func gemm256x2m_4(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32, mask *int32)
+
+//go:noescape
+func gemm256x2m_5(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, bias *float32, mask *int32)
+
+//go:noescape
+func adam256(param, grad, m, v *float32, n int, c *AdamArgs[float32])
+
+//go:noescape
+func transpose256(dst *float32, ldDst int, src *float32, ldSrc int, rows, cols int)
+
 // kernels512[mr] is the kernel for a block of mr rows.
 var kernels512 = [...]kern512{nil, gemm512_1, gemm512_2, gemm512_3, gemm512_4, gemm512_5, gemm512_6, gemm512_7, gemm512_8, gemm512_9, gemm512_10, gemm512_11, gemm512_12, gemm512_13, gemm512_14}
 
@@ -132,3 +171,9 @@ var kernels256 = [...]kern256{nil, gemm256_1, gemm256_2, gemm256_3, gemm256_4, g
 
 // kernels256Masked[mr] is the kernel for a block of mr rows.
 var kernels256Masked = [...]kern256Masked{nil, gemm256m_1, gemm256m_2, gemm256m_3, gemm256m_4, gemm256m_5}
+
+// kernels256x2[mr] is the kernel for a block of mr rows.
+var kernels256x2 = [...]kern256x2{nil, gemm256x2_1, gemm256x2_2, gemm256x2_3, gemm256x2_4, gemm256x2_5, gemm256x2_6}
+
+// kernels256x2Masked[mr] is the kernel for a block of mr rows.
+var kernels256x2Masked = [...]kern256x2Masked{nil, gemm256x2m_1, gemm256x2m_2, gemm256x2m_3, gemm256x2m_4, gemm256x2m_5}

@@ -199,13 +199,13 @@ func TestGemmConcurrent(t *testing.T) {
 }
 
 // TestGemm2 checks C = [A1 A2]·B + beta·C + bias against the definition: every row count of
-// the micro-kernels, full and masked column blocks, empty segments, beta 0 (C unread) and not,
-// with and without a bias.
+// the micro-kernels (1–14 with AVX-512, 1–6 and masked 1–5 with AVX2), full and masked column
+// blocks, empty segments, beta 0 (C unread) and not, with and without a bias.
 func TestGemm2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	forEachISA(func(isaName string) {
-		for _, m := range []int{1, 2, 5, 13, 14, 15, 28, 29, 64} {
-			for _, n := range []int{7, 32, 45, 512} {
+		for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 28, 29, 64} {
+			for _, n := range []int{7, 16, 32, 45, 512} {
 				for _, ks := range [][2]int{{28, 128}, {1, 1}, {0, 5}, {6, 0}, {100, 37}} {
 					for bi, beta := range []float32{0, 1, -0.5} {
 						k1, k2 := ks[0], ks[1]
@@ -267,13 +267,14 @@ func TestGemm2(t *testing.T) {
 }
 
 // TestWeightGrad checks C = beta·C + [A1 A2]ᵀ·B and bias = beta·bias + Σ_p B[p, :] against the
-// definition: chunks of k with a partial last one, full and masked column blocks, an empty A1.
+// definition: chunks of k with a partial last one, full and masked column blocks, an empty A1,
+// row blocks of every height.
 func TestWeightGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	forEachISA(func(isaName string) {
 		for _, k := range []int{1, 7, 64, 65, 200} {
-			for _, n := range []int{7, 32, 45, 256} {
-				for _, ms := range [][2]int{{0, 3}, {3, 14}, {28, 29}} {
+			for _, n := range []int{7, 16, 32, 45, 256} {
+				for _, ms := range [][2]int{{0, 3}, {3, 14}, {1, 2}, {6, 12}, {28, 29}} {
 					for _, beta := range []float32{0, 1, 0.5} {
 						m1, m2 := ms[0], ms[1]
 						lda1, lda2, ldb, ldc := m1+1, m2+2, n+3, n+1

@@ -9,28 +9,43 @@
 // # Kernels
 //
 // On amd64 the float32 routines run on Go-assembly kernels, AVX-512 or AVX2+FMA, whichever the
-// CPU has (chosen once at start-up with golang.org/x/sys/cpu); on other CPUs and architectures,
-// and under the purego build tag, they run on gonum's pure-Go BLAS (blas32) and scalar Go.
-// float64 always takes the pure-Go path (blas64).
+// CPU has (chosen once at start-up with golang.org/x/sys/cpu, or capped by SEQCLF_CPU, below);
+// on other CPUs and architectures, and under the purego build tag, they run on gonum's pure-Go
+// BLAS (blas32) and scalar Go. float64 always takes the pure-Go path (blas64).
 //
 //   - gemm_amd64.s (written by asmgen): register-blocked micro-kernels that read A and B in
 //     place, 14×32 with AVX-512 (masked at the right edge), 6×16 and a masked 5×16 with AVX2.
 //     gemm_amd64.go splits C into row blocks of at most 14 (or 6) rows, as even as can be, and
 //     column blocks of 32 (or 16), and k into passes (kcNN, kcNT, kcTN). TN needs no copy: for
 //     one p the rows of op(A) = Aᵀ are neighbours in A. NT transposes each pass of B into a
-//     reused panel (a gather per 16 values with AVX-512).
+//     reused panel (a gather per 16 values with AVX-512, 8×8 shuffles with AVX2). Gemm2 runs on
+//     the x2 variants of the same blocks, which sum two A's over one B from the bias up;
+//     WeightGrad on the plain ones, TN, with a row of ones for the bias.
 //   - gemv_amd64.s: matrix-vector kernels for a GEMM of one row (batch 1), which stream B once
 //     with many FMAs in flight where the one-row GEMM waits on one or two chains: NN with
 //     columns in blocks of 256/128 (AVX-512) or 64 (AVX2), NT as dot products of rows of B.
 //     sgemmAsm sends NN with m = 1 and NT with m ≤ 8 to them, a row at a time.
 //   - vec_amd64.s, vec256_amd64.s: sigmoid and tanh from a degree-5 polynomial exp (Cephes'
 //     expf) and a division, fused into GatesForward; GatesBackward and the vector helpers.
-//     Their relative error against float64 math is below 2e-7 (TestActivations).
+//     Their relative error against float64 math is below 2e-7 (TestActivations). vec_amd64.s
+//     also holds the AVX-512 Adam step.
+//   - transpose_amd64.s: Transpose by AVX-512 gathers. avx2_amd64.s (written by asmgen): the
+//     AVX2 Adam step and Transpose in blocks of 8×8 (unpacks, shuffles and lane permutes).
+//
+// # Choosing the instruction set
+//
+// The environment variable SEQCLF_CPU (CPUEnv), read once when the program starts, caps what
+// the float32 kernels use: "avx2" turns AVX-512 off (to measure or reproduce an AVX2-only
+// machine on a newer one), "go" turns the assembly off altogether, "avx512", "auto" or unset
+// take the best the CPU has. A value this package does not know, or a set the CPU (or a purego
+// build) cannot run, is not an error: the kernels take the best set there is, and ISA returns a
+// note saying so; nothing is printed.
 //
 // # Caveats
 //
 // Results differ from the pure-Go path in the last bits (another summation order, other
-// activations), and between AVX-512 and AVX2 machines; each path is deterministic.
+// activations), and between AVX-512 and AVX2 (so between SEQCLF_CPU settings on one machine);
+// each path is deterministic. Adam gives the same bits on every path.
 package kernel
 
 import (
@@ -92,7 +107,7 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 // Gemm2 computes C = [A1 A2]·B + beta·C + bias: A1 is m×k1 and A2 is m×k2, side by side (each
 // row-major with its own leading dimension), B is (k1+k2)×n, C is m×n, and bias (nil, or n
 // values) is added to every row. An LSTM step's x_t·Wx + h_{t-1}·Wh + b is one Gemm2 over its
-// fused W = [Wx; Wh], which with AVX-512 runs as one pass of the micro-kernels, not two
+// fused W = [Wx; Wh], which with assembly runs as one pass of the micro-kernels, not two
 // multiplies and a pass for the bias. Bad shapes panic, as Gemm's.
 func Gemm2[T Float](m, n, k1 int, a1 []T, lda1 int, k2 int, a2 []T, lda2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T) {
 	checkGemm(false, false, m, n, k1, lda1, len(a1), ldb, len(b), ldc, len(c))
@@ -119,7 +134,7 @@ func Gemm2[T Float](m, n, k1 int, a1 []T, lda1 int, k2 int, a2 []T, lda2 int, b 
 // B = dZ: C = beta·C + [A1 A2]ᵀ·B, where A1 is k×m1 and A2 is k×m2 (row-major, leading dimensions
 // lda1 and lda2), B is k×n and C is (m1+m2)×n, its first m1 rows A1ᵀ·B and the next m2 rows
 // A2ᵀ·B; and bias = beta·bias + the column sums of B (n values). For an LSTM layer, A1 = X,
-// A2 = H_prev and C = [dWx; dWh]: with AVX-512 each block of rows of dZ is read from memory
+// A2 = H_prev and C = [dWx; dWh]: with assembly each block of rows of dZ is read from memory
 // once for the three, not three times. Bad shapes panic, as Gemm's.
 func WeightGrad[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T) {
 	checkGemm(true, false, m1, n, k, lda1, len(a1), ldb, len(b), ldc, len(c))

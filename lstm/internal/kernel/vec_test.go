@@ -182,6 +182,33 @@ func TestGates(t *testing.T) {
 	})
 }
 
+// TestTanhsAcrossSamples checks that Tanhs over the cell states of several samples at once (as a
+// backward pass that did not keep tanh(c) makes them again) gives each sample's GatesForward tc,
+// whatever the number of units: every element takes the same formula, wherever it falls in a
+// vector.
+func TestTanhsAcrossSamples(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	forEachISA(func(isaName string) {
+		for _, n := range []int{1, 3, 8, 12, 20, 33} {
+			const samples = 5
+			c, tc := make([]float32, samples*n), make([]float32, samples*n)
+			for s := range samples {
+				z := randSlice(rng, 4*n)
+				for i := range z {
+					z[i] *= 4
+				}
+				cPrev, h := randSlice(rng, n), make([]float32, n)
+				GatesForward(z, cPrev, c[s*n:(s+1)*n], tc[s*n:(s+1)*n], h)
+			}
+			again := make([]float32, samples*n)
+			Tanhs(again, c)
+			if !slices.Equal(again, tc) {
+				t.Errorf("%s n=%d: Tanhs over %d samples is not their GatesForward tc", isaName, n, samples)
+			}
+		}
+	})
+}
+
 func TestElementwise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	forEachISA(func(isaName string) {
@@ -270,7 +297,7 @@ func TestGatesBackwardInPlace(t *testing.T) {
 // every instruction set gives the same bits (the vector kernel keeps the scalar loop's rounding).
 func TestAdam(t *testing.T) {
 	for _, decoupled := range []bool{false, true} {
-		for _, n := range []int{1, 15, 16, 37, 1000} {
+		for _, n := range []int{1, 7, 8, 15, 16, 37, 1000} {
 			rng := rand.New(rand.NewPCG(uint64(n), 9))
 			p0, g := randSlice(rng, n), randSlice(rng, n)
 			m0, v0 := randSlice(rng, n), randSlice(rng, n)
@@ -307,11 +334,13 @@ func TestAdam(t *testing.T) {
 	}
 }
 
-// TestTranspose checks Transpose on every instruction set, on shapes with partial blocks of 16.
+// TestTranspose checks Transpose on every instruction set, on shapes with partial blocks of 16
+// (AVX-512) and of 8 (AVX2), in either dimension or both.
 func TestTranspose(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	forEachISA(func(isaName string) {
-		for _, sh := range [][2]int{{1, 1}, {1, 40}, {40, 1}, {16, 16}, {17, 33}, {128, 512}, {100, 512}, {5, 3}} {
+		for _, sh := range [][2]int{{1, 1}, {1, 40}, {40, 1}, {16, 16}, {17, 33}, {128, 512}, {100, 512}, {5, 3},
+			{8, 8}, {8, 13}, {13, 8}, {9, 7}, {7, 9}, {24, 40}, {31, 47}, {28, 512}} {
 			rows, cols := sh[0], sh[1]
 			src := randSlice(rng, rows*cols)
 			dst := make([]float32, rows*cols+1) // one past the end must stay untouched
