@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seqclf/seqclf/lstm"
 	"github.com/seqclf/seqclf/store"
 )
 
@@ -220,8 +221,9 @@ func TestVocabErrors(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	out, err := run(t, "", "version")
-	if err != nil || !strings.HasPrefix(out, "seqclf ") {
-		t.Errorf("%q %v", out, err)
+	isa, _ := lstm.Kernels()
+	if err != nil || !strings.HasPrefix(out, "seqclf ") || !strings.Contains(out, "kernels "+isa) {
+		t.Errorf("%q %v, want seqclf's version and kernels %s", out, err, isa)
 	}
 }
 
