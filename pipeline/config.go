@@ -96,7 +96,11 @@ type VocabConfig struct {
 type EmbedConfig struct {
 	Dim        int    `mapstructure:"dim" json:"dim"`
 	Pretrained string `mapstructure:"pretrained" json:"pretrained"` // word2vec/GloVe/fastText text file, "" for none
-	Trainable  bool   `mapstructure:"trainable" json:"trainable"`
+	// Pretrain learns the table's starting vectors from the training texts before the
+	// classifier trains: "skipgram" (word2vec's skip-gram with negative sampling: 5 passes,
+	// window 5, 5 negatives, as fastText's skipgram without subwords), or "" for none.
+	Pretrain  string `mapstructure:"pretrain" json:"pretrain"`
+	Trainable bool   `mapstructure:"trainable" json:"trainable"`
 }
 
 // LSTMConfig describes the network.
@@ -505,6 +509,12 @@ func (c *Config) Validate() error {
 		if err != nil {
 			return err
 		}
+	}
+	if p := c.Embed.Pretrain; p != "" && p != "skipgram" {
+		return bad("embed.pretrain", strconv.Quote(p), "skipgram (vectors learnt from the training text) or nothing")
+	}
+	if c.Embed.Pretrain != "" && c.Embed.Pretrained != "" {
+		return &ConfigError{Key: "embed.pretrain", Msg: fmt.Sprintf("embed.pretrain is %s and embed.pretrained is %s: the table starts from one of them; remove the other", c.Embed.Pretrain, c.Embed.Pretrained)}
 	}
 	if _, err := lstm.ParsePooling(c.LSTM.Pooling); err != nil {
 		return &ConfigError{Key: "lstm.pooling", Msg: "lstm.pooling: " + err.Error()}

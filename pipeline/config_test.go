@@ -117,6 +117,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"train: {warmup_steps: -1}", nil, "train.warmup_steps is -1, want 0 (none) or more"},
 		{"train: {warmup_steps: 1.5}", nil, "train.warmup_steps"},
 		{"train: {weight_decay: -0.1}", nil, "train.weight_decay is -0.1, want 0 (none) or more"},
+		{"embed: {pretrain: glove}", nil, `embed.pretrain is "glove", want skipgram (vectors learnt from the training text) or nothing`},
+		{"embed: {pretrain: skipgram, pretrained: v.txt}", nil, "embed.pretrain is skipgram and embed.pretrained is v.txt: the table starts from one of them; remove the other"},
 		{"train: {label_smoothing: 1}", nil, "train.label_smoothing is 1, want a probability in [0, 1)"},
 		{"lstm: {word_dropout: -0.5}", nil, "lstm.word_dropout is -0.5, want a probability in [0, 1)"},
 		{"train: {class_weights: {spam: 0}}", nil, "train.class_weights.spam is 0, want a weight more than 0"},

@@ -229,6 +229,9 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 	fmt.Fprintf(log, "text: %d training documents, %d for validation, %d for testing, %d labels; tokenized in %.1fs\n",
 		len(docs)-nVal, nVal, len(testDocs), len(d.classes), time.Since(start).Seconds())
 	fmt.Fprintf(log, "vocab: %d entries cover %.2f%% of the training tokens\n", v.Len(), 100*cov.Share)
+	if t := d.dict.Pretrain; t > 0 {
+		fmt.Fprintf(log, "embed.pretrain: %s vectors learnt from the training text in %.1fs\n", cfg.Embed.Pretrain, t.Seconds())
+	}
 	if st := d.dict.Pretrained; st != nil {
 		fmt.Fprintf(log, "pretrained vectors: %d of %d dictionary entries found in %s\n", st.Found(), v.Len()-2, cfg.Embed.Pretrained)
 	}

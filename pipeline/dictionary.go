@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"time"
 
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/internal/rng"
@@ -24,13 +25,17 @@ type Dictionary struct {
 	Bytes   int64
 	// Pretrained says what embed.pretrained gave, nil without it.
 	Pretrained *embed.LoadStats
+	// Pretrain is how long embed.pretrain took to learn the table, 0 without it.
+	Pretrain time.Duration
 }
 
 // BuildDictionary tokenizes texts on workers goroutines, counts their tokens, keeps those of
 // vocab.min_count and more (at most vocab.max_size entries), and makes the embedding table:
 // embed.dim values a row drawn from the seed's embedding stream, then the pretrained vectors of
 // embed.pretrained where it has the token. keep, if not nil, receives each text's sentences of
-// tokens with its index in texts, from the worker goroutines. Training and the dictionary-only
+// tokens with its index in texts, from the worker goroutines. With embed.pretrain: skipgram the
+// table is then learnt from the texts' sentences (embed.SkipGram, on the seed's Pretrain
+// stream), as the texts come, whatever the number of workers. Training and the dictionary-only
 // build both make their dictionary here, so the same seed and texts give the same dictionary
 // and table.
 func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Config, workers int, keep func(i int, sents [][]string)) (*Dictionary, error) {
@@ -41,6 +46,8 @@ func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Confi
 	workers = max(workers, 1)
 	jobs := make(chan job, 4*workers)
 	counters := make([]*vocab.Counter, workers)
+	var all [][][]string // each text's sentences, for embed.pretrain
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := range counters {
 		c := vocab.NewCounter()
@@ -54,11 +61,21 @@ func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Confi
 				if keep != nil {
 					keep(j.i, sents)
 				}
+				if cfg.Embed.Pretrain != "" {
+					mu.Lock()
+					all[j.i] = sents
+					mu.Unlock()
+				}
 			}
 		})
 	}
 	d := &Dictionary{}
 	for text := range texts {
+		if cfg.Embed.Pretrain != "" {
+			mu.Lock()
+			all = append(all, nil)
+			mu.Unlock()
+		}
 		jobs <- job{d.Counted, text}
 		d.Counted++
 		d.Bytes += int64(len(text))
@@ -80,8 +97,46 @@ func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Confi
 		}
 		d.Pretrained = &stats
 	}
+	if cfg.Embed.Pretrain == "skipgram" {
+		start := time.Now()
+		if err := pretrain(d, counters[0], all, cfg); err != nil {
+			return nil, err
+		}
+		d.Pretrain = time.Since(start)
+	}
 	d.Table.Trainable = cfg.Embed.Trainable
 	return d, nil
+}
+
+// pretrainWords is the most words embed.pretrain learns vectors for, the dictionary's included.
+const pretrainWords = 200_000
+
+// pretrain learns d.Table from the texts' sentences with word2vec's skip-gram. It learns over
+// every token of vocab.min_count and more (up to pretrainWords), not only the dictionary's: the
+// rarer words beyond vocab.max_size are contexts that shape the vectors of the frequent ones.
+// The dictionary's entries then take their rows.
+func pretrain(d *Dictionary, counts *vocab.Counter, texts [][][]string, cfg *Config) error {
+	wide := counts.Build(vocab.Limits{MinCount: max(cfg.Vocab.MinCount, 1), MaxSize: pretrainWords})
+	var sents [][]int32
+	for _, text := range texts {
+		for _, s := range text {
+			sents = append(sents, wide.Encode(s))
+		}
+	}
+	r := rng.New(cfg.Seed, rng.Pretrain)
+	t, err := embed.New(wide.Len(), cfg.Embed.Dim, embedStd, r)
+	if err != nil {
+		return &ConfigError{Key: "embed.dim", Msg: err.Error()}
+	}
+	if err := (embed.SkipGram{LR: 0.05}).Train(t, sents, r); err != nil {
+		return &ConfigError{Key: "embed.pretrain", Msg: "embed.pretrain: " + err.Error()}
+	}
+	for id := 1; id < d.Vocab.Len(); id++ {
+		if w := wide.ID(d.Vocab.Token(id)); w >= 1 {
+			copy(d.Table.Row(id), t.Row(w))
+		}
+	}
+	return nil
 }
 
 // NewEmbedTable returns the starting embedding table of rows entries: embed.dim values a row,

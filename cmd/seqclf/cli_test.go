@@ -172,6 +172,18 @@ train: {epochs: 1, batch_size: 4}
 	if digest(built) == alone {
 		t.Error("seed 6 gave the table of seed 5")
 	}
+	// A table learnt from the training text (embed.pretrain) is the same in both.
+	pt := []string{"--set", "embed.pretrained=", "--set", "embed.pretrain=skipgram", "--set", "output_dir=" + dir + "/run-pt"}
+	if _, err := run(t, "", append([]string{"pipeline", "run", cfg}, pt...)...); err != nil {
+		t.Fatal(err)
+	}
+	learnt := filepath.Join(dir, "vocab-pt.db")
+	if _, err := run(t, "", append([]string{"vocab", "build", "--config", cfg, "--out", learnt}, pt...)...); err != nil {
+		t.Fatal(err)
+	}
+	if ran, alone2 := digest(filepath.Join(dir, "run-pt", "model.db")), digest(learnt); ran != alone2 || ran == alone {
+		t.Errorf("embed.pretrain: pipeline run wrote %s, vocab build %s (GloVe's table %s): want the first two equal, not the third", ran, alone2, alone)
+	}
 }
 
 func TestVocabErrors(t *testing.T) {

@@ -34,12 +34,15 @@ const (
 	BenchInputs Stream = 0xbe1e
 	// Tune draws the configs of a search's trials (seqclf pipeline tune).
 	Tune Stream = 0x7a9e
+	// Pretrain draws what learning the embedding table from the training text draws (its
+	// starting vectors, windows, kept tokens and negative samples).
+	Pretrain Stream = 0x5e9a
 )
 
 // Fixed lists the fixed streams by name, for the test that no two streams coincide.
 var Fixed = map[string]Stream{
 	"init": Init, "embed": Embed, "validation": Validation, "test_split": TestSplit,
-	"bench_sample": BenchSample, "bench_inputs": BenchInputs, "tune": Tune,
+	"bench_sample": BenchSample, "bench_inputs": BenchInputs, "tune": Tune, "pretrain": Pretrain,
 }
 
 // MaxEpochs bounds the epochs of a run: Shuffle's streams, 2·epoch+1, stay below every fixed
