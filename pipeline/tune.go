@@ -80,6 +80,8 @@ type TuneSpace struct {
 	Pooling       []string  `json:"pooling"`
 	Bidirectional []bool    `json:"bidirectional"`
 	Cell          []string  `json:"cell"`
+	// WordDropout, lstm.word_dropout, is searched for text sources.
+	WordDropout []float64 `json:"word_dropout"`
 }
 
 // DefaultTuneSpace returns the space `seqclf pipeline tune` searches.
@@ -93,6 +95,7 @@ func DefaultTuneSpace() TuneSpace {
 		Pooling:       []string{"last", "mean", "max", "attention"},
 		Bidirectional: []bool{false, true},
 		Cell:          []string{"lstm", "gru"},
+		WordDropout:   []float64{0, 0.1, 0.2, 0.3},
 	}
 }
 
@@ -238,6 +241,9 @@ var tuneKeys = []tuneKey{
 	{"lstm.cell", func(s *TuneSpace) int { return len(s.Cell) }, func(*Config) bool { return true },
 		func(c *Config, s *TuneSpace, u float64) { c.LSTM.Cell = s.Cell[pick(len(s.Cell), u)] },
 		func(c *Config) string { return c.LSTM.Cell }},
+	{"lstm.word_dropout", func(s *TuneSpace) int { return len(s.WordDropout) }, func(c *Config) bool { return c.Source.Kind == "text" },
+		func(c *Config, s *TuneSpace, u float64) { c.LSTM.WordDropout = s.WordDropout[pick(len(s.WordDropout), u)] },
+		func(c *Config) string { return strconv.FormatFloat(c.LSTM.WordDropout, 'g', -1, 64) }},
 }
 
 // sampleTrials returns the configs of n trials: cfg with the searched keys drawn from the Tune

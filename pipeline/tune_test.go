@@ -41,6 +41,7 @@ func tinyTune() TuneOptions {
 		InputDropout: []float64{0, 0.2}, Dropout: []float64{0, 0.1},
 		Pooling:       []string{"last", "mean", "max", "attention"},
 		Bidirectional: []bool{false, true}, Cell: []string{"lstm", "gru"},
+		WordDropout: []float64{0, 0.2},
 	}}
 }
 
@@ -68,7 +69,7 @@ func TestTuneSameSeed(t *testing.T) {
 		t.Error("the first 2 of 4 trials are not the 2 trials of a search of 2")
 	}
 	wantKeys := []string{"train.learning_rate", "lstm.num_units", "embed.dim", "lstm.input_dropout", "lstm.dropout",
-		"lstm.pooling", "lstm.bidirectional", "lstm.cell"}
+		"lstm.pooling", "lstm.bidirectional", "lstm.cell", "lstm.word_dropout"}
 	var got []string
 	for _, k := range keys {
 		got = append(got, k.key)

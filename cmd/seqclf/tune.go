@@ -34,16 +34,18 @@ func newPipelineTuneCmd(s streams) *cobra.Command {
 	var o pipelineTuneOptions
 	cmd := &cobra.Command{
 		Use:   "tune CONFIG.yaml --budget DURATION",
-		Short: "Search the learning rate, sizes, dropout, pooling and cell on the validation split",
+		Short: "Search the learning rate, sizes, dropouts, pooling and cell on the validation split",
 		Long: `Searches, on the validation split alone (never the test set), for the best values of
 train.learning_rate (log-uniform, 3e-4 to 5e-3), lstm.num_units (64, 128, 256), embed.dim (50,
 100, 200; text without pretrained vectors), lstm.input_dropout and lstm.dropout (0 to 0.3; the
 latter with lstm.num_layers 2 or more, which is kept as the config has it), lstm.pooling (last,
-mean, max, attention), lstm.bidirectional and lstm.cell (lstm, gru), and the epochs.
+mean, max, attention), lstm.bidirectional and lstm.cell (lstm, gru), lstm.word_dropout (0 to
+0.3; text), and the epochs.
 
 The method is successive halving: --trials configs drawn from the config's seed (the same seed
-gives the same trials in the same order) train 1 epoch each; the third with the lowest
-validation loss goes on to 3 epochs, the third of those to 9, and so on until one is left or a
+gives the same trials in the same order) train 1 epoch each; the third with the highest
+validation accuracy (--objective accuracy, ties broken by the loss) or the lowest validation
+loss (--objective loss) goes on to 3 epochs, the third of those to 9, and so on until one is left or a
 rung reaches train.epochs, the most a trial trains. Early stopping
 (train.early_stopping_patience) holds within a trial.
 
