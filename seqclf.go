@@ -116,7 +116,8 @@ func Open(path string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The store's reads copy every value out of the file, so the classifier outlives it.
+	// The classifier outlives the store: its table and dictionary are copies, or mappings of the
+	// file that stay valid once it is closed, replaced or removed (store.MapModel).
 	c, err := classify.Load(s, o.batchSize)
 	s.Close()
 	if err != nil {

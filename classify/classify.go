@@ -34,11 +34,17 @@ const (
 	KindImages = "mnist"
 )
 
+// A Dictionary gives the ids of tokens: a *vocab.Vocab, or the *store.Dictionary that
+// Store.Dictionary reads in place. A token it does not hold is vocab.UnkID.
+type Dictionary interface {
+	Lookup(token string) (id int, ok bool)
+}
+
 // Classifier gives the class probabilities of texts, or of images, with a trained model. It is
 // safe for use by many goroutines at once: each call borrows a workspace of its own.
 type Classifier struct {
 	model     *store.Model
-	vocab     *vocab.Vocab        // text
+	dict      Dictionary          // text
 	tok       *tokenize.Tokenizer // text
 	unit      feed.Unit           // text
 	slice     idx.Slice           // images
@@ -46,14 +52,14 @@ type Classifier struct {
 	pool      sync.Pool // of *Predictor
 }
 
-// New returns a classifier for model m. A text model needs its dictionary v and a tokenizer
+// New returns a classifier for model m. A text model needs its dictionary d and a tokenizer
 // with the options it was trained with (NewTokenizer); an image model takes nil for both.
 // batchSize is the number of samples run through the model at once.
-func New(m *store.Model, v *vocab.Vocab, tok *tokenize.Tokenizer, batchSize int) (*Classifier, error) {
-	c := &Classifier{model: m, vocab: v, tok: tok, batchSize: max(batchSize, 1)}
+func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (*Classifier, error) {
+	c := &Classifier{model: m, dict: d, tok: tok, batchSize: max(batchSize, 1)}
 	switch m.Input.Kind {
 	case KindText:
-		if m.Table == nil || v == nil || tok == nil {
+		if m.Table == nil || d == nil || tok == nil {
 			return nil, fmt.Errorf("classify: a text model needs its embedding table, dictionary and tokenizer")
 		}
 		unit, err := feed.ParseUnit(m.Input.Unit)
@@ -94,39 +100,42 @@ func NewTokenizer(o store.Tokenizer) (*tokenize.Tokenizer, error) {
 }
 
 // Load reads the trained model of a store and returns its classifier; for a text model it also
-// reads the dictionary and builds the tokenizer the model was trained with.
+// reads the dictionary and builds the tokenizer the model was trained with. The embedding table
+// and the dictionary are mapped from the file, not read (Store.MapModel, Store.Dictionary), so
+// Load takes the same time whatever their size; the classifier stays valid after s is closed.
 func Load(s *store.Store, batchSize int) (*Classifier, error) {
 	in, err := s.Input()
 	if err != nil {
 		return nil, err
 	}
 	if in.Kind != KindText {
-		m, err := s.LoadModel()
+		m, err := s.MapModel()
 		if err != nil {
 			return nil, err
 		}
 		return New(m, nil, nil, batchSize)
 	}
-	// The model, the dictionary and the tokenizer's sentence model load side by side: about 12,
-	// 12 and 20 ms for the default model, the bulk of a cold start.
+	// The tokenizer's sentence model builds beside the reads: it is the longest part of Load
+	// (a few ms) once the table and dictionary are mapped, not read. A store of an earlier layout
+	// decodes its dictionary, on a goroutine of its own too.
 	var (
 		m                *store.Model
-		v                *vocab.Vocab
+		d                *store.Dictionary
 		tok              *tokenize.Tokenizer
-		mErr, vErr, tErr error
+		mErr, dErr, tErr error
 		wg               sync.WaitGroup
 	)
 	wg.Go(func() { tok, tErr = NewTokenizer(in.Tokenize) })
-	wg.Go(func() { v, vErr = s.Vocab() })
-	m, mErr = s.LoadModel()
+	wg.Go(func() { d, dErr = s.Dictionary() })
+	m, mErr = s.MapModel()
 	wg.Wait()
-	if err := errors.Join(mErr, vErr, tErr); err != nil {
+	if err := errors.Join(mErr, dErr, tErr); err != nil {
 		return nil, err
 	}
 	if m.Table == nil {
 		return nil, fmt.Errorf("%s: %w: a text model without an embedding table", s.Path(), store.ErrNotStore)
 	}
-	return New(m, v, tok, batchSize)
+	return New(m, d, tok, batchSize)
 }
 
 // Classes returns the class names, by label id.
@@ -145,7 +154,48 @@ func (c *Classifier) Encode(text string) ([][]int32, error) {
 	if c.model.Input.Kind != KindText {
 		return nil, fmt.Errorf("%w: the model reads %s images, not text", ErrKind, c.model.Input.Kind)
 	}
-	return feed.EncodeText(c.tok, c.vocab, source.DecodeString(text), c.unit, c.model.Input.TimeStep), nil
+	return c.encode(text), nil
+}
+
+// encode returns the id sequences of text, as feed.EncodeText gives them for a *vocab.Vocab:
+// one per sentence with unit sentence, one for the whole text with unit document, each cut to
+// time_step ids; a text without a token gives one empty sequence. It is feed.EncodeTokens over
+// a Dictionary, which that function does not take.
+func (c *Classifier) encode(text string) [][]int32 {
+	sents := c.tok.Tokenize(source.DecodeString(text))
+	steps := c.model.Input.TimeStep
+	var out [][]int32
+	if c.unit == feed.UnitDocument {
+		var ids []int32
+		for _, s := range sents {
+			if len(ids) >= steps {
+				break
+			}
+			ids = c.appendIDs(ids, s)
+		}
+		out = append(out, ids[:min(len(ids), steps)])
+	} else {
+		for _, s := range sents {
+			ids := c.appendIDs(make([]int32, 0, len(s)), s)
+			out = append(out, ids[:min(len(ids), steps)])
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, nil)
+	}
+	return out
+}
+
+// appendIDs appends the ids of tokens to dst, vocab.UnkID for a token the dictionary lacks.
+func (c *Classifier) appendIDs(dst []int32, tokens []string) []int32 {
+	for _, t := range tokens {
+		id, ok := c.dict.Lookup(t)
+		if !ok {
+			id = vocab.UnkID
+		}
+		dst = append(dst, int32(id))
+	}
+	return dst
 }
 
 // Classify returns the class probabilities of each text, len(texts) × classes flattened. With
@@ -157,7 +207,7 @@ func (c *Classifier) Classify(texts []string) ([]float32, error) {
 	}
 	var samples []feed.Sample
 	for d, text := range texts {
-		for _, ids := range feed.EncodeText(c.tok, c.vocab, source.DecodeString(text), c.unit, c.model.Input.TimeStep) {
+		for _, ids := range c.encode(text) {
 			samples = append(samples, feed.Sample{IDs: ids, Doc: d, Label: -1})
 		}
 	}

@@ -6,6 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 	"github.com/seqclf/seqclf/feed"
 	"github.com/seqclf/seqclf/idx"
 	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/source"
 	"github.com/seqclf/seqclf/store"
 	"github.com/seqclf/seqclf/tokenize"
 	"github.com/seqclf/seqclf/vocab"
@@ -161,6 +165,8 @@ func TestSavedModels(t *testing.T) {
 		{"model-v2-mnist.db", "mnist-answers.jsonl"},
 		{"model-v3-text.db", "text-answers.jsonl"},
 		{"model-v3-mnist.db", "mnist-answers.jsonl"},
+		{"model-v4-text.db", "text-answers.jsonl"},
+		{"model-v4-mnist.db", "mnist-answers.jsonl"},
 	} {
 		want := readAnswers(t, "../store/testdata/"+c.answers)
 		s, err := store.Open("../store/testdata/" + c.model)
@@ -233,4 +239,98 @@ func TestLoadedClassifierConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestEncodeAsFeed checks that the classifier's encoding over a Dictionary gives
+// feed.EncodeText's ids for the same vocab.Vocab, for both units and time steps shorter and
+// longer than the sentences, with the dictionary as a vocab.Vocab and as a store.Dictionary
+// mapped from a file.
+func TestEncodeAsFeed(t *testing.T) {
+	s, err := store.Open("../store/testdata/model-v4-text.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v, err := s.Vocab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dictionary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.Input()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := NewTokenizer(in.Tokenize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../store/testdata/texts.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := append(strings.Split(string(b), "\n"), "", "<pad> <unk> <PAD>", "one. two three. four five six!", "caf\xe9")
+	for _, unit := range []feed.Unit{feed.UnitSentence, feed.UnitDocument} {
+		for _, steps := range []int{1, 3, 32, 1000} {
+			for _, dict := range []Dictionary{v, d} {
+				c := &Classifier{model: &store.Model{Input: store.Input{Kind: KindText, TimeStep: steps}}, dict: dict, tok: tok, unit: unit}
+				for _, text := range texts {
+					want := feed.EncodeText(tok, v, source.DecodeString(text), unit, steps)
+					if got, _ := c.Encode(text); !reflect.DeepEqual(got, want) {
+						t.Fatalf("%v, %d steps, %T: %q encodes as %v, feed as %v", unit, steps, dict, text, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestLoadMapped loads a copy of a model of this layout, whose table and dictionary are mapped
+// from the file, then opens the file for writing and removes it, as a new training run may: the
+// classifier answers as recorded throughout, and after a garbage collection.
+func TestLoadMapped(t *testing.T) {
+	b, err := os.ReadFile("../store/testdata/model-v4-text.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.db")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(s, 3)
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := store.Create(path)
+	if err != nil {
+		t.Fatalf("opening the file for writing after Load: %v", err)
+	}
+	w.Close()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	texts, err := os.ReadFile("../store/testdata/texts.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAnswers(t, "../store/testdata/text-answers.jsonl")
+	probs, err := c.Classify(strings.Split(strings.TrimSuffix(string(texts), "\n"), "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range want {
+		for j, class := range c.Classes() {
+			if got := probs[i*len(c.Classes())+j]; math.Abs(float64(got-w.Probabilities[class])) > 1e-6 {
+				t.Errorf("input %d, class %s: %g, recorded %g", i, class, got, w.Probabilities[class])
+			}
+		}
+	}
 }

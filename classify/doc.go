@@ -5,7 +5,9 @@
 // # Basics
 //
 // [Load] reads a model from a store, with the dictionary and tokenizer settings it was trained
-// with; [Classifier.Classify] returns each text's probabilities, [Classifier.ClassifyImages]
+// with; it maps the embedding table and the dictionary from the file rather than reading them
+// (store.MapModel, store.Dictionary), so a model opens in the same time whatever their size.
+// [Classifier.Classify] returns each text's probabilities, [Classifier.ClassifyImages]
 // each image's. [Predictor] runs batches of samples through a model, for evaluation during
 // training as for answers.
 //
@@ -13,6 +15,7 @@
 //
 // A Classifier is safe for many goroutines; a Predictor holds a workspace and is for one. A
 // text's answer does not depend on the texts classified beside it, up to the last bits: batches
-// of up to four samples sum in another order than larger ones. This package links no config,
-// plotting or command-line code.
+// of up to four samples sum in another order than larger ones. A loaded Classifier outlives
+// its store and file (store's Caveats say when a mapped file must not be rewritten in place).
+// This package links no config, plotting or command-line code.
 package classify

@@ -242,7 +242,9 @@ var tuneKeys = []tuneKey{
 		func(c *Config, s *TuneSpace, u float64) { c.LSTM.Cell = s.Cell[pick(len(s.Cell), u)] },
 		func(c *Config) string { return c.LSTM.Cell }},
 	{"lstm.word_dropout", func(s *TuneSpace) int { return len(s.WordDropout) }, func(c *Config) bool { return c.Source.Kind == "text" },
-		func(c *Config, s *TuneSpace, u float64) { c.LSTM.WordDropout = s.WordDropout[pick(len(s.WordDropout), u)] },
+		func(c *Config, s *TuneSpace, u float64) {
+			c.LSTM.WordDropout = s.WordDropout[pick(len(s.WordDropout), u)]
+		},
 		func(c *Config) string { return strconv.FormatFloat(c.LSTM.WordDropout, 'g', -1, 64) }},
 }
 

@@ -102,7 +102,7 @@ func (s *Store) Checkpoint() (*Checkpoint, error) {
 			if key == keyState {
 				continue
 			}
-			b := tx.get(bucketCheckpoint, key)
+			b := tx.value(bucketCheckpoint, key) // decoded into v, a copy
 			if len(b)%4 != 0 {
 				return fmt.Errorf("%w: checkpoint %s has %d bytes, not whole float32 values", ErrNotStore, key, len(b))
 			}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/lstm"
@@ -107,8 +109,15 @@ type Model struct {
 	Table  *embed.Table // nil for a row-token model
 }
 
+// littleEndian is whether this machine stores float32 values as the store does: its vectors are
+// then copied, or read in place, as they are, not value by value.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // putF32 encodes v as little-endian float32 values, the encoding of every vector in the store.
 func putF32(v []float32) []byte {
+	if littleEndian {
+		return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)))
+	}
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
@@ -121,10 +130,23 @@ func getF32(dst []float32, b []byte, what string) error {
 	if len(b) != 4*len(dst) {
 		return fmt.Errorf("%w: %s has %d bytes, want %d", ErrNotStore, what, len(b), 4*len(dst))
 	}
+	if littleEndian {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst)), b)
+		return nil
+	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return nil
+}
+
+// f32View returns b, little-endian float32 values at an address that is a multiple of 4, as the
+// float32 values themselves (on a little-endian machine; nil on another).
+func f32View(b []byte) []float32 {
+	if !littleEndian || len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
 }
 
 // PutModel writes a trained model: its weights, shape, class names, input, run config and
@@ -203,16 +225,28 @@ func (s *Store) Input() (Input, error) {
 	return in, err
 }
 
-// LoadModel reads the trained model of the store, with its embedding table if it has one.
-func (s *Store) LoadModel() (*Model, error) {
-	var sh Shape
+// LoadModel reads the trained model of the store, with its embedding table if it has one: a copy
+// of its own, valid after the store is closed.
+func (s *Store) LoadModel() (*Model, error) { return s.loadModel(false) }
+
+// MapModel is LoadModel for a program that answers with the model: it opens in the same time
+// whatever the size of the embedding table, which is not read but mapped from the file (from a
+// read-only store of this layout; otherwise it is a copy, as LoadModel's). A mapped table is
+// copy-on-write memory of the process's own: it stays valid after the store is closed, and after
+// the file is replaced or removed, for as long as the *embed.Table is reachable; hold the Table,
+// not its Data alone, while reading the values. See the package's Caveats.
+func (s *Store) MapModel() (*Model, error) { return s.loadModel(true) }
+
+// loadModel reads the model; with inPlace, its table as MapModel says. The weights are copied in
+// one piece per parameter.
+func (s *Store) loadModel(inPlace bool) (*Model, error) {
 	var out Model
-	var weights map[string][]byte
 	err := s.viewTx(func(tx *txn) error {
 		b := tx.get(bucketConfig, keyShape)
 		if b == nil {
 			return s.noModel()
 		}
+		var sh Shape
 		if err := json.Unmarshal(b, &sh); err != nil {
 			return fmt.Errorf("%s: %w: model shape: %v", s.path, ErrNotStore, err)
 		}
@@ -222,37 +256,34 @@ func (s *Store) LoadModel() (*Model, error) {
 		if err := json.Unmarshal(tx.get(bucketLabels, keyLabels), &out.Labels); err != nil {
 			return fmt.Errorf("%s: %w: labels: %v", s.path, ErrNotStore, err)
 		}
-		weights = map[string][]byte{}
-		for _, k := range tx.keys(bucketWeights) {
-			weights[k] = tx.get(bucketWeights, k)
+		cfg, err := sh.config()
+		if err != nil {
+			return fmt.Errorf("%s: %w: model shape: %v", s.path, ErrNotStore, err)
+		}
+		if len(out.Labels) != cfg.Classes {
+			return fmt.Errorf("%s: %w: %d class names for %d classes", s.path, ErrNotStore, len(out.Labels), cfg.Classes)
+		}
+		if out.LSTM, err = lstm.NewZero[float32](cfg); err != nil {
+			return fmt.Errorf("%s: %w: %v", s.path, ErrNotStore, err)
+		}
+		for _, p := range out.LSTM.Params() {
+			if err := getF32(p.Value, tx.value(bucketWeights, p.Name), "weights "+p.Name); err != nil {
+				return fmt.Errorf("%s: %w", s.path, err)
+			}
+		}
+		if tx.value(bucketMeta, metaEmbedRows) == nil {
+			return nil
+		}
+		if out.Table, err = s.readTable(tx.tx, inPlace); err != nil {
+			return err
+		}
+		if out.Table.Dim() != cfg.InputDim {
+			return fmt.Errorf("%s: %w: embedding dim %d, model input %d", s.path, ErrNotStore, out.Table.Dim(), cfg.InputDim)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := sh.config()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: model shape: %v", s.path, ErrNotStore, err)
-	}
-	if len(out.Labels) != cfg.Classes {
-		return nil, fmt.Errorf("%s: %w: %d class names for %d classes", s.path, ErrNotStore, len(out.Labels), cfg.Classes)
-	}
-	if out.LSTM, err = lstm.NewZero[float32](cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", s.path, ErrNotStore, err)
-	}
-	for _, p := range out.LSTM.Params() {
-		if err := getF32(p.Value, weights[p.Name], "weights "+p.Name); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.path, err)
-		}
-	}
-	if rows, _ := s.meta(metaEmbedRows); rows != nil {
-		if out.Table, err = s.Table(); err != nil {
-			return nil, err
-		}
-		if out.Table.Dim() != cfg.InputDim {
-			return nil, fmt.Errorf("%s: %w: embedding dim %d, model input %d", s.path, ErrNotStore, out.Table.Dim(), cfg.InputDim)
-		}
 	}
 	return &out, nil
 }

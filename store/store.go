@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/seqclf/seqclf/internal/atomicfile"
 	bolt "go.etcd.io/bbolt"
@@ -20,7 +21,7 @@ import (
 // Format is the version of the store's layout, kept in the meta bucket under "format". This
 // seqclf writes Format and reads it and the versions before it, listed in doc.go; a store of a
 // newer version is refused with ErrVersion.
-const Format = 3
+const Format = 4
 
 // The buckets of a store; doc.go gives each one's keys and values. This is the only list:
 // nothing outside this package names a bucket.
@@ -45,8 +46,10 @@ const (
 
 // Keys of the vocab and table buckets.
 const (
-	keyPacked = "packed" // vocab: the dictionary as vocab.Vocab.MarshalBinary writes it
-	keyValues = "values" // table: rows × dim float32 values, row after row
+	keyHashed = "hashed" // vocab: the dictionary, laid out to be read in place (doc.go)
+	keyRows   = "rows"   // table: rows × dim float32 values, row after row
+	keyPacked = "packed" // vocab, version 3: the dictionary as vocab.Vocab.MarshalBinary writes it
+	keyValues = "values" // table, version 3: as keyRows
 )
 
 // Keys of the meta bucket.
@@ -119,6 +122,8 @@ type Store struct {
 	// upgraded holds, for a version-1 store opened read-only, its records in their version-2
 	// form, by bucket and key (nil: deleted); reads see them in place of the file's.
 	upgraded map[[2]string][]byte
+	// file is the file bbolt opened, for a read-only store: values are mapped from it (mapValue).
+	file *os.File
 }
 
 // Create opens the store at path for writing, creating it if needed.
@@ -148,7 +153,13 @@ func open(path string, readOnly bool) (*Store, error) {
 			return nil, fmt.Errorf("%s: %w: %d bytes is too short for one (truncated, or another kind of file)", path, ErrNotStore, st.Size())
 		}
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: storeLockTimeout, ReadOnly: readOnly})
+	var file *os.File
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: storeLockTimeout, ReadOnly: readOnly, OpenFile: openFile})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("store %s: %w (a running seqclf?); wait for it to finish or use another file", path, ErrInUse)
@@ -159,6 +170,9 @@ func open(path string, readOnly bool) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path}
+	if readOnly {
+		s.file = file
+	}
 	if err = s.checkSize(); err != nil {
 		db.Close()
 		return nil, err
@@ -199,8 +213,9 @@ func open(path string, readOnly bool) (*Store, error) {
 }
 
 // upgrade brings a store of an earlier layout to Format: in place when it is open for writing,
-// in memory when it is read-only. Version 1's JSON records are rewritten; the buckets of
-// versions 1 and 2 that version 3 packs stay as they are, and are read as they are.
+// in memory when it is read-only. Version 1's JSON records are rewritten. The dictionary and
+// table of an earlier layout are rewritten in this one's when the store is open for writing;
+// read-only, they are read where they are.
 func (s *Store) upgrade(readOnly bool) error {
 	v, err := s.meta(metaFormat)
 	if err != nil || binary.BigEndian.Uint32(v) == Format {
@@ -236,8 +251,77 @@ func (s *Store) upgrade(readOnly bool) error {
 				return err
 			}
 		}
+		if err := s.upgradeTables(t); err != nil {
+			return err
+		}
 		return t.put(bucketMeta, metaFormat, be32(Format))
 	})
+}
+
+// upgradeTables rewrites a dictionary and an embedding table of an earlier layout in this one's.
+func (s *Store) upgradeTables(t *txn) error {
+	meta := t.tx.Bucket([]byte(bucketMeta))
+	if meta.Get([]byte(metaVocabSize)) != nil {
+		if b := t.tx.Bucket([]byte(bucketVocab)); b == nil || b.Get([]byte(keyHashed)) == nil {
+			v, err := s.readVocab(t.tx)
+			if err != nil {
+				return err
+			}
+			if err := t.putVocab(v); err != nil {
+				return err
+			}
+		}
+	}
+	if meta.Get([]byte(metaEmbedRows)) != nil {
+		if b := t.tx.Bucket([]byte(bucketTable)); b == nil || b.Get([]byte(keyRows)) == nil {
+			tab, err := s.readTable(t.tx, false)
+			if err != nil {
+				return err
+			}
+			if err := t.putTable(tab); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mapValue maps v, a value read in an open transaction of a read-only store, from the file
+// (mapFile) into memory that outlives the transaction and the store, and returns it and the
+// mapping to unmap once it is unreachable. It returns nil for both when v is not at an offset of
+// the file that is a multiple of align, or the store is open for writing (whose own later writes
+// may reuse v's pages), or the mapping fails: the caller then copies v.
+func (s *Store) mapValue(v []byte, align int) (data, mapping []byte) {
+	if s.file == nil || len(v) == 0 {
+		return nil, nil
+	}
+	// bbolt maps the file from its start: v's offset in the file is its offset in that mapping.
+	off := int64(uintptr(unsafe.Pointer(unsafe.SliceData(v))) - s.db.Info().Data)
+	if off < 0 || off%int64(align) != 0 {
+		return nil, nil
+	}
+	// A file description of its own, which the mapping keeps open: bbolt's holds the store's
+	// shared lock until it is closed, and a mapping of it would hold the lock as long as itself.
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !sameFile(fi, s.file) {
+		return nil, nil // the path names another file now
+	}
+	mapping, data, err = mapFile(f, off, len(v))
+	if err != nil || !bytes.Equal(data[:min(len(v), 64)], v[:min(len(v), 64)]) {
+		unmap(mapping)
+		return nil, nil
+	}
+	return data, mapping
+}
+
+// sameFile reports whether fi describes the file f has open.
+func sameFile(fi os.FileInfo, f *os.File) bool {
+	fj, err := f.Stat()
+	return err == nil && os.SameFile(fi, fj)
 }
 
 // checkSize refuses a file shorter than the pages its last commit uses: a copy cut short, on
@@ -305,8 +389,8 @@ func (s *Store) Path() string { return s.path }
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
-// A txn is one transaction on a store. Values it returns are copies, valid after the
-// transaction.
+// A txn is one transaction on a store. Values get returns are copies, valid after the
+// transaction; value's are not.
 type txn struct {
 	tx       *bolt.Tx
 	upgraded map[[2]string][]byte // Store.upgraded
@@ -342,6 +426,19 @@ func (t *txn) get(bucket, key string) []byte {
 		return nil
 	}
 	return bytes.Clone(b.Get([]byte(key)))
+}
+
+// value returns the value of key in bucket, or nil if there is none, without copying it: it is
+// valid until the transaction ends.
+func (t *txn) value(bucket, key string) []byte {
+	if v, ok := t.upgraded[[2]string{bucket, key}]; ok {
+		return v
+	}
+	b := t.tx.Bucket([]byte(bucket))
+	if b == nil {
+		return nil
+	}
+	return b.Get([]byte(key))
 }
 
 // keys returns the keys of bucket in byte order.

@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"math"
+	"runtime"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -13,57 +13,41 @@ import (
 	"github.com/seqclf/seqclf/vocab"
 )
 
-// PutVocab replaces the store's dictionary with v, in one transaction: its binary encoding
-// (vocab.Vocab.MarshalBinary) as one value, and its size in the meta bucket.
+// PutVocab replaces the store's dictionary with v, in one transaction: in the layout that
+// Dictionary reads in place (vocab/hashed), and its size in the meta bucket.
 func (s *Store) PutVocab(v *vocab.Vocab) error {
-	packed, err := v.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	err = s.updateTx(func(tx *txn) error {
-		for _, name := range []string{bucketVocab, bucketVocabIDs, bucketVocabTokens, bucketVocabCounts} {
-			if err := tx.deleteBucket(name); err != nil {
-				return err
-			}
-		}
-		if err := tx.put(bucketVocab, keyPacked, packed); err != nil {
-			return err
-		}
-		if err := tx.put(bucketMeta, metaVocabTypes, be64(uint64(v.Types()))); err != nil {
-			return err
-		}
-		return tx.put(bucketMeta, metaVocabSize, be32(uint32(v.Len())))
-	})
-	if err != nil {
+	if err := s.updateTx(func(tx *txn) error { return tx.putVocab(v) }); err != nil {
 		return fmt.Errorf("store %s: writing the dictionary: %w", s.path, err)
 	}
 	return nil
 }
 
-// Vocab reads the dictionary back.
+// putVocab writes v as PutVocab does, in the transaction, in place of any dictionary of this
+// layout or an earlier one.
+func (t *txn) putVocab(v *vocab.Vocab) error {
+	for _, name := range []string{bucketVocab, bucketVocabIDs, bucketVocabTokens, bucketVocabCounts} {
+		if err := t.deleteBucket(name); err != nil {
+			return err
+		}
+	}
+	if err := t.put(bucketVocab, keyHashed, packDictionary(v)); err != nil {
+		return err
+	}
+	if err := t.put(bucketMeta, metaVocabTypes, be64(uint64(v.Types()))); err != nil {
+		return err
+	}
+	return t.put(bucketMeta, metaVocabSize, be32(uint32(v.Len())))
+}
+
+// Vocab reads the whole dictionary back, every token and count: what training and the tools
+// that list or export the dictionary need. A program that only looks tokens up opens faster with
+// Dictionary.
 func (s *Store) Vocab() (*vocab.Vocab, error) {
 	var v *vocab.Vocab
 	err := s.view(func(tx *bolt.Tx) error {
-		meta := tx.Bucket([]byte(bucketMeta))
-		size := meta.Get([]byte(metaVocabSize))
-		if len(size) != 4 {
-			return &MissingError{Path: s.path, What: MissingDictionary}
-		}
-		n := int(binary.BigEndian.Uint32(size))
-		b := tx.Bucket([]byte(bucketVocab))
-		if b == nil {
-			var err error
-			v, err = s.vocabBuckets(tx, n, meta)
-			return err
-		}
-		v = new(vocab.Vocab)
-		if err := v.UnmarshalBinary(b.Get([]byte(keyPacked))); err != nil { // decoding copies out of the mmap
-			return fmt.Errorf("store %s: %w (%v)", s.path, ErrNotStore, err)
-		}
-		if v.Len() != n {
-			return fmt.Errorf("store %s: %w (dictionary of %d entries, meta says %d)", s.path, ErrNotStore, v.Len(), n)
-		}
-		return nil
+		var err error
+		v, err = s.readVocab(tx)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -71,16 +55,54 @@ func (s *Store) Vocab() (*vocab.Vocab, error) {
 	return v, nil
 }
 
+// vocabSize returns the dictionary's entries as the meta bucket records them.
+func (s *Store) vocabSize(tx *bolt.Tx) (int, error) {
+	size := tx.Bucket([]byte(bucketMeta)).Get([]byte(metaVocabSize))
+	if len(size) != 4 {
+		return 0, &MissingError{Path: s.path, What: MissingDictionary}
+	}
+	return int(binary.BigEndian.Uint32(size)), nil
+}
+
+// readVocab decodes the dictionary in whichever layout the file holds it: hashed (version 4),
+// packed (version 3) or a key per entry (versions 1 and 2). Decoding copies out of the file.
+func (s *Store) readVocab(tx *bolt.Tx) (*vocab.Vocab, error) {
+	n, err := s.vocabSize(tx)
+	if err != nil {
+		return nil, err
+	}
+	b := tx.Bucket([]byte(bucketVocab))
+	if b == nil {
+		return s.vocabBuckets(tx, n, tx.Bucket([]byte(bucketMeta)))
+	}
+	v := new(vocab.Vocab)
+	if h := b.Get([]byte(keyHashed)); h != nil {
+		d, err := dictionary(h)
+		if err == nil {
+			v, err = d.vocab()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w (%v)", s.path, ErrNotStore, err)
+		}
+	} else if err := v.UnmarshalBinary(b.Get([]byte(keyPacked))); err != nil {
+		return nil, fmt.Errorf("store %s: %w (%v)", s.path, ErrNotStore, err)
+	}
+	if v.Len() != n {
+		return nil, fmt.Errorf("store %s: %w (dictionary of %d entries, meta says %d)", s.path, ErrNotStore, v.Len(), n)
+	}
+	return v, nil
+}
+
 // LookupIDs returns the stored ids of tokens, -1 for a token the dictionary lacks.
 func (s *Store) LookupIDs(tokens []string) ([]int, error) {
-	v, err := s.Vocab()
+	d, err := s.Dictionary()
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]int, len(tokens))
 	for i, t := range tokens {
 		ids[i] = -1
-		if id, ok := v.Lookup(t); ok {
+		if id, ok := d.Lookup(t); ok {
 			ids[i] = id
 		}
 	}
@@ -90,66 +112,94 @@ func (s *Store) LookupIDs(tokens []string) ([]int, error) {
 // PutTable replaces the store's embedding table with t, in one transaction: its values as one
 // value, row after row, and its shape and trainability in the meta bucket.
 func (s *Store) PutTable(t *embed.Table) error {
-	train := []byte{0}
-	if t.Trainable {
-		train[0] = 1
-	}
-	err := s.updateTx(func(tx *txn) error {
-		for _, name := range []string{bucketTable, bucketEmbed} {
-			if err := tx.deleteBucket(name); err != nil {
-				return err
-			}
-		}
-		if err := tx.put(bucketTable, keyValues, putF32(t.Data)); err != nil {
-			return err
-		}
-		for k, v := range map[string][]byte{metaEmbedDim: be32(uint32(t.Dim())), metaEmbedTrain: train} {
-			if err := tx.put(bucketMeta, k, v); err != nil {
-				return err
-			}
-		}
-		return tx.put(bucketMeta, metaEmbedRows, be32(uint32(t.Rows())))
-	})
-	if err != nil {
+	if err := s.updateTx(func(tx *txn) error { return tx.putTable(t) }); err != nil {
 		return fmt.Errorf("store %s: writing the embedding table: %w", s.path, err)
 	}
 	return nil
 }
 
-// Table reads the embedding table back.
+// putTable writes t as PutTable does, in the transaction, in place of any table of this layout
+// or an earlier one. The table bucket holds the one key, so that bbolt lays its value out at a
+// fixed offset of its page (after the page's header, the one element's and the key): 4-byte
+// aligned for a key of 4 bytes, as a table read in place needs.
+func (t *txn) putTable(tab *embed.Table) error {
+	train := []byte{0}
+	if tab.Trainable {
+		train[0] = 1
+	}
+	for _, name := range []string{bucketTable, bucketEmbed} {
+		if err := t.deleteBucket(name); err != nil {
+			return err
+		}
+	}
+	if err := t.put(bucketTable, keyRows, putF32(tab.Data)); err != nil {
+		return err
+	}
+	for k, v := range map[string][]byte{metaEmbedDim: be32(uint32(tab.Dim())), metaEmbedTrain: train} {
+		if err := t.put(bucketMeta, k, v); err != nil {
+			return err
+		}
+	}
+	return t.put(bucketMeta, metaEmbedRows, be32(uint32(tab.Rows())))
+}
+
+// Table reads the embedding table back, a copy of its own.
 func (s *Store) Table() (*embed.Table, error) {
 	var t *embed.Table
 	err := s.view(func(tx *bolt.Tx) error {
-		meta := tx.Bucket([]byte(bucketMeta))
-		rows, dim := meta.Get([]byte(metaEmbedRows)), meta.Get([]byte(metaEmbedDim))
-		if len(rows) != 4 || len(dim) != 4 {
-			return &MissingError{Path: s.path, What: MissingTable}
-		}
-		n, d := int(binary.BigEndian.Uint32(rows)), int(binary.BigEndian.Uint32(dim))
-		var data []float32
-		if b := tx.Bucket([]byte(bucketTable)); b != nil {
-			v := b.Get([]byte(keyValues))
-			if n < 1 || d < 1 || len(v) != 4*n*d {
-				return fmt.Errorf("store %s: %w (embedding table of %d bytes for %d×%d)", s.path, ErrNotStore, len(v), n, d)
-			}
-			data = make([]float32, n*d)
-			for i := range data { // decoding copies out of the mmap
-				data[i] = math.Float32frombits(binary.LittleEndian.Uint32(v[4*i:]))
-			}
-		} else {
-			var err error
-			if data, err = s.tableBuckets(tx, n, d); err != nil {
-				return err
-			}
-		}
 		var err error
-		if t, err = embed.FromData(n, d, data); err != nil {
-			return fmt.Errorf("store %s: %w", s.path, err)
-		}
-		t.Trainable = bytes.Equal(meta.Get([]byte(metaEmbedTrain)), []byte{1})
-		return nil
+		t, err = s.readTable(tx, false)
+		return err
 	})
 	return t, err
+}
+
+// readTable reads the embedding table in whichever layout the file holds it. With inPlace, a
+// table of this layout in a read-only store is mapped from the file rather than copied (see
+// Store.mapValue), and unmapped once the Table is unreachable.
+func (s *Store) readTable(tx *bolt.Tx, inPlace bool) (*embed.Table, error) {
+	meta := tx.Bucket([]byte(bucketMeta))
+	rows, dim := meta.Get([]byte(metaEmbedRows)), meta.Get([]byte(metaEmbedDim))
+	if len(rows) != 4 || len(dim) != 4 {
+		return nil, &MissingError{Path: s.path, What: MissingTable}
+	}
+	n, d := int(binary.BigEndian.Uint32(rows)), int(binary.BigEndian.Uint32(dim))
+	var data []float32
+	var mapping []byte
+	if b := tx.Bucket([]byte(bucketTable)); b != nil {
+		v := b.Get([]byte(keyRows))
+		if v == nil {
+			v = b.Get([]byte(keyValues)) // version 3
+		}
+		if n < 1 || d < 1 || len(v) != 4*n*d {
+			return nil, fmt.Errorf("store %s: %w (embedding table of %d bytes for %d×%d)", s.path, ErrNotStore, len(v), n, d)
+		}
+		if inPlace && littleEndian {
+			var b []byte
+			if b, mapping = s.mapValue(v, 4); mapping != nil {
+				data = f32View(b)
+			}
+		}
+		if data == nil {
+			data = make([]float32, n*d)
+			getF32(data, v, "") // the length is checked above
+		}
+	} else {
+		var err error
+		if data, err = s.tableBuckets(tx, n, d); err != nil {
+			return nil, err
+		}
+	}
+	t, err := embed.FromData(n, d, data)
+	if err != nil {
+		unmap(mapping)
+		return nil, fmt.Errorf("store %s: %w", s.path, err)
+	}
+	t.Trainable = bytes.Equal(meta.Get([]byte(metaEmbedTrain)), []byte{1})
+	if mapping != nil {
+		runtime.AddCleanup(t, unmap, mapping)
+	}
+	return t, nil
 }
 
 func be32(x uint32) []byte { return binary.BigEndian.AppendUint32(nil, x) }

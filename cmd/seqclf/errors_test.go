@@ -327,7 +327,7 @@ func badInputs() []badInput {
 		{"model store", "missing file", classify("none.db"), "", 1, `^store .*none\.db does not exist; make one with seqclf vocab build or seqclf pipeline run$`},
 		{"model store", "not a bbolt file", classify("not-a-store.db"), "", 1, `not-a-store\.db: not a seqclf store \(invalid database\)$`},
 		{"model store", "truncated file", classify("cut.db"), "", 1, `cut\.db: not a seqclf store: the file is truncated \(\d+ bytes, its last commit needs \d+\)`},
-		{"model store", "layout version it does not know", classify("v99.db"), "", 1, `v99\.db: store layout version not supported: version 99, this seqclf reads versions up to 3$`},
+		{"model store", "layout version it does not know", classify("v99.db"), "", 1, `v99\.db: store layout version not supported: version 99, this seqclf reads versions up to 4$`},
 		{"model store", "a file locked by a running training (after 1 s)", func(f *fixtures, t *testing.T) []string {
 			f.write(t, "busy/.keep", nil)
 			st, err := store.Create(f.path("busy/model.db"))
