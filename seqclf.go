@@ -91,6 +91,9 @@ type Info struct {
 	// Vocab is the dictionary's size, <pad> and <unk> included (the embedding table has one row
 	// per entry); 0 for a model of images.
 	Vocab int
+	// Quantized is whether the model's weights are int8 (seqclf model quantize); Parameters then
+	// counts them as the float32 model does.
+	Quantized bool
 }
 
 // A Model is a trained classifier, in memory. It is safe for use by many goroutines at once.
@@ -133,6 +136,7 @@ func Open(path string, opts ...Option) (*Model, error) {
 			Classes: cfg.Classes, Pooling: cfg.Pooling.String(), Dropout: cfg.Dropout, InputDropout: cfg.InputDropout,
 			Cell: cfg.Cell.String(), Bidirectional: cfg.Bidirectional},
 		Parameters: sm.LSTM.NumParams(),
+		Quantized:  sm.Quant != nil,
 	}
 	if sm.Table != nil {
 		info.Parameters += sm.Table.Rows() * sm.Table.Dim()

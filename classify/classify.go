@@ -68,7 +68,7 @@ func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (
 		}
 		c.unit = unit
 		c.pool.New = func() any {
-			return &Predictor{Model: m.LSTM, Features: &feed.Embeddings{Table: m.Table}, BatchSize: c.batchSize}
+			return &Predictor{Model: m.LSTM, Features: &feed.Embeddings{Table: m.Table}, BatchSize: c.batchSize, Quant: m.Quant}
 		}
 	case KindImages:
 		slice, err := idx.ParseSlice(m.Input.Slice)
@@ -233,7 +233,7 @@ func (c *Classifier) ClassifyImages(im *idx.Images, first, last int) ([]float32,
 	for i := first; i < last; i++ {
 		samples = append(samples, feed.Sample{Index: i, Label: -1})
 	}
-	p := &Predictor{Model: c.model.LSTM, Features: &feed.Rows{Images: im, Slice: c.slice}, BatchSize: c.batchSize}
+	p := &Predictor{Model: c.model.LSTM, Features: &feed.Rows{Images: im, Slice: c.slice}, BatchSize: c.batchSize, Quant: c.model.Quant}
 	probs, _ := p.Predict(samples)
 	return probs, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/seqclf/seqclf/feed"
 	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/lstm/quant"
 )
 
 // Predictor computes class probabilities for batches of samples with a model. It holds a
@@ -13,15 +14,22 @@ type Predictor struct {
 	Model     *lstm.Model[float32]
 	Features  feed.Features
 	BatchSize int
+	// Quant, when set, is the int8 network that Predict runs in Model's place (a quantized
+	// model's store.Model.Quant); Model then only gives the shape.
+	Quant *quant.Model
 
-	ws *lstm.Workspace[float32]
-	b  feed.Batch
+	ws    *lstm.Workspace[float32]
+	b     feed.Batch
+	quant *quantRun
 }
 
 // Predict returns the class probabilities of each sample, [len(samples)][Classes] flattened,
 // and the mean loss against their labels (NaN if a label is out of range, as for unlabelled
 // data).
 func (p *Predictor) Predict(samples []feed.Sample) (probs []float32, loss float64) {
+	if p.Quant != nil {
+		return p.predictQuant(samples)
+	}
 	if p.ws == nil {
 		p.ws = p.Model.NewWorkspace()
 		p.ws.ForwardOnly = true

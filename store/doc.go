@@ -87,6 +87,33 @@
 // dictionary and the table in this layout and sets the format, in one transaction. A version
 // newer than Format is refused with ErrVersion.
 //
+// # Quantized models
+//
+// `seqclf model quantize` (WriteQuantModelFile, PutQuantModel) writes a model file whose weights
+// and table are int8 (package lstm/quant). It holds what a float32 model file holds, but the
+// weights and table buckets, which give way to:
+//
+//	bucket        key              value
+//	config        quant            JSON Quantization: version 1, what is int8 and how it is scaled
+//	weights_int8  NAME.w           int8 values, (input_dim+num_units) × 4·num_units: layer NAME's
+//	                               W (NAME as in weights: lstm.0, lstm.0.reverse, gru.0)
+//	              NAME.w.scale     binary16 values, 2 × 4·num_units: the scale of each column of
+//	                               W's input rows, then of each column of its recurrent rows
+//	              NAME.b           float32 values: the bias
+//	              attention.*      float32 values, as in weights (attention pooling)
+//	              head.w           int8 values, as in weights; head.w.scale, binary16, per column
+//	              head.b           float32 values
+//	table_int8    values           int8 values, embed.rows × embed.dim, row after row
+//	              scale            binary16 values, embed.rows: the scale of each row
+//
+// A value's float32 weight is its int8 value times its column's (or row's) scale; scales are
+// little-endian IEEE half-precision (binary16) values. The dictionary of a quantized model is
+// kept packed, as version 3 kept it (vocab/packed), a third of the hashed layout's bytes: such a
+// file is made to be small, and its dictionary and table are read into memory, not looked up in
+// place. LoadModel and
+// MapModel return such a model's int8 network in Model.Quant, and the float32 values it stands
+// for in Model.LSTM and Model.Table.
+//
 // # Caveats
 //
 // A checkpoint, a model, a dictionary and a table are written in one transaction each: a process

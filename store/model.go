@@ -10,6 +10,7 @@ import (
 
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/lstm/quant"
 )
 
 // Keys of the model's buckets; doc.go describes each value.
@@ -107,6 +108,9 @@ type Model struct {
 	Labels []string
 	Input  Input
 	Table  *embed.Table // nil for a row-token model
+	// Quant is the int8 network of a quantized model (PutQuantModel), which classifying runs;
+	// LSTM and Table then hold the float32 values its int8 ones stand for. nil otherwise.
+	Quant *quant.Model
 }
 
 // littleEndian is whether this machine stores float32 values as the store does: its vectors are
@@ -262,6 +266,9 @@ func (s *Store) loadModel(inPlace bool) (*Model, error) {
 		}
 		if len(out.Labels) != cfg.Classes {
 			return fmt.Errorf("%s: %w: %d class names for %d classes", s.path, ErrNotStore, len(out.Labels), cfg.Classes)
+		}
+		if tx.get(bucketConfig, keyQuant) != nil {
+			return s.readQuant(tx, cfg, &out)
 		}
 		if out.LSTM, err = lstm.NewZero[float32](cfg); err != nil {
 			return fmt.Errorf("%s: %w: %v", s.path, ErrNotStore, err)

@@ -347,6 +347,13 @@ func badInputs() []badInput {
 			return []string{"pipeline", "run", f.textConfig(t, "c.yaml", "train.tsv", "training")}
 		}, "", 1, `training/checkpoint\.db: store is in use by another process`},
 		{"model store", "a dictionary without a trained model", classify("vocab.db"), "", 1, `vocab\.db holds no trained model`},
+		{"model store", "quantize a model that is int8 already", func(f *fixtures, t *testing.T) []string {
+			q := f.path("int8.db")
+			if _, err := run(t, "", "model", "quantize", f.textModel, q); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"model", "quantize", q, f.path("again.db")}
+		}, "", 1, `model quantize: .*int8\.db is quantized already$`},
 		{"model store", "a text model given images", classify("text", "--images", "images.idx"), "", 1, `is a text model; give it text on standard input$`},
 		{"model store", "an image model given text", classify("mnist"), "x\n", 1, `is a model of mnist images, not of text: give the images with --images$`},
 		{"model store", "--resume with another config", func(f *fixtures, t *testing.T) []string {

@@ -43,10 +43,13 @@ with the seed's formula 4·num_units·(num_units+input)+4·num_units, a GRU laye
 				fmt.Fprintf(s.out, ", unit %s", in.Unit)
 			}
 			fmt.Fprintf(s.out, "\nclasses (%d): %s\n\n", len(m.Labels), strings.Join(m.Labels, ", "))
+			if m.Quant != nil {
+				fmt.Fprintf(s.out, "quantized: int8 weights with a scale per output (model quantize)\n\n")
+			}
 			return report.WriteSummary(s.out, m.LSTM, m.Table)
 		},
 	})
-	cmd.AddCommand(newModelExportCmd(s), newModelImportCmd(s))
+	cmd.AddCommand(newModelExportCmd(s), newModelImportCmd(s), newModelQuantizeCmd(s))
 	return cmd
 }
 

@@ -1,0 +1,158 @@
+package qkernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refGemm is Gemm written from its doc comment, on the unpacked W.
+func refGemm(m, k, n int, a []int8, lda int, sa []float32, w []int8, scale, bias []float32, accumulate bool, c []float32, ldc int) {
+	for i := range m {
+		for j := range n {
+			var acc int32
+			for p := range k {
+				acc += int32(a[i*lda+p]) * int32(w[p*n+j])
+			}
+			v := float32(float32(acc)*scale[j]) * sa[i]
+			if bias != nil {
+				v += bias[j]
+			}
+			if accumulate {
+				v += c[i*ldc+j]
+			}
+			c[i*ldc+j] = v
+		}
+	}
+}
+
+func randInt8(rng *rand.Rand, n int) []int8 {
+	s := make([]int8, n)
+	for i := range s {
+		s[i] = int8(rng.IntN(255) - 127)
+	}
+	return s
+}
+
+func TestGemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := [][3]int{{1, 4, 16}, {1, 1, 1}, {3, 7, 17}, {6, 28, 64}, {7, 28, 512}, {13, 128, 130}, {4, 100, 48}, {25, 37, 200}, {2, 132, 65}}
+	for _, s := range shapes {
+		m, k, n := s[0], s[1], s[2]
+		lda := (k+3)&^3 + 4
+		a := make([]int8, m*lda)
+		asum := make([]int32, m)
+		sa := make([]float32, m)
+		for i := range m {
+			row := randInt8(rng, k)
+			if i == 0 {
+				for p := range row { // the extremes
+					row[p] = int8(127 * (1 - 2*(p%2)))
+				}
+			}
+			copy(a[i*lda:], row)
+			for _, v := range row {
+				asum[i] += int32(v)
+			}
+			sa[i] = rng.Float32()
+		}
+		w := randInt8(rng, k*n)
+		for j := range n {
+			w[j] = -127
+		}
+		scale, bias := make([]float32, n), make([]float32, n)
+		for j := range n {
+			scale[j], bias[j] = rng.Float32()/100, rng.Float32()-0.5
+		}
+		for _, withBias := range []bool{false, true} {
+			b := bias
+			if !withBias {
+				b = nil
+			}
+			pw := Pack(w, k, n, scale, b)
+			for _, accumulate := range []bool{false, true} {
+				ldc := n + 3
+				c0 := make([]float32, m*ldc)
+				for i := range c0 {
+					c0[i] = rng.Float32()
+				}
+				want := append([]float32(nil), c0...)
+				refGemm(m, k, n, a, lda, sa, w, scale, b, accumulate, want, ldc)
+				forEachISA(func(isa string) {
+					got := append([]float32(nil), c0...)
+					Gemm(m, a, lda, asum, sa, pw, accumulate, got, ldc)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s %d×%d×%d bias %v accumulate %v: c[%d] = %v, want %v", isa, m, k, n, withBias, accumulate, i, got[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 3, 15, 16, 17, 28, 100, 128, 131} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		var wantQ []int8
+		var wantS float32
+		var wantSum int32
+		forEachISA(func(isa string) {
+			q := make([]int8, (n+3)&^3)
+			for i := range q {
+				q[i] = 99
+			}
+			s, sum := Quantize(q, x)
+			var check int32
+			for i, v := range x {
+				if d := math.Abs(float64(q[i])*float64(s) - float64(v)); d > float64(s)/2*1.0001 {
+					t.Fatalf("%s n=%d: q[%d]·s = %v, x = %v", isa, n, i, float64(q[i])*float64(s), v)
+				}
+				check += int32(q[i])
+			}
+			for _, v := range q[n:] {
+				if v != 0 {
+					t.Fatalf("%s n=%d: padding %v", isa, n, q[n:])
+				}
+			}
+			if check != sum {
+				t.Fatalf("%s n=%d: sum %d, want %d", isa, n, sum, check)
+			}
+			if wantQ == nil {
+				wantQ, wantS, wantSum = q, s, sum
+				return
+			}
+			if s != wantS || sum != wantSum || fmt.Sprint(q) != fmt.Sprint(wantQ) {
+				t.Fatalf("%s n=%d: differs from the Go path", isa, n)
+			}
+		})
+	}
+	q := make([]int8, 4)
+	if s, sum := Quantize(q, make([]float32, 3)); s != 0 || sum != 0 {
+		t.Fatalf("zeros: scale %v sum %v", s, sum)
+	}
+}
+
+func BenchmarkGemm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, s := range [][3]int{{32, 128, 512}, {32, 28, 512}} {
+		m, k, n := s[0], s[1], s[2]
+		a, w := randInt8(rng, m*k), randInt8(rng, k*n)
+		pw := Pack(w, k, n, make([]float32, n), nil)
+		asum, sa, c := make([]int32, m), make([]float32, m), make([]float32, m*n)
+		forEachISA(func(isa string) {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", isa, m, k, n), func(b *testing.B) {
+				for b.Loop() {
+					Gemm(m, a, k, asum, sa, pw, true, c, n)
+				}
+				b.ReportMetric(float64(m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		})
+	}
+}

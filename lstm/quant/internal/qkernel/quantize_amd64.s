@@ -1,0 +1,147 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func absMax512(x *float32, n int) float32
+TEXT ·absMax512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z1
+loop:
+	CMPQ CX, $16
+	JLT tail
+	VANDPS (SI), Z1, Z2
+	VMAXPS Z2, Z0, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP loop
+tail:
+	TESTQ CX, CX
+	JEQ reduce
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z2
+	VANDPS Z2, Z1, Z2
+	VMAXPS Z2, Z0, Z0
+reduce:
+	VEXTRACTF32X8 $1, Z0, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X2
+	VMAXPS X2, X0, X0
+	VPSHUFD $0x4e, X0, X2
+	VMAXPS X2, X0, X0
+	VPSHUFD $0xb1, X0, X2
+	VMAXPS X2, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func quantize512(dst *int8, x *float32, n int, inv float32) int32
+TEXT ·quantize512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Z1
+	VPXORD Z0, Z0, Z0
+loop:
+	CMPQ CX, $16
+	JLT tail
+	VMULPS (SI), Z1, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD Z2, Z0, Z0
+	VPMOVSDB Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JMP loop
+tail:
+	TESTQ CX, CX
+	JEQ reduce
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z2
+	VMULPS Z2, Z1, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD Z2, Z0, Z0
+	VPMOVSDB Z2, K1, (DI)
+reduce:
+	VEXTRACTI32X8 $1, Z0, Y2
+	VPADDD Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0x4e, X0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0xb1, X0, X2
+	VPADDD X2, X0, X0
+	VMOVD X0, AX
+	VZEROUPPER
+	MOVL AX, ret+32(FP)
+	RET
+
+// func absMax256(x *float32, n int) float32
+// n is a multiple of 8.
+TEXT ·absMax256(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVL $0x7fffffff, AX
+	MOVQ AX, X1
+	VPBROADCASTD X1, Y1
+loop:
+	CMPQ CX, $8
+	JLT reduce
+	VANDPS (SI), Y1, Y2
+	VMAXPS Y2, Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP loop
+reduce:
+	VEXTRACTF128 $1, Y0, X2
+	VMAXPS X2, X0, X0
+	VPSHUFD $0x4e, X0, X2
+	VMAXPS X2, X0, X0
+	VPSHUFD $0xb1, X0, X2
+	VMAXPS X2, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func quantize256(dst *int8, x *float32, n int, inv float32) int32
+// n is a multiple of 8.
+TEXT ·quantize256(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Y1
+	VPXOR Y0, Y0, Y0
+loop:
+	CMPQ CX, $8
+	JLT reduce
+	VMULPS (SI), Y1, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD Y2, Y0, Y0
+	VEXTRACTI128 $1, Y2, X3
+	VPACKSSDW X3, X2, X2
+	VPACKSSWB X2, X2, X2
+	VMOVQ X2, (DI)
+	ADDQ $32, SI
+	ADDQ $8, DI
+	SUBQ $8, CX
+	JMP loop
+reduce:
+	VEXTRACTI128 $1, Y0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0x4e, X0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0xb1, X0, X2
+	VPADDD X2, X0, X0
+	VMOVD X0, AX
+	VZEROUPPER
+	MOVL AX, ret+32(FP)
+	RET
