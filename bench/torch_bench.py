@@ -342,6 +342,7 @@ def main():
         s.add_argument("--infer-batches", type=int, default=infer)
         s.add_argument("--latency-calls", type=int, default=calls)
         s.add_argument("--max-time", type=float, default=30.0, help="seconds; stop the timed training steps after the step that passes this")
+        s.add_argument("--variant", default="", help="recorded in the result, a row of its own in the table (avx2: OpenBLAS held to Haswell's kernels by run.sh)")
         if name == "mnist":
             s.add_argument("--data", default="data/mnist")
         else:
@@ -363,7 +364,10 @@ def main():
     if args.cmd in ("save-model", "classify"):
         {"save-model": save_model, "classify": classify}[args.cmd](args)
         return
-    write_result(args.out, {"mnist": run_mnist, "spam": run_spam, "gemm": run_gemm}[args.cmd](args))
+    r = {"mnist": run_mnist, "spam": run_spam, "gemm": run_gemm}[args.cmd](args)
+    if getattr(args, "variant", ""):
+        r["variant"] = args.variant
+    write_result(args.out, r)
 
 
 if __name__ == "__main__":

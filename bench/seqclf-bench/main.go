@@ -1,17 +1,19 @@
 // Command seqclf-bench is seqclf's half of the side-by-side benchmark in bench/: it trains and
 // runs the LSTM through the lstm and pipeline packages on the same data, shapes and batches as
-// bench/torch_bench.py, and prints the comparison table. bench/run.sh drives it; see
+// bench/torch_bench.py, measures inference alone on a saved model for the comparison with ONNX
+// Runtime (bench/ort_bench.js), and prints the comparison tables. bench/run.sh drives it; see
 // bench/README.md.
 //
 // Usage:
 //
-//	seqclf-bench encode-spam -data data/spam-assassin -out ids.txt   # real mails → ids for both sides
-//	seqclf-bench mnist -data data/mnist -out result.json              # one measuring process
-//	seqclf-bench spam -ids ids.txt -out result.json
-//	seqclf-bench gemm -out result.json                                # the GEMM peak
-//	seqclf-bench export-model -model model.db -out model.json         # for torch_bench.py save-model
-//	seqclf-bench coldstart -seqclf CMD -torch CMD -out DIR            # process start to first label
-//	seqclf-bench table result.json...                                 # the comparison
+//	seqclf-bench encode-spam -data data/spam-assassin -out ids.txt [-dict dict.db]  # real mails → ids for both sides
+//	seqclf-bench mnist -data data/mnist -out result.json [-save model.db]         # one measuring process
+//	seqclf-bench spam -ids ids.txt -out result.json [-save model.db -dict dict.db]
+//	seqclf-bench mnist|spam ... -model model.db -out result.json                  # inference alone on a saved model
+//	seqclf-bench gemm -out result.json                                            # the GEMM peak
+//	seqclf-bench export-model -model model.db -out model.json                     # for torch_bench.py save-model
+//	seqclf-bench coldstart -seqclf CMD -torch CMD -out DIR                        # process start to first label
+//	seqclf-bench table result.json...                                             # the comparison
 package main
 
 import (
@@ -102,8 +104,13 @@ func usage() {
 // Result is what one measuring process reports, in the JSON that torch_bench.py writes too.
 // Zero fields were not measured.
 type Result struct {
-	Side    string `json:"side"` // "seqclf" or "pytorch"
-	Task    string `json:"task"` // "mnist", "spam" or "gemm"
+	// Side is "seqclf", "pytorch" or "onnxruntime"; Task "mnist", "spam", "gemm", "coldstart", or
+	// "mnist-infer" and "spam-infer" (inference alone, on a saved model). Variant sets a side's
+	// rows apart: "avx2" (training with seqclf's kernels held to AVX2 and PyTorch's OpenBLAS to
+	// Haswell's kernels) or "int8" (seqclf's quantized model); "" for the default.
+	Side    string `json:"side"`
+	Task    string `json:"task"`
+	Variant string `json:"variant,omitempty"`
 	Round   int    `json:"round"`
 	Threads int    `json:"threads"`
 
@@ -153,6 +160,7 @@ type commonFlags struct {
 	round                                    int
 	warmup, steps, inferBatches, latencyRuns int
 	maxTime                                  float64 // seconds
+	variant                                  string
 }
 
 func (c *commonFlags) add(fs *flag.FlagSet, steps, inferBatches, latencyRuns int) {
@@ -163,4 +171,5 @@ func (c *commonFlags) add(fs *flag.FlagSet, steps, inferBatches, latencyRuns int
 	fs.Float64Var(&c.maxTime, "max-time", 30, "seconds: stop the timed training steps after the step that passes this")
 	fs.IntVar(&c.inferBatches, "infer-batches", inferBatches, "timed inference batches of 256")
 	fs.IntVar(&c.latencyRuns, "latency-calls", latencyRuns, "single-sample calls for the latency median")
+	fs.StringVar(&c.variant, "variant", "", "recorded in the result, a row of its own in the table (avx2: the kernels held to AVX2)")
 }

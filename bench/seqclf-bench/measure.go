@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	"github.com/seqclf/seqclf/internal/rng"
 	"github.com/seqclf/seqclf/lstm"
 	"github.com/seqclf/seqclf/pipeline"
+	"github.com/seqclf/seqclf/store"
 	"github.com/seqclf/seqclf/train"
 )
 
@@ -108,14 +108,29 @@ func measure(c commonFlags, m *lstm.Model[float32], f feed.Features, data []feed
 	res.trainTokensPerS = float64(tokens(timed)) / secs
 	res.trainGFLOPS = trainFLOPs(tokens(timed), len(timed), cfg.InputDim, cfg.NumUnits, cfg.Classes) / secs / 1e9
 
-	p := classify.Predictor{Model: m, Features: f, BatchSize: inferBatch}
-	p.Predict(data[:inferBatch]) // buffers
-	infer := data[inferBatch : (c.inferBatches+1)*inferBatch]
-	start = time.Now()
-	p.Predict(infer)
-	res.inferSamplesPerS = float64(len(infer)) / time.Since(start).Seconds()
+	predictor := func(batch int) *classify.Predictor {
+		return &classify.Predictor{Model: m, Features: f, BatchSize: batch}
+	}
+	res.inferSamplesPerS, res.latencyMS = measureInference(c, predictor, data, 1)
+	return res, nil
+}
 
-	one := classify.Predictor{Model: m, Features: f, BatchSize: 1}
+// measureInference runs inference through the classify.Predictor that predictor makes for a
+// batch size: samples/s over c.inferBatches batches of 256 (data[256:], after the batch
+// data[:256] run warm times untimed, for the buffers), and the median milliseconds of
+// c.latencyRuns single-sample calls (data[0], data[1], ..., after 10 untimed). bench/ort_bench.js
+// times ONNX Runtime on the same samples in the same batches.
+func measureInference(c commonFlags, predictor func(batch int) *classify.Predictor, data []feed.Sample, warm int) (samplesPerS, latencyMS float64) {
+	p := predictor(inferBatch)
+	for range warm {
+		p.Predict(data[:inferBatch])
+	}
+	infer := data[inferBatch : (c.inferBatches+1)*inferBatch]
+	start := time.Now()
+	p.Predict(infer)
+	samplesPerS = float64(len(infer)) / time.Since(start).Seconds()
+
+	one := predictor(1)
 	for i := range 10 {
 		one.Predict(data[i : i+1])
 	}
@@ -126,8 +141,7 @@ func measure(c commonFlags, m *lstm.Model[float32], f feed.Features, data []feed
 		one.Predict(s)
 		lat[i] = time.Since(t0).Seconds() * 1e3
 	}
-	res.latencyMS = median(lat)
-	return res, nil
+	return samplesPerS, median(lat)
 }
 
 func median(x []float64) float64 {
@@ -156,14 +170,15 @@ func runMNIST(args []string) error {
 	var c commonFlags
 	c.add(fs, 60, 24, 200)
 	dir := fs.String("data", "data/mnist", "directory of the MNIST IDX files (scripts/fetch-data.sh mnist)")
+	save := fs.String("save", "", "write the trained model to this model file (for -model and the ONNX export)")
+	model := fs.String("model", "", "no training: measure inference alone on this model file (task mnist-infer)")
 	fs.Parse(args)
-	im, labels, err := idx.ReadPair(filepath.Join(*dir, "train-images-idx3-ubyte.gz"), filepath.Join(*dir, "train-labels-idx1-ubyte.gz"))
+	im, data, err := readMNIST(*dir)
 	if err != nil {
 		return err
 	}
-	data := make([]feed.Sample, len(labels))
-	for i, y := range labels {
-		data[i] = feed.Sample{Index: i, Label: y, Doc: i}
+	if *model != "" {
+		return inferOnly(c, "mnist", *model, data, func(*store.Model) feed.Features { return &feed.Rows{Images: im, Slice: idx.SliceRows} })
 	}
 	m, err := lstm.New[float32](lstm.Config{InputDim: mnistInput, NumUnits: mnistUnits, NumLayers: 1, Classes: mnistClasses, Pooling: lstm.PoolLast}, rng.New(benchSeed, rng.Init))
 	if err != nil {
@@ -174,8 +189,14 @@ func runMNIST(args []string) error {
 	if err != nil {
 		return err
 	}
-	r := Result{Task: "mnist", Round: c.round, LatencyCalls: c.latencyRuns, Backend: "lstm/internal/kernel"}
+	r := Result{Task: "mnist", Variant: c.variant, Round: c.round, LatencyCalls: c.latencyRuns, Backend: "lstm/internal/kernel"}
 	r.fill(res)
+	if *save != "" {
+		in := store.Input{Kind: classify.KindImages, TimeStep: mnistSteps, Slice: idx.SliceRows.String()}
+		if err := saveModel(*save, m, in, nil, nil, mnistClasses); err != nil {
+			return err
+		}
+	}
 	return writeResult(c.out, r)
 }
 
@@ -184,14 +205,19 @@ func runSpam(args []string) error {
 	var c commonFlags
 	c.add(fs, 16, 6, 50)
 	path := fs.String("ids", "bench/out/spam-ids.txt", "the id file written by encode-spam")
+	save := fs.String("save", "", "write the trained model to this model file (for -model and the ONNX export)")
+	dict := fs.String("dict", "", "with -save: the dictionary file written by encode-spam -dict")
+	model := fs.String("model", "", "no training: measure inference alone on this model file (task spam-infer)")
 	fs.Parse(args)
-	vocabSize, docs, err := readIDs(*path)
+	if *save != "" && *dict == "" {
+		return fmt.Errorf("-save needs -dict, the dictionary the ids were encoded with")
+	}
+	vocabSize, data, err := readSpam(*path)
 	if err != nil {
 		return err
 	}
-	data := make([]feed.Sample, len(docs))
-	for i, d := range docs {
-		data[i] = feed.Sample{IDs: d.ids, Label: d.label, Doc: i}
+	if *model != "" {
+		return inferOnly(c, "spam", *model, data, func(m *store.Model) feed.Features { return &feed.Embeddings{Table: m.Table} })
 	}
 	cfg := pipeline.DefaultConfig()
 	cfg.Seed, cfg.Embed.Dim = benchSeed, spamEmbed
@@ -215,9 +241,19 @@ func runSpam(args []string) error {
 	if err != nil {
 		return err
 	}
-	r := Result{Task: "spam", Round: c.round, LatencyCalls: c.latencyRuns, Backend: "lstm/internal/kernel",
+	r := Result{Task: "spam", Variant: c.variant, Round: c.round, LatencyCalls: c.latencyRuns, Backend: "lstm/internal/kernel",
 		MeanTokensPerSample: float64(countTokens(data)) / float64(len(data))}
 	r.fill(res)
+	if *save != "" {
+		v, err := readDict(*dict)
+		if err != nil {
+			return err
+		}
+		in := store.Input{Kind: classify.KindText, Tokenize: spamTokenizer, Unit: feed.UnitDocument.String(), TimeStep: spamSteps}
+		if err := saveModel(*save, m, in, v, table, spamClasses); err != nil {
+			return err
+		}
+	}
 	return writeResult(c.out, r)
 }
 

@@ -37,6 +37,7 @@ func runEncodeSpam(args []string) error {
 	out := fset.String("out", "bench/out/spam-ids.txt", "the id file to write")
 	n := fset.Int("n", 1600, "mails to encode, drawn with a fixed seed")
 	maxVocab := fset.Int("max-vocab", 20000, "dictionary size, <pad> and <unk> included")
+	dictOut := fset.String("dict", "", "also write the dictionary to this file (for spam -save)")
 	fset.Parse(args)
 
 	var paths []string
@@ -90,6 +91,11 @@ func runEncodeSpam(args []string) error {
 	}
 	if err := writeIDs(*out, v.Len(), docs); err != nil {
 		return err
+	}
+	if *dictOut != "" {
+		if err := writeDict(*dictOut, v); err != nil {
+			return err
+		}
 	}
 	lens := make([]float64, len(docs))
 	for i, d := range docs {

@@ -65,3 +65,66 @@ func TestIDsRoundTrip(t *testing.T) {
 		t.Error("an id past the dictionary was read")
 	}
 }
+
+func TestTableAVX2(t *testing.T) {
+	var b bytes.Buffer
+	writeTable(&b, []Result{
+		{Side: "seqclf", Task: "mnist", TrainSamplesPerS: 4000},
+		{Side: "pytorch", Task: "mnist", TrainSamplesPerS: 1000},
+		{Side: "seqclf", Task: "mnist", Variant: "avx2", Round: 1, TrainSamplesPerS: 3000},
+		{Side: "seqclf", Task: "mnist", Variant: "avx2", Round: 2, TrainSamplesPerS: 3300},
+		{Side: "pytorch", Task: "mnist", Variant: "avx2", TrainSamplesPerS: 1100},
+	})
+	out := b.String()
+	for _, want := range []string{
+		"| MNIST rows: training samples/s | 4000 | 1000 | 4.00× | ≥ 3.0× |", // the variant's rounds kept apart
+		"| MNIST rows: training samples/s, AVX2 (seqclf AVX-512 off, OpenBLAS Haswell) | 3150 | 1100 | 2.86× | ≥ 3.0× |",
+		"seqclf mnist (avx2) training samples/s by round: 3000, 3300",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "ONNX Runtime") {
+		t.Errorf("an ONNX Runtime table without its rounds:\n%s", out)
+	}
+}
+
+func TestTableONNXRuntime(t *testing.T) {
+	rs := []Result{
+		{Side: "seqclf", Task: "mnist", InferSamplesPerS: 999}, // the training process's: not this table's
+		{Side: "seqclf", Task: "mnist-infer", Round: 1, InferSamplesPerS: 20000, LatencyMedianMS: 0.05, PeakRSSMiB: 70},
+		{Side: "seqclf", Task: "mnist-infer", Round: 2, InferSamplesPerS: 30000, LatencyMedianMS: 0.07, PeakRSSMiB: 70},
+		{Side: "onnxruntime", Task: "mnist-infer", Round: 1, InferSamplesPerS: 20000, LatencyMedianMS: 0.1, PeakRSSMiB: 190, Backend: "onnxruntime-node 1.30.0"},
+	}
+	var b bytes.Buffer
+	writeTable(&b, rs)
+	out := b.String()
+	for _, want := range []string{
+		"| inference, seqclf against ONNX Runtime | seqclf float32 | ONNX Runtime float32 | seqclf ÷ ONNX Runtime | goal |",
+		"| MNIST rows: inference samples/s, batch 256 | 25000 | 20000 | 1.25× | float32 ≥ 1.0× |",
+		"| MNIST rows: batch-1 latency, median (ms) | 0.060 | 0.100 | 0.60× | float32 ≤ 0.5× (twice as fast) |",
+		"seqclf mnist-infer by round: batch 256 20000, 30000 samples/s; batch 1 0.050, 0.070 ms",
+		"onnxruntime: onnxruntime-node 1.30.0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "int8") || strings.Contains(out, "SpamAssassin") {
+		t.Errorf("int8 columns or SpamAssassin rows without their rounds:\n%s", out)
+	}
+
+	b.Reset()
+	writeTable(&b, append(rs, Result{Side: "seqclf", Task: "mnist-infer", Variant: "int8", InferSamplesPerS: 40000, LatencyMedianMS: 0.04}))
+	out = b.String()
+	for _, want := range []string{
+		"| seqclf int8 | int8 ÷ ONNX Runtime float32 | goal |",
+		"| MNIST rows: inference samples/s, batch 256 | 25000 | 20000 | 1.25× | 40000 | 2.00× | float32 ≥ 1.0×; int8 ≥ 1.5× ONNX Runtime's float32 |",
+		"seqclf int8 mnist-infer by round: batch 256 40000 samples/s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table with int8 lacks %q:\n%s", want, out)
+		}
+	}
+}
