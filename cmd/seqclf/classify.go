@@ -75,6 +75,7 @@ func (o *classifyOptions) run(ctx context.Context, s streams) error {
 		return err
 	}
 	defer m.Close()
+	lowGC()
 	w := bufio.NewWriterSize(s.out, 1<<16)
 	switch kind := m.Info().Kind; {
 	case o.images != "" && kind != seqclf.KindImages:

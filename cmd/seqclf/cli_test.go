@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -228,6 +229,38 @@ func TestVocabErrors(t *testing.T) {
 	_, err = run(t, "", "vocab", "show", path)
 	if !errors.Is(err, store.ErrInUse) {
 		t.Errorf("busy store: %v", err)
+	}
+}
+
+// TestLowGCAfterOpen checks that classify lowers the GC target only once its model is open
+// (the start-up allocates under Go's default) and that other verbs lower it before their work.
+func TestLowGCAfterOpen(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set: lowGC leaves the GC target alone")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, c := range []struct {
+		stdin string
+		args  []string
+	}{
+		{"", []string{"version"}},
+		{"free money\n", []string{"classify", "--model", "../../store/testdata/model-v4-text.db"}},
+	} {
+		debug.SetGCPercent(100)
+		if _, err := run(t, c.stdin, c.args...); err != nil {
+			t.Fatal(err)
+		}
+		if got := debug.SetGCPercent(100); got != 25 {
+			t.Errorf("%v: GC percent %d after the command, want 25", c.args, got)
+		}
+	}
+	// A classify that fails to open its model has not lowered it.
+	debug.SetGCPercent(100)
+	if _, err := run(t, "", "classify", "--model", "none.db"); err == nil {
+		t.Fatal("classify of a missing model succeeded")
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("classify without a model: GC percent %d, want Go's 100 untouched", got)
 	}
 }
 

@@ -27,6 +27,11 @@ func newRoot(s streams) *cobra.Command {
 		Short:         "Train and serve LSTM sequence classifiers",
 		SilenceUsage:  true, // errors say what to do; the usage would bury them
 		SilenceErrors: true, // main prints them once
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if cmd.Name() != "classify" {
+				lowGC()
+			}
+		},
 	}
 	root.SetIn(s.in)
 	root.SetOut(s.out)
