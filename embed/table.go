@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // PadID is the id whose row is kept zero (vocab.PadID).
@@ -100,18 +101,22 @@ func (t *Table) Std(use func(id int) bool) float64 {
 
 // A Grad is a sparse gradient of a table: the rows a batch used and their gradients.
 type Grad struct {
-	dim  int
-	pos  map[int32]int
+	dim int
+	// pos[id] is 1 + the index of id in Rows, 0 when id is not there: one int32 per row of the
+	// table, so that finding a row's gradient is an index and Reset clears only the rows used.
+	pos  []int32
 	Rows []int32   // the ids touched, in first-use order
 	Data []float32 // the gradient of Rows[i] at Data[i*dim : (i+1)*dim]
 }
 
 // NewGrad returns an empty gradient for t.
-func (t *Table) NewGrad() *Grad { return &Grad{dim: t.dim, pos: make(map[int32]int)} }
+func (t *Table) NewGrad() *Grad { return &Grad{dim: t.dim, pos: make([]int32, t.rows)} }
 
 // Reset empties g, keeping its memory.
 func (g *Grad) Reset() {
-	clear(g.pos)
+	for _, id := range g.Rows {
+		g.pos[id] = 0
+	}
 	g.Rows, g.Data = g.Rows[:0], g.Data[:0]
 }
 
@@ -120,15 +125,18 @@ func (g *Grad) Add(id int32, d []float32) {
 	if id == PadID {
 		return
 	}
-	i, ok := g.pos[id]
-	if !ok {
-		i = len(g.Rows)
-		g.pos[id] = i
+	i := g.pos[id] - 1
+	if i < 0 {
+		i = int32(len(g.Rows))
+		g.pos[id] = i + 1
 		g.Rows = append(g.Rows, id)
-		g.Data = append(g.Data, make([]float32, g.dim)...)
+		n := len(g.Data)
+		g.Data = slices.Grow(g.Data, g.dim)[:n+g.dim]
+		copy(g.Data[n:], d) // the row's first gradient: set, not added to zeros
+		return
 	}
-	dst := g.Data[i*g.dim : (i+1)*g.dim]
-	for k, v := range d {
+	dst := g.Data[int(i)*g.dim : (int(i)+1)*g.dim]
+	for k, v := range d[:len(dst)] {
 		dst[k] += v
 	}
 }
@@ -153,8 +161,8 @@ func (t *Table) SGD(g *Grad, lr float32) {
 	}
 	for i, id := range g.Rows {
 		row, gr := t.Row(int(id)), g.Data[i*t.dim:(i+1)*t.dim]
-		for k := range row {
-			row[k] -= lr * gr[k]
+		for k, gk := range gr[:len(row)] {
+			row[k] -= lr * gk
 		}
 	}
 }
@@ -187,14 +195,16 @@ func (o *Adam) Step(t *Table, g *Grad) {
 	lr := float32(o.LR / c1)
 	sc2 := float32(math.Sqrt(c2))
 	eps := float32(o.Eps)
+	d := t.dim
 	for i, id := range g.Rows {
-		off := int(id) * t.dim
-		gr := g.Data[i*t.dim : (i+1)*t.dim]
+		off := int(id) * d
+		gr := g.Data[i*d : (i+1)*d]
+		ms, vs, row := o.M[off:off+d], o.V[off:off+d], t.Data[off:off+d]
 		for k, gk := range gr {
-			m := b1*o.M[off+k] + (1-b1)*gk
-			v := b2*o.V[off+k] + (1-b2)*gk*gk
-			o.M[off+k], o.V[off+k] = m, v
-			t.Data[off+k] -= lr * m / (float32(math.Sqrt(float64(v)))/sc2 + eps)
+			m := b1*ms[k] + (1-b1)*gk
+			v := b2*vs[k] + (1-b2)*gk*gk
+			ms[k], vs[k] = m, v
+			row[k] -= lr * m / (float32(math.Sqrt(float64(v)))/sc2 + eps)
 		}
 	}
 }

@@ -66,6 +66,10 @@
 // the classes, and the loss is the softmax cross-entropy computed with log-sum-exp, averaged over
 // the batch with optional class weights as PyTorch's nn.CrossEntropyLoss does.
 //
+// Each step multiplies only the rows of a part up to its last sample still running (at least two,
+// so that the thread count never changes which kernel a row meets): a batch sorted longest first,
+// as the trainer sorts it, computes next to no padding, forward and backward.
+//
 // # Basics
 //
 // A Model holds the parameters; a Workspace holds the buffers of one batch shape, so one model can

@@ -145,9 +145,14 @@ func grow[T any](s []T, n int) []T {
 // pass is one layer's forward or backward pass over one batch, cut into parts that up to
 // threads goroutines take as they come free (dispatch.parallel). Part p of the recurrence,
 // forward and back, owns the samples span(batch, parts, p) through every step; part p of the
-// weight gradients is one item (gradItems) and the rows span(steps·batch, items, p) of the
-// inputs' gradient. No two parts write the same value, and each value is summed in the same
-// order whatever the number of parts or threads.
+// weight gradients is one item (gradItems) and the inputs' gradient of a run of steps. No two
+// parts write the same value, and each value is summed in the same order whatever the number of
+// parts or threads.
+//
+// At each step a part multiplies only its rows up to its last sample that runs the step (at
+// least two rows, so that a row never goes through the one-row kernels because of where a part
+// ends): the rows of samples that have ended are padding. A batch whose samples go longest first
+// (train.Trainer sorts each batch so) thus computes little padding.
 type pass[T Float] struct {
 	l       *Layer[T]
 	buf     *layerBuffers[T]
@@ -157,6 +162,12 @@ type pass[T Float] struct {
 	threads int
 	parts   int
 	skipDX  bool // nothing reads the inputs' gradient: spare its multiply
+	// active[t] is 1 + the last sample of the batch that runs step t (0: none does). The rows
+	// past it are padding at step t: no multiply reads or writes them.
+	active []int
+	// sliceCuts and itemCuts cut the steps into the weight gradients' slices and into the items
+	// of the inputs' gradient (cutSteps).
+	sliceCuts, itemCuts []int
 
 	recur, bptt, grads func(part int) // the parts' methods, bound once
 	d                  *dispatch
@@ -176,12 +187,35 @@ func (r *pass[T]) forward() {
 	if len(r.x) != r.steps*batch*d {
 		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(r.x), r.steps, batch, d))
 	}
+	r.setActive()
 	if r.projectsAll() {
 		h4 := 4 * r.l.NumUnits
 		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)
 		kernel.AddBias(r.buf.z[:r.steps*batch*h4], r.l.B.Value)
 	}
 	r.d.parallel(r.threads, r.parts, r.recur)
+}
+
+// setActive fills r.active from r.lengths.
+func (r *pass[T]) setActive() {
+	r.active = grow(r.active, r.steps)
+	clear(r.active)
+	for b, n := range r.lengths {
+		for t := range min(n, r.steps) {
+			r.active[t] = b + 1
+		}
+	}
+}
+
+// rowsAt returns how many rows from lo a part [lo, hi) multiplies at step t: up to its last
+// sample that runs the step, 0 if none does, and at least two when the part has two.
+func (r *pass[T]) rowsAt(lo, hi, t int) int {
+	for b := hi - 1; b >= lo; b-- {
+		if r.lengths[b] > t {
+			return max(b+1-lo, min(2, hi-lo))
+		}
+	}
+	return 0
 }
 
 // projectAllBelow is the batch size up to which a pass that keeps every step makes the input
@@ -217,10 +251,12 @@ func (r *pass[T]) recurPart(p int) {
 		zs := t % buf.zSlots
 		hPrev, hCur := buf.hs[t*bh:(t+1)*bh], buf.hs[(t+1)*bh:(t+2)*bh]
 		zt := buf.z[zs*batch*h4 : (zs+1)*batch*h4]
-		if projected {
-			kernel.Gemm(false, false, hi-lo, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
-		} else {
-			kernel.Gemm2(hi-lo, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:hi*h4], h4, r.l.B.Value)
+		switch n := r.rowsAt(lo, hi, t); {
+		case n == 0:
+		case projected:
+			kernel.Gemm(false, false, n, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
+		default:
+			kernel.Gemm2(n, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:(lo+n)*h4], h4, r.l.B.Value)
 		}
 		if gru {
 			for b := lo; b < hi; b++ {
@@ -266,6 +302,8 @@ func (r *pass[T]) backward() {
 	r.d.parallel(r.threads, r.parts, r.bptt)
 	buf.gradSum = grow(buf.gradSum, (gradSlices-1)*(len(r.l.W.Grad)+len(r.l.B.Grad)))
 	items, _ := gradItems(r.threads)
+	r.sliceCuts = r.cutSteps(r.sliceCuts, gradSlices)
+	r.itemCuts = r.cutSteps(r.itemCuts, items)
 	r.d.parallel(r.threads, items, r.grads)
 	r.addGradSlices()
 	if r.l.Cell == CellGRU {
@@ -288,6 +326,7 @@ func (r *pass[T]) bpttPart(p int) {
 	clear(dcNext)
 	gru := r.l.Cell == CellGRU
 	for t := r.steps - 1; t >= 0; t-- {
+		rows := r.rowsAt(lo, hi, t)
 		kernel.Add(dhCur, buf.dh[t*bh+lo*h:t*bh+hi*h], dhNext)
 		zt := buf.z[(t*batch+lo)*h4 : (t*batch+hi)*h4]
 		dzt := zt // the gradient takes the place of the activations it is computed from
@@ -323,7 +362,9 @@ func (r *pass[T]) bpttPart(p int) {
 		}
 		// dh_{t-1} = dz_t·Whᵀ (+ dh_t⊙u for a GRU) for the samples that ran this step, dh_t for
 		// those that did not.
-		kernel.Gemm(false, false, hi-lo, h, h4, 1, dzt, h4, buf.whT, h, beta, dhNext, h)
+		if rows > 0 {
+			kernel.Gemm(false, false, rows, h, h4, 1, dzt, h4, buf.whT, h, beta, dhNext, h)
+		}
 		for i, n := range r.lengths[lo:hi] {
 			if t >= n {
 				copy(dhNext[i*h:(i+1)*h], dhCur[i*h:(i+1)*h])
@@ -332,44 +373,92 @@ func (r *pass[T]) bpttPart(p int) {
 	}
 }
 
-// The weight gradients sum over every row (step and sample) of the batch. The rows are cut into
-// gradSlices runs, each summed on its own (the first into Grad, the others into scratch) and then
-// added in order: each core streams its own run of dZ rather than half of every row, and the
-// sums are the same whatever the number of parts. More parts than slices also split the columns.
+// The weight gradients sum over every row (step and sample) of the batch. The steps are cut into
+// gradSlices runs of about as many rows to multiply (cutSteps: from the lengths alone), each
+// summed on its own (the first into Grad, the others into scratch) and then added in order: each
+// core streams its own run of dZ rather than half of every row, and the sums are the same
+// whatever the number of parts. More parts than slices also split the columns.
 const gradSlices = 2
 
 // gradItems returns how many (slice, column group) items the weight gradients are cut into for
-// threads goroutines, and the column groups per slice.
+// threads goroutines, and the column groups per slice. (Two items a thread, for a core slowed by
+// others, made a SpamAssassin training step about 5% slower on a quiet machine: each column
+// group reads the slice's X and H_prev again.)
 func gradItems(threads int) (items, groups int) {
 	groups = (threads + gradSlices - 1) / gradSlices
 	return gradSlices * groups, groups
 }
 
-// gradsPart computes its items of the weight gradients, dWx += Xᵀ·dZ, dWh += H_prevᵀ·dZ,
-// dB += Σ dZ (one kernel.WeightGrad), over its slice of the rows, and its rows of the inputs' gradient, dX = dZ·Wxᵀ.
+// gradsPart computes its item of the weight gradients, dWx += Xᵀ·dZ, dWh += H_prevᵀ·dZ,
+// dB += Σ dZ (kernel.WeightGrad), over its slice of the steps, and the inputs' gradient dX =
+// dZ·Wxᵀ of its steps, itemCuts[p] to itemCuts[p+1]: over the rows of each step up to its last
+// sample that ran it (at least two), zeros past them.
 func (r *pass[T]) gradsPart(p int) {
-	items, groups := gradItems(r.threads)
+	_, groups := gradItems(r.threads)
 	r.gradItem(p/groups, p%groups, groups)
-	if !r.skipDX {
-		d, h4, rows := r.l.InputDim, 4*r.l.NumUnits, r.steps*len(r.lengths)
-		r0, r1 := span(rows, items, p)
-		kernel.Gemm(false, false, r1-r0, d, h4, 1, r.buf.z[r0*h4:], h4, r.buf.wxT, d, 0, r.buf.dx[r0*d:r1*d], d)
+	if r.skipDX {
+		return
+	}
+	batch, d := len(r.lengths), r.l.InputDim
+	t0, t1 := r.itemCuts[p], r.itemCuts[p+1]
+	start := t0 // the first step of the run of whole steps under way
+	for t := t0; t < t1; t++ {
+		a := r.active[t]
+		if a == batch {
+			continue
+		}
+		r.inputGrad(start*batch, t*batch)
+		if a > 0 {
+			a = max(a, min(2, batch))
+			r.inputGrad(t*batch, t*batch+a)
+		}
+		clear(r.buf.dx[(t*batch+a)*d : (t+1)*batch*d])
+		start = t + 1
+	}
+	r.inputGrad(start*batch, t1*batch)
+}
+
+// inputGrad sets the inputs' gradient of rows [k0, k1): dX = dZ·Wxᵀ.
+func (r *pass[T]) inputGrad(k0, k1 int) {
+	if k1 > k0 {
+		d, h4 := r.l.InputDim, 4*r.l.NumUnits
+		kernel.Gemm(false, false, k1-k0, d, h4, 1, r.buf.z[k0*h4:], h4, r.buf.wxT, d, 0, r.buf.dx[k0*d:k1*d], d)
 	}
 }
 
-// gradItem adds the weight gradients of row slice s, column group g of groups.
+// cutSteps returns in cuts the parts+1 step boundaries that cut the steps into parts with about
+// the same number of rows to multiply (Σ active): they depend on the lengths alone.
+func (r *pass[T]) cutSteps(cuts []int, parts int) []int {
+	total := 0
+	for _, a := range r.active {
+		total += a
+	}
+	cuts = append(cuts[:0], 0)
+	sum, t := 0, 0
+	for p := 1; p < parts; p++ {
+		for goal := total * p / parts; t < r.steps && sum < goal; t++ {
+			sum += r.active[t]
+		}
+		cuts = append(cuts, t)
+	}
+	return append(cuts, r.steps)
+}
+
+// gradItem adds the weight gradients of step slice s (sliceCuts), column group g of groups:
+// over the rows of each step up to its last sample that ran it, the padding rows past it left
+// out (their dZ is zero), one multiply for each run of steps that every sample ran.
 func (r *pass[T]) gradItem(s, g, groups int) {
-	h, d := r.l.NumUnits, r.l.InputDim
-	h4, rows := 4*h, r.steps*len(r.lengths)
+	h, d, batch := r.l.NumUnits, r.l.InputDim, len(r.lengths)
+	h4 := 4 * h
 	buf := r.buf
-	k0, k1 := span(rows, gradSlices, s)
+	t0, t1 := r.sliceCuts[s], r.sliceCuts[s+1]
 	// Column groups of whole 32-column blocks (the kernels' width).
 	c0, c1 := span(h4/32, groups, g)
 	c0, c1 = c0*32, c1*32
 	if g == groups-1 {
 		c1 = h4
 	}
-	if k1 == k0 || c1 == c0 {
+	if c1 == c0 {
 		return
 	}
 	gw, gb, beta := r.l.W.Grad, r.l.B.Grad, T(1)
@@ -377,7 +466,33 @@ func (r *pass[T]) gradItem(s, g, groups int) {
 		n := len(gw) + len(gb)
 		gw, gb, beta = buf.gradSum[(s-1)*n:(s-1)*n+len(gw)], buf.gradSum[(s-1)*n+len(gw):s*n], 0
 	}
-	kernel.WeightGrad(k1-k0, c1-c0, r.x[k0*d:], d, d, buf.hs[k0*h:], h, h, buf.z[k0*h4+c0:], h4, beta, gw[c0:], h4, gb[c0:c1])
+	start := t0 * batch // the first row of the run of whole steps under way
+	for t := t0; t < t1; t++ {
+		if a := r.active[t]; a < batch {
+			beta = r.weightGrad(start, t*batch+a, c0, c1, gw, gb, beta)
+			start = (t + 1) * batch
+		}
+	}
+	beta = r.weightGrad(start, t1*batch, c0, c1, gw, gb, beta)
+	if beta == 0 {
+		// No row: the slice's sums are zero.
+		for i := range d + h {
+			clear(gw[i*h4+c0 : i*h4+c1])
+		}
+		clear(gb[c0:c1])
+	}
+}
+
+// weightGrad adds the weight gradients of rows [k0, k1), columns [c0, c1), to gw and gb (set
+// them when beta is 0) and returns the beta of the next rows: 1 once a row was added.
+func (r *pass[T]) weightGrad(k0, k1, c0, c1 int, gw, gb []T, beta T) T {
+	if k1 <= k0 {
+		return beta
+	}
+	h, d := r.l.NumUnits, r.l.InputDim
+	h4 := 4 * h
+	kernel.WeightGrad(k1-k0, c1-c0, r.x[k0*d:], d, d, r.buf.hs[k0*h:], h, h, r.buf.z[k0*h4+c0:], h4, beta, gw[c0:], h4, gb[c0:c1])
+	return 1
 }
 
 // addGradSlices adds the sums of slices 1… into the gradients, in order.

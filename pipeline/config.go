@@ -154,6 +154,10 @@ type TrainConfig struct {
 	LabelSmoothing        float64 `mapstructure:"label_smoothing" json:"label_smoothing"`
 	ClipNorm              float64 `mapstructure:"clip_norm" json:"clip_norm"`
 	EarlyStoppingPatience int     `mapstructure:"early_stopping_patience" json:"early_stopping_patience"`
+	// BucketByLength draws each epoch's batches from samples of similar length (pools of 100
+	// batches sorted by length, then the batches shuffled; train.BucketedOrder), so that less
+	// padding is computed. The same seed gives the same batches, whatever the threads.
+	BucketByLength bool `mapstructure:"bucket_by_length" json:"bucket_by_length"`
 }
 
 // UnmarshalJSON reads a stored TrainConfig. A key it lacks (a run stored before the key existed)

@@ -128,7 +128,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"train: {class_weights: heavy}", nil, `train.class_weights: "heavy" is not balanced nor label weights; write balanced, or a map as {spam: 2}`},
 		{"train: {class_weights: [1, 2]}", nil, "train.class_weights: [1 2] is not balanced nor label weights"},
 		{"", []string{"train.class_weights.spam=much"}, "train.class_weights"},
-		{"", []string{"train.class_weightz=balanced"}, "unknown key train.class_weightz (the keys of train are batch_size, epochs, optimizer, learning_rate, schedule, warmup_steps, weight_decay, class_weights, label_smoothing, clip_norm, early_stopping_patience)"},
+		{"", []string{"train.class_weightz=balanced"}, "unknown key train.class_weightz (the keys of train are batch_size, epochs, optimizer, learning_rate, schedule, warmup_steps, weight_decay, class_weights, label_smoothing, clip_norm, early_stopping_patience, bucket_by_length)"},
 	}
 	for _, c := range cases {
 		_, err := LoadConfig(writeConfig(t, c.yaml), c.sets)

@@ -206,7 +206,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 	}
 	job := &train.Job{
 		Trainer: &train.Trainer{Model: model, Features: data.trainFeatures, Opt: opt, BatchSize: cfg.Train.BatchSize,
-			Seed: cfg.Seed, Schedule: schedule,
+			Seed: cfg.Seed, Schedule: schedule, BucketByLength: cfg.Train.BucketByLength,
 			Options: lstm.TrainOptions[float32]{ClipNorm: cfg.Train.ClipNorm, ClassWeights: weights,
 				LabelSmoothing: cfg.Train.LabelSmoothing}},
 		Train: data.train, Val: data.val, ValDocs: data.valDocs, Epochs: cfg.Train.Epochs, Patience: cfg.Train.EarlyStoppingPatience,

@@ -4,9 +4,10 @@
 //
 // # Basics
 //
-// A [Trainer] runs the steps of one epoch: samples in the order [Order] draws from the seed, a
-// batch at a time through the features (whose embedding table learns too) and the LSTM, the
-// dropout of each step drawn from a stream of its own. [Run] runs the epochs of a [Job], saving
+// A [Trainer] runs the steps of one epoch: samples in the order [Order] draws from the seed (or
+// [BucketedOrder], batches of samples of similar length), a batch at a time through the features
+// (whose embedding table learns too) and the LSTM, each batch's samples longest first so that the
+// LSTM computes few padding rows, the dropout of each step drawn from a stream of its own. [Run] runs the epochs of a [Job], saving
 // the whole [State] (weights, optimizer moments, table, history, best epoch) to the store after
 // each. A [Schedule] sets the learning rate of the optimizer and of the embedding table before
 // every step, from the step's place in the whole run alone.

@@ -1,10 +1,12 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/seqclf/seqclf/classify"
 	"github.com/seqclf/seqclf/feed"
@@ -26,6 +28,9 @@ type Trainer struct {
 	// Schedule, when set, sets the learning rate of Opt and of the embedding table Features
 	// trains (a *feed.Embeddings) before each step; nil leaves their rates as they are.
 	Schedule *Schedule
+	// BucketByLength draws batches of samples of similar length (BucketedOrder) rather than
+	// batches of any samples (Order): less padding to compute, the same seed the same batches.
+	BucketByLength bool
 
 	ws  *lstm.Workspace[float32]
 	b   feed.Batch
@@ -55,8 +60,49 @@ func Order(seed uint64, epoch int, samples []feed.Sample) []int {
 	return rng.New(seed, rng.Shuffle(epoch)).Perm(len(samples))
 }
 
-// Epoch trains epoch at.Epoch on samples in the order Order(t.Seed, at.Epoch, samples),
-// starting at step at.Step (0 for a whole epoch, more to resume one). onStep, if not nil, is called after each step
+// BucketedOrder returns an order of epoch (from 0) whose batches of batchSize hold samples of
+// similar length, drawn from the seed and the lengths alone: Order's shuffle is cut into pools of
+// bucketPool batches, each pool is sorted by length (ties in shuffled order) and cut into
+// batches, and the whole batches are shuffled, the last and partial one kept last. length gives
+// a sample's length (feed.Features.Len).
+func BucketedOrder(seed uint64, epoch int, samples []feed.Sample, batchSize int, length func(*feed.Sample) int) []int {
+	r := rng.New(seed, rng.Shuffle(epoch))
+	order := r.Perm(len(samples))
+	lengths := make([]int, len(samples))
+	for i := range samples {
+		lengths[i] = length(&samples[i])
+	}
+	pool := bucketPool * batchSize
+	for lo := 0; lo < len(order); lo += pool {
+		slices.SortStableFunc(order[lo:min(lo+pool, len(order))], func(a, b int) int {
+			return cmp.Compare(lengths[a], lengths[b])
+		})
+	}
+	full := len(order) / batchSize
+	out := make([]int, 0, len(order))
+	for _, k := range r.Perm(full) {
+		out = append(out, order[k*batchSize:(k+1)*batchSize]...)
+	}
+	return append(out, order[full*batchSize:]...)
+}
+
+// bucketPool is the number of batches whose samples BucketedOrder sorts by length together:
+// torchtext's BucketIterator sorts 100 batches at a time too. Larger pools make batches of more
+// even length, smaller ones keep more of the shuffle.
+const bucketPool = 100
+
+// order returns the order of epoch's samples: bucketed or not.
+func (t *Trainer) order(epoch int, samples []feed.Sample) []int {
+	if t.BucketByLength {
+		return BucketedOrder(t.Seed, epoch, samples, t.BatchSize, t.Features.Len)
+	}
+	return Order(t.Seed, epoch, samples)
+}
+
+// Epoch trains epoch at.Epoch on samples in the order Order(t.Seed, at.Epoch, samples) (or
+// BucketedOrder), starting at step at.Step (0 for a whole epoch, more to resume one). Each
+// batch runs its samples longest first, so that the LSTM's passes stop computing the rows of
+// samples that have ended. onStep, if not nil, is called after each step
 // with the steps done and the batch's loss. When ctx is cancelled, the step under way finishes
 // and Epoch returns with Stopped set. With a Schedule, step s trains with the rate of the run's
 // step at.Epoch·steps_per_epoch + s.
@@ -67,7 +113,7 @@ func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position,
 		t.ws.SkipInputGrad = !t.Features.Trainable()
 		t.rng = rand.New(&t.pcg)
 	}
-	order := Order(t.Seed, epoch, samples)
+	order := t.order(epoch, samples)
 	steps := (len(samples) + t.BatchSize - 1) / t.BatchSize
 	res := EpochResult{Steps: first, LearningRate: t.rate(epoch*steps+steps-1, steps)}
 	var lossSum float64
@@ -82,6 +128,7 @@ func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position,
 		for _, i := range order[lo:hi] {
 			t.b.Samples = append(t.b.Samples, &samples[i])
 		}
+		slices.SortStableFunc(t.b.Samples, t.longerFirst)
 		b := t.b.Assemble(t.Features)
 		if t.Schedule != nil {
 			if err := setRate(t.Opt, t.Features, t.rate(epoch*steps+step, steps)); err != nil {
@@ -110,6 +157,11 @@ func (t *Trainer) Epoch(ctx context.Context, samples []feed.Sample, at Position,
 		res.Accuracy = float64(correct) / float64(res.Samples)
 	}
 	return res, nil
+}
+
+// longerFirst orders samples by decreasing length.
+func (t *Trainer) longerFirst(a, b *feed.Sample) int {
+	return cmp.Compare(t.Features.Len(b), t.Features.Len(a))
 }
 
 // rate returns the learning rate of the run's step (from 0) with steps steps an epoch: the
