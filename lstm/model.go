@@ -441,9 +441,10 @@ func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.
 			if p > 0 {
 				keep := 1 - p
 				scale := T(1 / keep)
+				thr := keepBelow(keep)
 				for i := range mask {
 					var k T
-					if rng.Float64() < keep {
+					if rng.Uint64()&(1<<53-1) < thr {
 						k = scale
 					}
 					mask[i] = k
@@ -865,6 +866,13 @@ func (m *Model[T]) drawsMasks() bool {
 		}
 	}
 	return false
+}
+
+// keepBelow returns the integer threshold t such that rng.Uint64()&(1<<53−1) < t exactly when
+// rng.Float64() < keep would be, from the same draw: Float64 is the low 53 bits over 2⁵³, so the
+// masks are the same bits, without a conversion and a division per value.
+func keepBelow(keep float64) uint64 {
+	return uint64(math.Ceil(keep * (1 << 53)))
 }
 
 // dropWords multiplies the bottom layer's mask, [steps][batch][InputDim], by the word dropout's:

@@ -355,3 +355,22 @@ func TestSmoothedLossMatchesTorch(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepBelowIsFloat64 checks that the integer test of the dropout masks decides as
+// rng.Float64() < keep does on the same draws, for rates near 0 and 1 and in between.
+func TestKeepBelowIsFloat64(t *testing.T) {
+	for _, keep := range []float64{0.5, 0.8, 0.6, 1 - 0.3, 1 - 0.15, 0.999, 1e-9, 0.1 + 0.2} {
+		a, b := rand.New(rand.NewPCG(5, 6)), rand.New(rand.NewPCG(5, 6))
+		thr := keepBelow(keep)
+		for i := range 200000 {
+			if got, want := a.Uint64()&(1<<53-1) < thr, b.Float64() < keep; got != want {
+				t.Fatalf("keep %v, draw %d: integer test %v, Float64 %v", keep, i, got, want)
+			}
+		}
+		// At the boundary itself: the largest 53-bit draw below keep·2⁵³ is kept, the next not.
+		x := uint64(math.Ceil(keep*(1<<53))) - 1
+		if float64(x)/(1<<53) >= keep || float64(x+1)/(1<<53) < keep {
+			t.Errorf("keep %v: threshold %d is not the boundary of Float64 < keep", keep, thr)
+		}
+	}
+}
