@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
+	"github.com/seqclf/seqclf/lstm/internal/pooling"
 )
 
 // Pooling says how a sample's per-step outputs of the top layer become the one vector the head
@@ -503,94 +504,27 @@ func (ws *Workspace[T]) run(r *pass[T], l *Layer[T], buf *layerBuffers[T], x []T
 	r.forward()
 }
 
-// pool reduces the top layer's outputs out ([steps][batch][E]) to ws.pooled ([batch][E]).
+// pool reduces the top layer's outputs out ([steps][batch][E]) to ws.pooled ([batch][E]), as
+// package pool does; max pooling keeps each value's step in ws.argmax for the backward pass.
 func (m *Model[T]) pool(ws *Workspace[T], out []T) {
 	batch, e, steps := len(ws.lengths), m.Config.OutputDim(), ws.steps
-	be := batch * e
+	o := pooling.Outputs[T]{Out: out, Lengths: ws.lengths, Steps: steps, E: e}
+	if m.Reverse != nil {
+		o.H = m.Config.NumUnits
+	}
+	var att *pooling.Attend[T]
+	var argmax []int32
 	switch m.Config.Pooling {
-	case PoolLast:
-		if steps == 0 {
-			clear(ws.pooled)
-			return
-		}
-		// Padding steps repeat the last real output, so the final step holds the forward
-		// direction's; the backward direction's last is at step 0.
-		copy(ws.pooled, out[(steps-1)*be:steps*be])
-		if m.Reverse != nil {
-			h := m.Config.NumUnits
-			for b := range batch {
-				copy(ws.pooled[b*e+h:(b+1)*e], out[b*e+h:(b+1)*e])
-			}
-		}
-	case PoolMean:
-		clear(ws.pooled)
-		for b, n := range ws.lengths {
-			p := ws.pooled[b*e : (b+1)*e]
-			for t := range n {
-				kernel.Axpy(1, out[t*be+b*e:t*be+(b+1)*e], p)
-			}
-			if n > 0 {
-				kernel.Scale(1/T(n), p)
-			}
-		}
 	case PoolMax:
-		ws.argmax = grow(ws.argmax, be)
-		for b, n := range ws.lengths {
-			p, arg := ws.pooled[b*e:(b+1)*e], ws.argmax[b*e:(b+1)*e]
-			clear(p)
-			for j := range arg {
-				arg[j] = -1
-			}
-			for t := range n {
-				row := out[t*be+b*e : t*be+(b+1)*e]
-				for j, v := range row {
-					if t == 0 || v > p[j] {
-						p[j], arg[j] = v, int32(t)
-					}
-				}
-			}
-		}
+		ws.argmax = grow(ws.argmax, batch*e)
+		argmax = ws.argmax
 	case PoolAttention:
-		m.attend(ws, out)
+		rows := steps * batch
+		ws.attU = grow(ws.attU, rows*m.AttnB.Cols)
+		ws.alpha = grow(ws.alpha, rows)
+		att = &pooling.Attend[T]{W: m.AttnW.Value, B: m.AttnB.Value, V: m.AttnV.Value, U: ws.attU, Alpha: ws.alpha}
 	}
-}
-
-// attend pools by additive attention: for each sample and real step t, u_t = tanh(out_t·W + b),
-// s_t = u_t·v, α = softmax(s) over the real steps, pooled = Σ α_t·out_t. A sample of no real
-// step pools to zero.
-func (m *Model[T]) attend(ws *Workspace[T], out []T) {
-	batch, e, steps := len(ws.lengths), m.Config.OutputDim(), ws.steps
-	a := m.AttnB.Cols
-	rows := steps * batch
-	ws.attU = grow(ws.attU, rows*a)
-	ws.alpha = grow(ws.alpha, rows)
-	kernel.Gemm(false, false, rows, a, e, 1, out, e, m.AttnW.Value, a, 0, ws.attU, a)
-	kernel.AddBias(ws.attU, m.AttnB.Value)
-	kernel.Tanhs(ws.attU, ws.attU)
-	v := m.AttnV.Value
-	clear(ws.pooled)
-	for b, n := range ws.lengths {
-		mx := math.Inf(-1)
-		for t := range n {
-			i := t*batch + b
-			s := dot(ws.attU[i*a:(i+1)*a], v)
-			ws.alpha[i] = T(s)
-			mx = math.Max(mx, s)
-		}
-		var sum float64
-		for t := range n {
-			i := t*batch + b
-			x := math.Exp(float64(ws.alpha[i]) - mx)
-			ws.alpha[i] = T(x)
-			sum += x
-		}
-		p := ws.pooled[b*e : (b+1)*e]
-		for t := range n {
-			i := t*batch + b
-			ws.alpha[i] = T(float64(ws.alpha[i]) / sum)
-			kernel.Axpy(ws.alpha[i], out[i*e:(i+1)*e], p)
-		}
-	}
+	pooling.Reduce(pooling.Kind(m.Config.Pooling), o, ws.pooled, argmax, att)
 }
 
 // attendBackward adds the gradients of the attention's parameters and, into dout, the gradient

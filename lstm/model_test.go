@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/seqclf/seqclf/lstm/internal/pooling"
 )
 
 func TestParamCountIsTheSeedsFormula(t *testing.T) {
@@ -371,6 +373,16 @@ func TestKeepBelowIsFloat64(t *testing.T) {
 		x := uint64(math.Ceil(keep*(1<<53))) - 1
 		if float64(x)/(1<<53) >= keep || float64(x+1)/(1<<53) < keep {
 			t.Errorf("keep %v: threshold %d is not the boundary of Float64 < keep", keep, thr)
+		}
+	}
+}
+
+// TestPoolingKinds checks that package pooling numbers its kinds as Pooling does: pool passes
+// one for the other.
+func TestPoolingKinds(t *testing.T) {
+	for p, k := range map[Pooling]pooling.Kind{PoolLast: pooling.Last, PoolMean: pooling.Mean, PoolMax: pooling.Max, PoolAttention: pooling.Attention} {
+		if pooling.Kind(p) != k {
+			t.Errorf("%v is pooling kind %d, want %d", p, pooling.Kind(p), k)
 		}
 	}
 }

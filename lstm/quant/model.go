@@ -10,6 +10,7 @@ import (
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/lstm"
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
+	"github.com/seqclf/seqclf/lstm/internal/pooling"
 	"github.com/seqclf/seqclf/lstm/quant/internal/qkernel"
 )
 
@@ -390,87 +391,21 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 }
 
 // pool reduces the top layer's outputs out ([steps][batch][E]) to ws.pooled ([batch][E]), as
-// lstm.Model's pooling does.
+// lstm.Model's pooling does (package pooling).
 func (m *Model) pool(ws *Workspace, out []float32) {
 	batch, e, steps := len(ws.lengths), m.Config.OutputDim(), ws.steps
-	be := batch * e
-	switch m.Config.Pooling {
-	case lstm.PoolLast:
-		if steps == 0 {
-			clear(ws.pooled)
-			return
-		}
-		copy(ws.pooled, out[(steps-1)*be:steps*be])
-		if m.Reverse != nil {
-			h := m.Config.NumUnits
-			for b := range batch {
-				copy(ws.pooled[b*e+h:(b+1)*e], out[b*e+h:(b+1)*e])
-			}
-		}
-	case lstm.PoolMean:
-		clear(ws.pooled)
-		for b, n := range ws.lengths {
-			p := ws.pooled[b*e : (b+1)*e]
-			for t := range n {
-				kernel.Axpy(1, out[t*be+b*e:t*be+(b+1)*e], p)
-			}
-			if n > 0 {
-				kernel.Scale(1/float32(n), p)
-			}
-		}
-	case lstm.PoolMax:
-		for b, n := range ws.lengths {
-			p := ws.pooled[b*e : (b+1)*e]
-			clear(p)
-			for t := range n {
-				for j, v := range out[t*be+b*e : t*be+(b+1)*e] {
-					if t == 0 || v > p[j] {
-						p[j] = v
-					}
-				}
-			}
-		}
-	case lstm.PoolAttention:
-		m.attend(ws, out)
+	o := pooling.Outputs[float32]{Out: out, Lengths: ws.lengths, Steps: steps, E: e}
+	if m.Reverse != nil {
+		o.H = m.Config.NumUnits
 	}
-}
-
-// attend pools by additive attention (see package lstm).
-func (m *Model) attend(ws *Workspace, out []float32) {
-	batch, e, steps := len(ws.lengths), m.Config.OutputDim(), ws.steps
-	a := len(m.AttnB)
-	rows := steps * batch
-	ws.attU = grow(ws.attU, rows*a)
-	ws.alpha = grow(ws.alpha, rows)
-	kernel.Gemm(false, false, rows, a, e, 1, out, e, m.AttnW, a, 0, ws.attU, a)
-	kernel.AddBias(ws.attU, m.AttnB)
-	kernel.Tanhs(ws.attU, ws.attU)
-	clear(ws.pooled)
-	for b, n := range ws.lengths {
-		mx := math.Inf(-1)
-		for t := range n {
-			i := t*batch + b
-			var s float64
-			for j, u := range ws.attU[i*a : (i+1)*a] {
-				s += float64(u) * float64(m.AttnV[j])
-			}
-			ws.alpha[i] = float32(s)
-			mx = math.Max(mx, s)
-		}
-		var sum float64
-		for t := range n {
-			i := t*batch + b
-			x := math.Exp(float64(ws.alpha[i]) - mx)
-			ws.alpha[i] = float32(x)
-			sum += x
-		}
-		p := ws.pooled[b*e : (b+1)*e]
-		for t := range n {
-			i := t*batch + b
-			ws.alpha[i] = float32(float64(ws.alpha[i]) / sum)
-			kernel.Axpy(ws.alpha[i], out[i*e:(i+1)*e], p)
-		}
+	var att *pooling.Attend[float32]
+	if m.Config.Pooling == lstm.PoolAttention {
+		rows := steps * batch
+		ws.attU = grow(ws.attU, rows*len(m.AttnB))
+		ws.alpha = grow(ws.alpha, rows)
+		att = &pooling.Attend[float32]{W: m.AttnW, B: m.AttnB, V: m.AttnV, U: ws.attU, Alpha: ws.alpha}
 	}
+	pooling.Reduce(pooling.Kind(m.Config.Pooling), o, ws.pooled, nil, att)
 }
 
 // mirror returns the step that step t of a sample of n real steps holds in a backward
