@@ -129,12 +129,10 @@ func Open(path string, opts ...Option) (*Model, error) {
 	sm := c.Model()
 	cfg := sm.LSTM.Config
 	info := Info{
-		Path:  path,
-		Kind:  sm.Input.Kind,
-		Input: sm.Input,
-		Shape: store.Shape{InputDim: cfg.InputDim, NumUnits: cfg.NumUnits, NumLayers: cfg.NumLayers,
-			Classes: cfg.Classes, Pooling: cfg.Pooling.String(), Dropout: cfg.Dropout, InputDropout: cfg.InputDropout,
-			Cell: cfg.Cell.String(), Bidirectional: cfg.Bidirectional},
+		Path:       path,
+		Kind:       sm.Input.Kind,
+		Input:      sm.Input,
+		Shape:      store.ShapeOf(cfg),
 		Parameters: sm.LSTM.NumParams(),
 		Quantized:  sm.Quant != nil,
 	}

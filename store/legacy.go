@@ -48,7 +48,7 @@ func upgrade1(get func(bucket, key string) []byte) (map[[2]string][]byte, error)
 		if err := json.Unmarshal(b, &old); err != nil {
 			return nil, fmt.Errorf("version 1 model shape: %v", err)
 		}
-		sh := shapeOf(lstm.Config{InputDim: old.InputDim, NumUnits: old.NumUnits, NumLayers: old.NumLayers,
+		sh := ShapeOf(lstm.Config{InputDim: old.InputDim, NumUnits: old.NumUnits, NumLayers: old.NumLayers,
 			Classes: old.Classes, Pooling: old.Pooling, Dropout: old.Dropout, InputDropout: old.InputDropout})
 		out[[2]string{bucketConfig, keyShape}], _ = json.Marshal(sh)
 		out[[2]string{bucketConfig, "lstm"}] = nil

@@ -46,8 +46,8 @@ type Shape struct {
 	Bidirectional bool   `json:"bidirectional,omitempty"`
 }
 
-// shapeOf returns the stored shape of c.
-func shapeOf(c lstm.Config) Shape {
+// ShapeOf returns the stored shape of c: what a model file records of it, and what Info shows.
+func ShapeOf(c lstm.Config) Shape {
 	return Shape{InputDim: c.InputDim, NumUnits: c.NumUnits, NumLayers: c.NumLayers, Classes: c.Classes,
 		Pooling: c.Pooling.String(), Dropout: c.Dropout, InputDropout: c.InputDropout, WordDropout: c.WordDropout,
 		Cell: c.Cell.String(), Bidirectional: c.Bidirectional}
@@ -158,7 +158,7 @@ func f32View(b []byte) []float32 {
 // PutTable.
 func (s *Store) PutModel(t *Trained) error {
 	recs := map[[2]string]any{
-		{bucketConfig, keyShape}:  shapeOf(t.LSTM.Config),
+		{bucketConfig, keyShape}:  ShapeOf(t.LSTM.Config),
 		{bucketConfig, keyInput}:  t.Input,
 		{bucketLabels, keyLabels}: t.Labels,
 	}

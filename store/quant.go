@@ -49,7 +49,7 @@ func (s *Store) Quantized() (bool, error) {
 // rewritten from q.Config, the dictionary is rewritten packed (see doc.go), and the rest of the
 // file (input, labels, run config, history) stays as it is.
 func (s *Store) PutQuantModel(q *quant.Model) error {
-	shape, err := json.Marshal(shapeOf(q.Config))
+	shape, err := json.Marshal(ShapeOf(q.Config))
 	if err != nil {
 		return err
 	}

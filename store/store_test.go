@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+
+	"github.com/seqclf/seqclf/lstm"
 	"time"
 
 	"github.com/seqclf/seqclf/embed"
@@ -201,5 +203,15 @@ func TestStoreTxRollsBack(t *testing.T) {
 	})
 	if !reflect.DeepEqual(got, []byte{2}) || !reflect.DeepEqual(keys, []string{"epoch"}) {
 		t.Errorf("got %v %v", got, keys)
+	}
+}
+
+// TestShapeRoundTrip stores a config with every field set and reads it back whole.
+func TestShapeRoundTrip(t *testing.T) {
+	c := lstm.Config{InputDim: 7, NumUnits: 6, NumLayers: 2, Classes: 3, Pooling: lstm.PoolAttention,
+		Dropout: 0.1, InputDropout: 0.2, WordDropout: 0.3, Cell: lstm.CellGRU, Bidirectional: true}
+	got, err := ShapeOf(c).config()
+	if err != nil || got != c {
+		t.Errorf("ShapeOf(%+v).config() = %+v, %v", c, got, err)
 	}
 }
