@@ -10,7 +10,6 @@ import (
 	"github.com/seqclf/seqclf/source"
 	"github.com/seqclf/seqclf/store"
 	"github.com/seqclf/seqclf/tokenize"
-	"github.com/seqclf/seqclf/vocab"
 )
 
 // ErrKind means a model was given inputs of another kind: text for a model of images, or
@@ -36,9 +35,7 @@ const (
 
 // A Dictionary gives the ids of tokens: a *vocab.Vocab, or the *store.Dictionary that
 // Store.Dictionary reads in place. A token it does not hold is vocab.UnkID.
-type Dictionary interface {
-	Lookup(token string) (id int, ok bool)
-}
+type Dictionary = feed.Dictionary
 
 // Classifier gives the class probabilities of texts, or of images, with a trained model. It is
 // safe for use by many goroutines at once: each call borrows a workspace of its own.
@@ -157,45 +154,9 @@ func (c *Classifier) Encode(text string) ([][]int32, error) {
 	return c.encode(text), nil
 }
 
-// encode returns the id sequences of text, as feed.EncodeText gives them for a *vocab.Vocab:
-// one per sentence with unit sentence, one for the whole text with unit document, each cut to
-// time_step ids; a text without a token gives one empty sequence. It is feed.EncodeTokens over
-// a Dictionary, which that function does not take.
+// encode returns the id sequences of text (feed.EncodeTokens).
 func (c *Classifier) encode(text string) [][]int32 {
-	sents := c.tok.Tokenize(source.DecodeString(text))
-	steps := c.model.Input.TimeStep
-	var out [][]int32
-	if c.unit == feed.UnitDocument {
-		var ids []int32
-		for _, s := range sents {
-			if len(ids) >= steps {
-				break
-			}
-			ids = c.appendIDs(ids, s)
-		}
-		out = append(out, ids[:min(len(ids), steps)])
-	} else {
-		for _, s := range sents {
-			ids := c.appendIDs(make([]int32, 0, len(s)), s)
-			out = append(out, ids[:min(len(ids), steps)])
-		}
-	}
-	if len(out) == 0 {
-		out = append(out, nil)
-	}
-	return out
-}
-
-// appendIDs appends the ids of tokens to dst, vocab.UnkID for a token the dictionary lacks.
-func (c *Classifier) appendIDs(dst []int32, tokens []string) []int32 {
-	for _, t := range tokens {
-		id, ok := c.dict.Lookup(t)
-		if !ok {
-			id = vocab.UnkID
-		}
-		dst = append(dst, int32(id))
-	}
-	return dst
+	return feed.EncodeTokens(c.tok.Tokenize(source.DecodeString(text)), c.dict, c.unit, c.model.Input.TimeStep)
 }
 
 // Classify returns the class probabilities of each text, len(texts) × classes flattened. With

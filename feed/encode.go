@@ -37,15 +37,21 @@ func (u Unit) String() string {
 	return "sentence"
 }
 
+// A Dictionary gives a token's id and whether it holds the token: a *vocab.Vocab, or the
+// dictionary a model file holds (store.Dictionary), looked up where it lies.
+type Dictionary interface {
+	Lookup(token string) (int, bool)
+}
+
 // EncodeText returns the id sequences that the LSTM sees for one document: one per sentence with
 // UnitSentence, one for the whole text with UnitDocument, each cut to timeStep ids. A text without
 // any token gives one empty sequence, so that every document gets a prediction.
-func EncodeText(tok *tokenize.Tokenizer, v *vocab.Vocab, text string, unit Unit, timeStep int) [][]int32 {
+func EncodeText(tok *tokenize.Tokenizer, v Dictionary, text string, unit Unit, timeStep int) [][]int32 {
 	return EncodeTokens(tok.Tokenize(text), v, unit, timeStep)
 }
 
 // EncodeTokens is EncodeText on a text already split into sentences of tokens.
-func EncodeTokens(sents [][]string, v *vocab.Vocab, unit Unit, timeStep int) [][]int32 {
+func EncodeTokens(sents [][]string, v Dictionary, unit Unit, timeStep int) [][]int32 {
 	var out [][]int32
 	if unit == UnitDocument {
 		var ids []int32
@@ -53,12 +59,12 @@ func EncodeTokens(sents [][]string, v *vocab.Vocab, unit Unit, timeStep int) [][
 			if len(ids) >= timeStep {
 				break
 			}
-			ids = v.AppendEncode(ids, s)
+			ids = appendIDs(ids, v, s)
 		}
 		out = append(out, ids[:min(len(ids), timeStep)])
 	} else {
 		for _, s := range sents {
-			ids := v.Encode(s)
+			ids := appendIDs(make([]int32, 0, len(s)), v, s)
 			out = append(out, ids[:min(len(ids), timeStep)])
 		}
 	}
@@ -66,4 +72,16 @@ func EncodeTokens(sents [][]string, v *vocab.Vocab, unit Unit, timeStep int) [][
 		out = append(out, nil)
 	}
 	return out
+}
+
+// appendIDs appends the ids of tokens to dst, vocab.UnkID for a token v does not hold.
+func appendIDs(dst []int32, v Dictionary, tokens []string) []int32 {
+	for _, t := range tokens {
+		id, ok := v.Lookup(t)
+		if !ok {
+			id = vocab.UnkID
+		}
+		dst = append(dst, int32(id))
+	}
+	return dst
 }
