@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -154,4 +155,88 @@ func TestUpgradeV2(t *testing.T) {
 	if legacy {
 		t.Error("the version-2 buckets are still there after the dictionary and table were written again")
 	}
+}
+
+// TestUpgradeFile upgrades a copy of each earlier saved model with Upgrade: the file is then in
+// this layout, compacted, and holds the model, dictionary and table that reading the original
+// gives; a second Upgrade leaves it byte for byte as it is.
+func TestUpgradeFile(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		from int
+	}{
+		{"model-v1-text.db", 1}, {"model-v1-mnist.db", 1},
+		{"model-v2-text.db", 2}, {"model-v2-mnist.db", 2},
+		{"model-v3-text.db", 3}, {"model-v3-mnist.db", 3},
+	} {
+		orig := filepath.Join("testdata", c.file)
+		want := loadAll(t, orig)
+		path := copyFile(t, orig)
+		if err := os.Chmod(path, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		from, err := Upgrade(path)
+		if err != nil || from != c.from {
+			t.Fatalf("%s: Upgrade = %d, %v; want %d, nil", c.file, from, err, c.from)
+		}
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.meta(metaFormat)
+		s.Close()
+		if err != nil || binary.BigEndian.Uint32(f) != Format {
+			t.Errorf("%s: format %v after Upgrade (%v), want %d", c.file, f, err, Format)
+		}
+		if got := loadAll(t, path); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the upgraded file reads otherwise than the original", c.file)
+		}
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s: mode %v after Upgrade (%v), want 0640", c.file, fi.Mode().Perm(), err)
+		}
+		if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*upgrade*")); len(matches) > 0 {
+			t.Errorf("%s: Upgrade left %v", c.file, matches)
+		}
+		before, _ := os.ReadFile(path)
+		if from, err := Upgrade(path); err != nil || from != Format {
+			t.Errorf("%s: a second Upgrade = %d, %v; want %d, nil", c.file, from, err, Format)
+		}
+		if after, _ := os.ReadFile(path); !slices.Equal(before, after) {
+			t.Errorf("%s: a second Upgrade changed the file", c.file)
+		}
+	}
+	if _, err := Upgrade(filepath.Join(t.TempDir(), "none.db")); !errors.Is(err, ErrMissing) {
+		t.Errorf("Upgrade of a missing file: %v, want ErrMissing", err)
+	}
+}
+
+// savedModel is what a model file holds, as LoadModel, Vocab and Table read it.
+type savedModel struct {
+	Model *Model
+	Vocab any
+	Table any
+}
+
+// loadAll reads the model at path: its model, and a text model's dictionary and table.
+func loadAll(t *testing.T, path string) savedModel {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out savedModel
+	if out.Model, err = s.LoadModel(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if out.Model.Input.Kind == "text" {
+		if out.Vocab, err = s.Vocab(); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if out.Table, err = s.Table(); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	return out
 }

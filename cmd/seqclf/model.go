@@ -49,7 +49,7 @@ with the seed's formula 4·num_units·(num_units+input)+4·num_units, a GRU laye
 			return report.WriteSummary(s.out, m.LSTM, m.Table)
 		},
 	})
-	cmd.AddCommand(newModelExportCmd(s), newModelImportCmd(s), newModelQuantizeCmd(s))
+	cmd.AddCommand(newModelExportCmd(s), newModelImportCmd(s), newModelQuantizeCmd(s), newModelUpgradeCmd(s))
 	return cmd
 }
 
