@@ -47,11 +47,15 @@ type Tokenizer struct {
 }
 
 // New returns a Tokenizer with the given options. The English sentence model is loaded on the
-// first call in the process and shared afterwards; the error reports a damaged embedded model.
+// first call in the process that splits sentences, and shared afterwards (a Tokenizer that does
+// not split sentences never loads it); the error reports a damaged embedded model.
 func New(opts ...Option) (*Tokenizer, error) {
 	t := &Tokenizer{split: true}
 	for _, o := range opts {
 		o(t)
+	}
+	if !t.split {
+		return t, nil
 	}
 	p, err := punkt()
 	if err != nil {

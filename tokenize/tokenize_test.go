@@ -201,6 +201,9 @@ func TestOptions(t *testing.T) {
 			if got := tok.Tokenize(c.in); !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Tokenize(%q)\ngot  %q\nwant %q", c.in, got, c.want)
 			}
+			if (tok.punkt != nil) != tok.split {
+				t.Errorf("sentence model loaded: %v, with sentence splitting %v", tok.punkt != nil, tok.split)
+			}
 		})
 	}
 }
