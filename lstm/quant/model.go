@@ -160,12 +160,12 @@ type Workspace struct {
 }
 
 // scratch holds one goroutine's buffers for its part of a pass: the quantized inputs and
-// outputs of a step, their scales and sums, the gates, and two slots of the cell state.
+// outputs of a step, their scales and sums, the gates, the cell state and a GRU's scratch.
 type scratch struct {
-	xq, hq        []int8
-	xs, hsc       []float32
-	xsum, hsum    []int32
-	z, c0, c1, tc []float32
+	xq, hq     []int8
+	xs, hsc    []float32
+	xsum, hsum []int32
+	z, c, tc   []float32
 }
 
 // NewWorkspace returns an empty workspace for m.
@@ -320,7 +320,9 @@ func (ws *Workspace) run(p *pass) {
 }
 
 // recur runs samples [lo, hi) of p through every step: at step t it quantizes (or looks up) the
-// inputs, z = x_t·Wx + b, quantizes h_{t-1}, z += h_{t-1}·Wh, and applies the gates.
+// inputs, z = x_t·Wx + b, z += h_{t-1}·Wh with h_{t-1} quantized, and applies the gates. An
+// LSTM's gates (qkernel.LSTMStep) quantize the outputs they make for the next step; a GRU's
+// outputs are quantized at the start of the next step.
 func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 	l := p.l
 	d, h := l.InputDim, l.NumUnits
@@ -336,12 +338,15 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 	sc.xs, sc.hsc = grow(sc.xs, rows), grow(sc.hsc, rows)
 	sc.xsum, sc.hsum = grow(sc.xsum, rows), grow(sc.hsum, rows)
 	sc.z = grow(sc.z, rows*h4)
-	sc.c0, sc.c1, sc.tc = grow(sc.c0, rows*h), grow(sc.c1, rows*h), grow(sc.tc, max(rows, 2)*h)
+	sc.c, sc.tc = grow(sc.c, rows*h), grow(sc.tc, 2*h)
+	// h_{-1} = 0, and so its quantization, for the rows that have no step.
+	clear(sc.hq)
+	clear(sc.hsc)
+	clear(sc.hsum)
 	gru := l.Cell == lstm.CellGRU
 	out := p.out
 	clear(out[lo*h : hi*h])
-	cPrev, cCur := sc.c0, sc.c1
-	clear(cPrev)
+	clear(sc.c)
 	table := ws.m.Embed
 	z := sc.z
 	for t := range ws.steps {
@@ -367,26 +372,41 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 		qkernel.Gemm(rows, sc.xq, xlda, sc.xsum, sc.xs, l.px, false, z, h4)
 		hPrev, hCur := out[t*bh:(t+1)*bh], out[(t+1)*bh:(t+2)*bh]
 		if t > 0 {
-			for i := range rows {
-				o := (lo + i) * h
-				sc.hsc[i], sc.hsum[i] = qkernel.Quantize(sc.hq[i*hlda:(i+1)*hlda], hPrev[o:o+h])
+			if gru {
+				for i := range rows {
+					o := (lo + i) * h
+					sc.hsc[i], sc.hsum[i] = qkernel.Quantize(sc.hq[i*hlda:(i+1)*hlda], hPrev[o:o+h])
+				}
 			}
 			qkernel.Gemm(rows, sc.hq, hlda, sc.hsum, sc.hsc, l.ph, true, z, h4)
 		}
-		for i := range rows {
+		if gru {
+			for i := range rows {
+				o := (lo + i) * h
+				if t >= ws.lengths[lo+i] {
+					copy(hCur[o:o+h], hPrev[o:o+h])
+					continue
+				}
+				gruStep(z[i*h4:(i+1)*h4], hPrev[o:o+h], hCur[o:o+h], sc.tc[:2*h])
+			}
+			continue
+		}
+		// The LSTM's gates over each run of rows that have step t; the others keep their h, c
+		// and quantized h.
+		for i := 0; i < rows; {
 			o := (lo + i) * h
 			if t >= ws.lengths[lo+i] {
 				copy(hCur[o:o+h], hPrev[o:o+h])
-				copy(cCur[i*h:(i+1)*h], cPrev[i*h:(i+1)*h])
+				i++
 				continue
 			}
-			if gru {
-				gruStep(z[i*h4:(i+1)*h4], hPrev[o:o+h], hCur[o:o+h], sc.tc[:2*h])
-				continue
+			j := i + 1
+			for j < rows && t < ws.lengths[lo+j] {
+				j++
 			}
-			kernel.GatesForward(z[i*h4:(i+1)*h4], cPrev[i*h:(i+1)*h], cCur[i*h:(i+1)*h], sc.tc[i*h:(i+1)*h], hCur[o:o+h])
+			qkernel.LSTMStep(j-i, h, z[i*h4:], h4, sc.c[i*h:], h, hCur[o:], h, sc.hq[i*hlda:], hlda, sc.hsc[i:], sc.hsum[i:])
+			i = j
 		}
-		cPrev, cCur = cCur, cPrev
 	}
 }
 
