@@ -5,7 +5,8 @@
 // LSTMStep's kernels: the gates of one LSTM step over a block of rows, each row's output then
 // quantized as Quantize does it, in the operations and the order of lstmRowGo and Quantize (no
 // fused multiply-adds), so that AVX-512, AVX2 and Go give the same bits. The AVX-512 kernel
-// takes 16 units at a time (n a multiple of 16), the AVX2 one 8 (n a multiple of 8).
+// takes 32 units at a time (n a multiple of 32), the AVX2 one 8 (n a multiple of 8). AVX-512
+// clamps with VRANGEPS, sign(t)·min(|t|, 40), which is AVX2's max(min(t, 40), -40).
 
 // The constants, eight copies each (32 bytes): AVX2 reads them as operands, AVX-512 broadcasts
 // the first copy into a register.
@@ -115,37 +116,17 @@ DATA lstmc<>+408(SB)/4, $0x42fe0000
 DATA lstmc<>+412(SB)/4, $0x42fe0000
 GLOBL lstmc<>(SB), RODATA|NOPTR, $416
 
-// EXP2C512 sets P = exp2c(T) (T is spent: it ends holding r), N a temporary.
-#define EXP2C512(T, N, P) \
-	VMINPS Z31, T, T; \
-	VMAXPS Z30, T, T; \
-	VRNDSCALEPS $8, T, N; \
-	VSUBPS N, T, T; \
-	VMULPS Z26, T, P; \
-	VADDPS Z25, P, P; \
-	VMULPS T, P, P; \
-	VADDPS Z24, P, P; \
-	VMULPS T, P, P; \
-	VADDPS Z23, P, P; \
-	VMULPS T, P, P; \
-	VADDPS Z22, P, P; \
-	VSCALEFPS N, P, P
-
 // func lstmStep512(z *float32, ldz int, c *float32, ldc int, h *float32, ldh int, hq *int8, ldq int, hs *float32, hsum *int32, n int, rows int)
 //
-// The strides are in bytes; n is a multiple of 16, rows at least 1.
+// The strides are in bytes; n is a multiple of 32, rows at least 1. Two vectors of 16 units go
+// together, each stage of their exponentials side by side; a row's outputs are quantized after
+// the next row's gates, when their largest magnitude has long been known.
 TEXT ·lstmStep512(SB), NOSPLIT, $0-96
-	VBROADCASTSS lstmc<>+0(SB), Z31
-	VBROADCASTSS lstmc<>+32(SB), Z30
-	VBROADCASTSS lstmc<>+64(SB), Z29
-	VBROADCASTSS lstmc<>+96(SB), Z28
-	VBROADCASTSS lstmc<>+128(SB), Z27
-	VBROADCASTSS lstmc<>+160(SB), Z26
-	VBROADCASTSS lstmc<>+192(SB), Z25
-	VBROADCASTSS lstmc<>+224(SB), Z24
-	VBROADCASTSS lstmc<>+256(SB), Z23
-	VBROADCASTSS lstmc<>+288(SB), Z22
-	VBROADCASTSS lstmc<>+320(SB), Z21
+	VBROADCASTSS lstmc<>+64(SB), Z24  // 1
+	VBROADCASTSS lstmc<>+96(SB), Z25  // -log2(e)
+	VBROADCASTSS lstmc<>+128(SB), Z26 // -2·log2(e)
+	VBROADCASTSS lstmc<>+320(SB), Z27 // the mask of |·|
+	VBROADCASTSS lstmc<>+0(SB), Z29   // 40
 	MOVQ z+0(FP), SI
 	MOVQ c+16(FP), R8
 	MOVQ h+32(FP), R9
@@ -155,55 +136,202 @@ TEXT ·lstmStep512(SB), NOSPLIT, $0-96
 	MOVQ n+80(FP), DX
 	SHLQ $2, DX // the distance between gates, and the bytes of a row of c or h
 	MOVQ rows+88(FP), R12
+	XORQ R14, R14 // a row waits for its quantization
 row:
-	VPXORD Z20, Z20, Z20 // max |h|
+	VPXORD Z28, Z28, Z28 // max |h|
 	MOVQ n+80(FP), CX
 unit:
 	LEAQ (SI)(DX*2), BX
-	VMULPS (SI), Z28, Z0
-	VMULPS (SI)(DX*1), Z28, Z1
-	VMULPS (SI)(DX*2), Z27, Z2
-	VMULPS (BX)(DX*1), Z28, Z3
-	EXP2C512(Z0, Z4, Z8)  // ei
-	EXP2C512(Z1, Z5, Z9)  // ef
-	EXP2C512(Z2, Z6, Z10) // eg
-	EXP2C512(Z3, Z7, Z11) // eo
-	VADDPS Z29, Z8, Z8    // a = ei+1
-	VADDPS Z29, Z10, Z12  // b = eg+1
-	VSUBPS Z10, Z29, Z10  // m = 1-eg
-	VADDPS Z29, Z9, Z9    // d = ef+1
-	VMULPS Z12, Z8, Z8    // a·b
-	VMULPS (R8), Z8, Z12  // c·a·b
-	VMULPS Z9, Z10, Z10   // m·d
-	VADDPS Z10, Z12, Z12
-	VMULPS Z9, Z8, Z8     // a·b·d
-	VDIVPS Z8, Z12, Z12   // c'
-	VMOVUPS Z12, (R8)
-	VMULPS Z27, Z12, Z13
-	EXP2C512(Z13, Z14, Z15) // ec
-	VADDPS Z29, Z11, Z11  // eo+1
-	VADDPS Z29, Z15, Z14  // ec+1
-	VSUBPS Z15, Z29, Z15  // 1-ec
-	VMULPS Z14, Z11, Z11
-	VDIVPS Z11, Z15, Z15  // h
-	VMOVUPS Z15, (R9)
-	VANDPS Z21, Z15, Z15
-	VMAXPS Z15, Z20, Z20
-	ADDQ $64, SI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	SUBQ $16, CX
+	VMULPS (SI), Z25, Z0
+	VMULPS (SI)(DX*1), Z25, Z1
+	VMULPS (SI)(DX*2), Z26, Z2
+	VMULPS (BX)(DX*1), Z25, Z3
+	VMULPS 64(SI), Z25, Z4
+	VMULPS 64(SI)(DX*1), Z25, Z5
+	VMULPS 64(SI)(DX*2), Z26, Z6
+	VMULPS 64(BX)(DX*1), Z25, Z7
+	// ei, ef, eg, eo of both vectors: Z16–Z19, Z20–Z23
+	VRANGEPS $2, Z29, Z0, Z0
+	VRANGEPS $2, Z29, Z1, Z1
+	VRANGEPS $2, Z29, Z2, Z2
+	VRANGEPS $2, Z29, Z3, Z3
+	VRANGEPS $2, Z29, Z4, Z4
+	VRANGEPS $2, Z29, Z5, Z5
+	VRANGEPS $2, Z29, Z6, Z6
+	VRANGEPS $2, Z29, Z7, Z7
+	VRNDSCALEPS $8, Z0, Z8
+	VRNDSCALEPS $8, Z1, Z9
+	VRNDSCALEPS $8, Z2, Z10
+	VRNDSCALEPS $8, Z3, Z11
+	VRNDSCALEPS $8, Z4, Z12
+	VRNDSCALEPS $8, Z5, Z13
+	VRNDSCALEPS $8, Z6, Z14
+	VRNDSCALEPS $8, Z7, Z15
+	VSUBPS Z8, Z0, Z0
+	VSUBPS Z9, Z1, Z1
+	VSUBPS Z10, Z2, Z2
+	VSUBPS Z11, Z3, Z3
+	VSUBPS Z12, Z4, Z4
+	VSUBPS Z13, Z5, Z5
+	VSUBPS Z14, Z6, Z6
+	VSUBPS Z15, Z7, Z7
+	VMULPS.BCST lstmc<>+160(SB), Z0, Z16
+	VMULPS.BCST lstmc<>+160(SB), Z1, Z17
+	VMULPS.BCST lstmc<>+160(SB), Z2, Z18
+	VMULPS.BCST lstmc<>+160(SB), Z3, Z19
+	VMULPS.BCST lstmc<>+160(SB), Z4, Z20
+	VMULPS.BCST lstmc<>+160(SB), Z5, Z21
+	VMULPS.BCST lstmc<>+160(SB), Z6, Z22
+	VMULPS.BCST lstmc<>+160(SB), Z7, Z23
+	VADDPS.BCST lstmc<>+192(SB), Z16, Z16
+	VADDPS.BCST lstmc<>+192(SB), Z17, Z17
+	VADDPS.BCST lstmc<>+192(SB), Z18, Z18
+	VADDPS.BCST lstmc<>+192(SB), Z19, Z19
+	VADDPS.BCST lstmc<>+192(SB), Z20, Z20
+	VADDPS.BCST lstmc<>+192(SB), Z21, Z21
+	VADDPS.BCST lstmc<>+192(SB), Z22, Z22
+	VADDPS.BCST lstmc<>+192(SB), Z23, Z23
+	VMULPS Z0, Z16, Z16
+	VMULPS Z1, Z17, Z17
+	VMULPS Z2, Z18, Z18
+	VMULPS Z3, Z19, Z19
+	VMULPS Z4, Z20, Z20
+	VMULPS Z5, Z21, Z21
+	VMULPS Z6, Z22, Z22
+	VMULPS Z7, Z23, Z23
+	VADDPS.BCST lstmc<>+224(SB), Z16, Z16
+	VADDPS.BCST lstmc<>+224(SB), Z17, Z17
+	VADDPS.BCST lstmc<>+224(SB), Z18, Z18
+	VADDPS.BCST lstmc<>+224(SB), Z19, Z19
+	VADDPS.BCST lstmc<>+224(SB), Z20, Z20
+	VADDPS.BCST lstmc<>+224(SB), Z21, Z21
+	VADDPS.BCST lstmc<>+224(SB), Z22, Z22
+	VADDPS.BCST lstmc<>+224(SB), Z23, Z23
+	VMULPS Z0, Z16, Z16
+	VMULPS Z1, Z17, Z17
+	VMULPS Z2, Z18, Z18
+	VMULPS Z3, Z19, Z19
+	VMULPS Z4, Z20, Z20
+	VMULPS Z5, Z21, Z21
+	VMULPS Z6, Z22, Z22
+	VMULPS Z7, Z23, Z23
+	VADDPS.BCST lstmc<>+256(SB), Z16, Z16
+	VADDPS.BCST lstmc<>+256(SB), Z17, Z17
+	VADDPS.BCST lstmc<>+256(SB), Z18, Z18
+	VADDPS.BCST lstmc<>+256(SB), Z19, Z19
+	VADDPS.BCST lstmc<>+256(SB), Z20, Z20
+	VADDPS.BCST lstmc<>+256(SB), Z21, Z21
+	VADDPS.BCST lstmc<>+256(SB), Z22, Z22
+	VADDPS.BCST lstmc<>+256(SB), Z23, Z23
+	VMULPS Z0, Z16, Z16
+	VMULPS Z1, Z17, Z17
+	VMULPS Z2, Z18, Z18
+	VMULPS Z3, Z19, Z19
+	VMULPS Z4, Z20, Z20
+	VMULPS Z5, Z21, Z21
+	VMULPS Z6, Z22, Z22
+	VMULPS Z7, Z23, Z23
+	VADDPS.BCST lstmc<>+288(SB), Z16, Z16
+	VADDPS.BCST lstmc<>+288(SB), Z17, Z17
+	VADDPS.BCST lstmc<>+288(SB), Z18, Z18
+	VADDPS.BCST lstmc<>+288(SB), Z19, Z19
+	VADDPS.BCST lstmc<>+288(SB), Z20, Z20
+	VADDPS.BCST lstmc<>+288(SB), Z21, Z21
+	VADDPS.BCST lstmc<>+288(SB), Z22, Z22
+	VADDPS.BCST lstmc<>+288(SB), Z23, Z23
+	VSCALEFPS Z8, Z16, Z16
+	VSCALEFPS Z9, Z17, Z17
+	VSCALEFPS Z10, Z18, Z18
+	VSCALEFPS Z11, Z19, Z19
+	VSCALEFPS Z12, Z20, Z20
+	VSCALEFPS Z13, Z21, Z21
+	VSCALEFPS Z14, Z22, Z22
+	VSCALEFPS Z15, Z23, Z23
+	// c' = (c·a·b + m·d)/(a·b·d)
+	VADDPS Z24, Z16, Z16 // a = ei+1
+	VADDPS Z24, Z20, Z20
+	VADDPS Z24, Z18, Z0 // b = eg+1
+	VADDPS Z24, Z22, Z4
+	VSUBPS Z18, Z24, Z18 // m = 1-eg
+	VSUBPS Z22, Z24, Z22
+	VADDPS Z24, Z17, Z17 // d = ef+1
+	VADDPS Z24, Z21, Z21
+	VMULPS Z0, Z16, Z16 // a·b
+	VMULPS Z4, Z20, Z20
+	VMULPS (R8), Z16, Z0 // c·a·b
+	VMULPS 64(R8), Z20, Z4
+	VMULPS Z17, Z18, Z18 // m·d
+	VMULPS Z21, Z22, Z22
+	VADDPS Z18, Z0, Z0
+	VADDPS Z22, Z4, Z4
+	VMULPS Z17, Z16, Z16 // a·b·d
+	VMULPS Z21, Z20, Z20
+	VDIVPS Z16, Z0, Z0 // c'
+	VDIVPS Z20, Z4, Z4
+	VMOVUPS Z0, (R8)
+	VMOVUPS Z4, 64(R8)
+	VMULPS Z26, Z0, Z1
+	VMULPS Z26, Z4, Z5
+	// ec of both vectors: Z3, Z7
+	VRANGEPS $2, Z29, Z1, Z1
+	VRANGEPS $2, Z29, Z5, Z5
+	VRNDSCALEPS $8, Z1, Z2
+	VRNDSCALEPS $8, Z5, Z6
+	VSUBPS Z2, Z1, Z1
+	VSUBPS Z6, Z5, Z5
+	VMULPS.BCST lstmc<>+160(SB), Z1, Z3
+	VMULPS.BCST lstmc<>+160(SB), Z5, Z7
+	VADDPS.BCST lstmc<>+192(SB), Z3, Z3
+	VADDPS.BCST lstmc<>+192(SB), Z7, Z7
+	VMULPS Z1, Z3, Z3
+	VMULPS Z5, Z7, Z7
+	VADDPS.BCST lstmc<>+224(SB), Z3, Z3
+	VADDPS.BCST lstmc<>+224(SB), Z7, Z7
+	VMULPS Z1, Z3, Z3
+	VMULPS Z5, Z7, Z7
+	VADDPS.BCST lstmc<>+256(SB), Z3, Z3
+	VADDPS.BCST lstmc<>+256(SB), Z7, Z7
+	VMULPS Z1, Z3, Z3
+	VMULPS Z5, Z7, Z7
+	VADDPS.BCST lstmc<>+288(SB), Z3, Z3
+	VADDPS.BCST lstmc<>+288(SB), Z7, Z7
+	VSCALEFPS Z2, Z3, Z3
+	VSCALEFPS Z6, Z7, Z7
+	// h = (1-ec)/((eo+1)·(ec+1))
+	VADDPS Z24, Z19, Z19
+	VADDPS Z24, Z23, Z23
+	VADDPS Z24, Z3, Z2
+	VADDPS Z24, Z7, Z6
+	VSUBPS Z3, Z24, Z3
+	VSUBPS Z7, Z24, Z7
+	VMULPS Z2, Z19, Z19
+	VMULPS Z6, Z23, Z23
+	VDIVPS Z19, Z3, Z3
+	VDIVPS Z23, Z7, Z7
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z7, 64(R9)
+	VANDPS Z27, Z3, Z3
+	VANDPS Z27, Z7, Z7
+	VMAXPS Z3, Z28, Z28
+	VMAXPS Z7, Z28, Z28
+	ADDQ $128, SI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	SUBQ $32, CX
 	JNE unit
-	SUBQ DX, R9
-	VMOVAPS Z20, Z4
-	VEXTRACTF32X8 $1, Z4, Y5
-	VMAXPS Y5, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
+	SUBQ DX, R9 // this row's h
+	TESTQ R14, R14
+	JEQ pend
+quant:
+	// The waiting row: h at R13, max |h| in Z30, its hq, scale and sum at DI, R10 and R11.
+	VEXTRACTF32X8 $1, Z30, Y4
+	VMAXPS Y4, Y30, Y4
+	VEXTRACTF32X4 $1, Y4, X5
 	VMAXPS X5, X4, X4
 	VPSHUFD $0x4e, X4, X5
 	VMAXPS X5, X4, X4
 	VPSHUFD $0xb1, X4, X5
-	VMAXPS X5, X4, X4 // max |h| of the row
+	VMAXPS X5, X4, X4
 	VXORPS X5, X5, X5
 	VUCOMISS X5, X4
 	JHI scaled
@@ -211,12 +339,11 @@ unit:
 zeros:
 	VMOVDQU X5, (DI)
 	ADDQ $16, DI
-	ADDQ $64, R9
 	SUBQ $16, CX
 	JNE zeros
 	MOVL $0, (R10)
 	MOVL $0, (R11)
-	JMP next
+	JMP quantized
 scaled:
 	VMOVSS lstmc<>+384(SB), X6
 	VDIVSS X4, X6, X7 // 127/max
@@ -225,15 +352,16 @@ scaled:
 	VBROADCASTSS X7, Z7
 	VPXORD Z0, Z0, Z0
 	MOVQ n+80(FP), CX
-quant:
-	VMULPS (R9), Z7, Z2
+	MOVQ R13, BX
+qloop:
+	VMULPS (BX), Z7, Z2
 	VCVTPS2DQ Z2, Z2
 	VPADDD Z2, Z0, Z0
 	VPMOVSDB Z2, (DI)
-	ADDQ $64, R9
+	ADDQ $64, BX
 	ADDQ $16, DI
 	SUBQ $16, CX
-	JNE quant
+	JNE qloop
 	VEXTRACTI32X8 $1, Z0, Y2
 	VPADDD Y2, Y0, Y0
 	VEXTRACTI128 $1, Y0, X2
@@ -243,19 +371,27 @@ quant:
 	VPSHUFD $0xb1, X0, X2
 	VPADDD X2, X0, X0
 	VMOVD X0, (R11)
-next:
-	SUBQ DX, SI
-	ADDQ ldz+8(FP), SI
-	SUBQ DX, R8
-	ADDQ ldc+24(FP), R8
-	SUBQ DX, R9
-	ADDQ ldh+40(FP), R9
+quantized:
 	SUBQ n+80(FP), DI
 	ADDQ ldq+56(FP), DI
 	ADDQ $4, R10
 	ADDQ $4, R11
+	TESTQ R12, R12
+	JEQ end
+pend:
+	// This row waits for its quantization; on to the next.
+	MOVQ R9, R13
+	VMOVAPS Z28, Z30
+	MOVQ $1, R14
+	SUBQ DX, SI
+	ADDQ ldz+8(FP), SI
+	SUBQ DX, R8
+	ADDQ ldc+24(FP), R8
+	ADDQ ldh+40(FP), R9
 	DECQ R12
 	JNE row
+	JMP quant // the last row's
+end:
 	VZEROUPPER
 	RET
 

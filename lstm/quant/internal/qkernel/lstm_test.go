@@ -20,7 +20,7 @@ func refGates(zi, zf, zg, zo, c float32) (cn, h float64) {
 // c = 0) gets scale 0.
 func TestLSTMStep(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{1, 5, 8, 16, 24, 40, 128} {
+	for _, n := range []int{1, 5, 8, 16, 24, 40, 64, 96, 128} {
 		for _, rows := range []int{1, 3, 7} {
 			ldz, ldc, ldh, ldq := 4*n+3, n+1, n+2, (n+3)&^3+4
 			z := make([]float32, rows*ldz)
