@@ -350,7 +350,14 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 	table := ws.m.Embed
 	z := sc.z
 	for t := range ws.steps {
+		if p.tokens == nil && !p.reversed {
+			// Step t's rows of the part lie side by side.
+			qkernel.QuantizeRows(rows, d, sc.xq, xlda, p.in[(t*batch+lo)*d:], d, sc.xs, sc.xsum)
+		}
 		for i := range rows {
+			if p.tokens == nil && !p.reversed {
+				break
+			}
 			b := lo + i
 			n, s := ws.lengths[b], t
 			if p.reversed {
@@ -373,10 +380,7 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 		hPrev, hCur := out[t*bh:(t+1)*bh], out[(t+1)*bh:(t+2)*bh]
 		if t > 0 {
 			if gru {
-				for i := range rows {
-					o := (lo + i) * h
-					sc.hsc[i], sc.hsum[i] = qkernel.Quantize(sc.hq[i*hlda:(i+1)*hlda], hPrev[o:o+h])
-				}
+				qkernel.QuantizeRows(rows, h, sc.hq, hlda, hPrev[lo*h:], h, sc.hsc, sc.hsum)
 			}
 			qkernel.Gemm(rows, sc.hq, hlda, sc.hsum, sc.hsc, l.ph, true, z, h4)
 		}

@@ -12,6 +12,10 @@ func quantizeAsm(dst []int8, x []float32, inv float32) (int32, bool) { return 0,
 
 func absMaxAsm(x []float32) (float32, bool) { return 0, false }
 
+func quantizeRowsAsm(rows, n int, dst []int8, ldd int, x []float32, ldx int, scale []float32, sum []int32) bool {
+	return false
+}
+
 // ISAs returns the names of the instruction sets the kernels can use: "go" alone.
 func ISAs() []string { return []string{"go"} }
 

@@ -92,3 +92,38 @@ func BenchmarkLSTMStep(b *testing.B) {
 		})
 	})
 }
+
+// TestQuantizeRows holds QuantizeRows to Quantize row by row, on every path, for rows of
+// zeros and of an infinity too, and for every n up to past two vectors.
+func TestQuantizeRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n <= 40; n++ {
+		const rows = 5
+		pad := (n + 3) &^ 3
+		ldx, ldd := n+3, pad+8
+		x := make([]float32, rows*ldx)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 3)
+		}
+		clear(x[ldx : ldx+n])                // row 1: zeros
+		x[3*ldx+n/2] = float32(math.Inf(-1)) // row 3: an infinity
+		forEachISA(func(isa string) {
+			dst := make([]int8, rows*ldd)
+			for i := range dst {
+				dst[i] = 99 // to see the padding cleared
+			}
+			scale, sum := make([]float32, rows), make([]int32, rows)
+			QuantizeRows(rows, n, dst, ldd, x, ldx, scale, sum)
+			for i := range rows {
+				want := make([]int8, pad)
+				ws, wsum := Quantize(want, x[i*ldx:i*ldx+n])
+				if ws != scale[i] || wsum != sum[i] || !slices.Equal(want, dst[i*ldd:i*ldd+pad]) {
+					t.Errorf("%s n=%d row %d: %v %d %v, Quantize %v %d %v", isa, n, i, scale[i], sum[i], dst[i*ldd:i*ldd+pad], ws, wsum, want)
+				}
+				if dst[i*ldd+pad] != 99 {
+					t.Errorf("%s n=%d row %d: wrote past the padding", isa, n, i)
+				}
+			}
+		})
+	}
+}

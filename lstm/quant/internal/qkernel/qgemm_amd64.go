@@ -106,6 +106,19 @@ func absMax256(x *float32, n int) float32
 //go:noescape
 func quantize256(dst *int8, x *float32, n int, inv float32) int32
 
+//go:noescape
+func quantizeRows512(dst *int8, ldd int, x *float32, ldx int, n int, rows int, scale *float32, sum *int32)
+
+// quantizeRowsAsm is QuantizeRows in one call on AVX-512; it reports false, doing nothing,
+// elsewhere. The arguments have been checked.
+func quantizeRowsAsm(rows, n int, dst []int8, ldd int, x []float32, ldx int, scale []float32, sum []int32) bool {
+	if isa != isaVNNI {
+		return false
+	}
+	quantizeRows512(&dst[0], ldd, &x[0], 4*ldx, n, rows, &scale[0], &sum[0])
+	return true
+}
+
 func absMaxAsm(x []float32) (float32, bool) {
 	if len(x) == 0 || isa == isaGo {
 		return 0, false

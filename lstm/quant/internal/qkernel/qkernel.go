@@ -132,6 +132,25 @@ func Quantize(dst []int8, x []float32) (scale float32, sum int32) {
 	return mx / 127, quantizeGo(dst, x, inv)
 }
 
+// QuantizeRows quantizes rows rows of n values, row i at x[i·ldx:], as Quantize does each:
+// into dst[i·ldd:] (ldd at least n rounded up to 4), its scale into scale[i] and its sum into
+// sum[i].
+func QuantizeRows(rows, n int, dst []int8, ldd int, x []float32, ldx int, scale []float32, sum []int32) {
+	if rows == 0 {
+		return
+	}
+	pad := (n + 3) &^ 3
+	if ldd < pad || ldx < n || len(dst) < (rows-1)*ldd+pad || len(x) < (rows-1)*ldx+n || len(scale) < rows || len(sum) < rows {
+		panic(fmt.Sprintf("qkernel: QuantizeRows: %d rows of %d values: dst %d (ld %d), x %d (ld %d), %d scales, %d sums", rows, n, len(dst), ldd, len(x), ldx, len(scale), len(sum)))
+	}
+	if n > 0 && quantizeRowsAsm(rows, n, dst, ldd, x, ldx, scale, sum) {
+		return
+	}
+	for i := range rows {
+		scale[i], sum[i] = Quantize(dst[i*ldd:i*ldd+pad], x[i*ldx:i*ldx+n])
+	}
+}
+
 // absMax returns max |x|.
 func absMax(x []float32) float32 {
 	if m, ok := absMaxAsm(x); ok {

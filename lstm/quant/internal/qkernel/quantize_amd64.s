@@ -145,3 +145,130 @@ reduce:
 	VZEROUPPER
 	MOVL AX, ret+32(FP)
 	RET
+
+// func quantizeRows512(dst *int8, ldd int, x *float32, ldx int, n int, rows int, scale *float32, sum *int32)
+//
+// Quantize over rows rows of n values (ldx bytes apart), each into dst (ldd bytes apart) with
+// the bytes past n up to n rounded up to 4 set to zero, its scale and sum into scale and sum:
+// the same operations as absMax512, Quantize's test of the largest magnitude, and quantize512.
+TEXT ·quantizeRows512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ scale+48(FP), R10
+	MOVQ sum+56(FP), R11
+	MOVQ rows+40(FP), R12
+	MOVQ n+32(FP), R8
+	ANDQ $-16, R8 // full vectors, in units
+	MOVQ n+32(FP), CX
+	SUBQ R8, CX // units in the last, partial vector
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // its lanes to load
+	ADDQ $3, CX
+	ANDQ $-4, CX // with the bytes to zero
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K2 // its bytes to store
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z1
+	VPXORD Z9, Z9, Z9
+	MOVL $0x42fe0000, AX // 127
+	VMOVD AX, X6
+	MOVL $0x7f7fffff, AX // math.MaxFloat32
+	VMOVD AX, X10
+	TESTQ R12, R12
+	JEQ done
+row:
+	VPXORD Z0, Z0, Z0
+	XORQ BX, BX
+	CMPQ BX, R8
+	JEQ maxtail
+maxloop:
+	VANDPS (SI)(BX*4), Z1, Z2
+	VMAXPS Z2, Z0, Z0
+	ADDQ $16, BX
+	CMPQ BX, R8
+	JLT maxloop
+maxtail:
+	KORTESTW K1, K1
+	JEQ reduce
+	VMOVUPS.Z (SI)(BX*4), K1, Z2
+	VANDPS Z2, Z1, Z2
+	VMAXPS Z2, Z0, Z0
+reduce:
+	VEXTRACTF32X8 $1, Z0, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X2
+	VMAXPS X2, X0, X0
+	VPSHUFD $0x4e, X0, X2
+	VMAXPS X2, X0, X0
+	VPSHUFD $0xb1, X0, X2
+	VMAXPS X2, X0, X0
+	VUCOMISS X9, X0
+	JLS zero // not above 0 (or NaN)
+	VUCOMISS X10, X0
+	JHI zero // above math.MaxFloat32
+	VDIVSS X0, X6, X7 // 127/max
+	VDIVSS X6, X0, X8 // max/127
+	VMOVSS X8, (R10)
+	VBROADCASTSS X7, Z7
+	VPXORD Z3, Z3, Z3
+	XORQ BX, BX
+	MOVQ DI, DX
+	CMPQ BX, R8
+	JEQ qtail
+qloop:
+	VMULPS (SI)(BX*4), Z7, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD Z2, Z3, Z3
+	VPMOVSDB Z2, (DX)
+	ADDQ $16, DX
+	ADDQ $16, BX
+	CMPQ BX, R8
+	JLT qloop
+qtail:
+	KORTESTW K2, K2
+	JEQ qsum
+	VMOVUPS.Z (SI)(BX*4), K1, Z2
+	VMULPS Z2, Z7, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD Z2, Z3, Z3
+	VPMOVSDB Z2, K2, (DX)
+qsum:
+	VEXTRACTI32X8 $1, Z3, Y2
+	VPADDD Y2, Y3, Y3
+	VEXTRACTI128 $1, Y3, X2
+	VPADDD X2, X3, X3
+	VPSHUFD $0x4e, X3, X2
+	VPADDD X2, X3, X3
+	VPSHUFD $0xb1, X3, X2
+	VPADDD X2, X3, X3
+	VMOVD X3, (R11)
+	JMP next
+zero:
+	XORQ BX, BX
+	MOVQ DI, DX
+	CMPQ BX, R8
+	JEQ ztail
+zloop:
+	VMOVDQU X9, (DX)
+	ADDQ $16, DX
+	ADDQ $16, BX
+	CMPQ BX, R8
+	JLT zloop
+ztail:
+	VMOVDQU8 Z9, K2, (DX)
+	MOVL $0, (R10)
+	MOVL $0, (R11)
+next:
+	ADDQ ldd+8(FP), DI
+	ADDQ ldx+24(FP), SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ R12
+	JNE row
+done:
+	VZEROUPPER
+	RET
