@@ -15,6 +15,24 @@ type quantRun struct {
 	lengths []int
 }
 
+// rowsBatch returns the batch of the images in r.b.Samples, its inputs made by the forward
+// pass's goroutines a part at a time (quant.Batch.Fill), each through its own copy of f: a Rows
+// keeps scratch of its own in Fill.
+func (r *quantRun) rowsBatch(f *feed.Rows) quant.Batch {
+	samples := r.b.Samples
+	r.lengths = r.lengths[:0]
+	steps := 0
+	for _, s := range samples {
+		n := f.Len(s)
+		r.lengths = append(r.lengths, n)
+		steps = max(steps, n)
+	}
+	fill := func(x []float32, lo, hi int) {
+		(&feed.Rows{Images: f.Images, Slice: f.Slice}).Fill(x, samples[lo:hi], steps)
+	}
+	return quant.Batch{Fill: fill, Lengths: r.lengths, Steps: steps}
+}
+
 // predictQuant is Predict on p.Quant: the same batches and results, run by the int8 network. A
 // text model reads its samples' ids from its own int8 table, not through p.Features.
 func (p *Predictor) predictQuant(samples []feed.Sample) (probs []float32, loss float64) {
@@ -43,8 +61,12 @@ func (p *Predictor) predictQuant(samples []feed.Sample) (probs []float32, loss f
 			for i := range batch {
 				r.b.Samples = append(r.b.Samples, &batch[i])
 			}
-			fb := r.b.Assemble(p.Features)
-			b = quant.Batch{X: fb.X, Lengths: fb.Lengths, Steps: fb.Steps}
+			if rows, ok := p.Features.(*feed.Rows); ok {
+				b = r.rowsBatch(rows)
+			} else {
+				fb := r.b.Assemble(p.Features)
+				b = quant.Batch{X: fb.X, Lengths: fb.Lengths, Steps: fb.Steps}
+			}
 		}
 		q.Forward(r.ws, b)
 		pr := q.Probs(r.ws)

@@ -133,11 +133,16 @@ func at(ls []*Layer, i int) *Layer {
 }
 
 // Batch is one batch of padded sequences, as lstm.Batch: either float inputs X,
-// [Steps][len(Lengths)][InputDim] time-major, or, for a model with an Embed table, the token ids
-// of each sample in Tokens (sample b's step t reads row Tokens[b][t]; steps past its length read
-// nothing that matters).
+// [Steps][len(Lengths)][InputDim] time-major, or Fill that writes them a part at a time, or, for
+// a model with an Embed table, the token ids of each sample in Tokens (sample b's step t reads
+// row Tokens[b][t]; steps past its length read nothing that matters).
 type Batch struct {
-	X       []float32
+	X []float32
+	// Fill, when X is nil, writes the float inputs of samples [lo, hi) into x time-major,
+	// [Steps][hi-lo][InputDim], as X would hold them: each goroutine of a pass fills its own
+	// samples as it takes them, so that making the inputs runs in parallel too. It is called
+	// from several goroutines at once, for disjoint ranges.
+	Fill    func(x []float32, lo, hi int)
 	Tokens  [][]int32
 	Lengths []int // the real steps of each sample, in [0, Steps]
 	Steps   int
@@ -166,6 +171,7 @@ type scratch struct {
 	xs, hsc    []float32
 	xsum, hsum []int32
 	z, c, tc   []float32
+	x          []float32 // the part's inputs, [steps][rows][InputDim], of a pass with fill
 }
 
 // NewWorkspace returns an empty workspace for m.
@@ -213,21 +219,27 @@ func (m *Model) Forward(ws *Workspace, b Batch) []float32 {
 		if len(b.Tokens) != batch {
 			panic(fmt.Sprintf("quant: %d token sequences for %d lengths", len(b.Tokens), batch))
 		}
-	} else if len(b.X) != steps*batch*cfg.InputDim {
+	} else if b.X == nil && b.Fill == nil {
+		panic("quant: a batch without inputs (X, Fill or Tokens)")
+	} else if b.X != nil && len(b.X) != steps*batch*cfg.InputDim {
 		panic(fmt.Sprintf("quant: input has %d values, want %d×%d×%d", len(b.X), steps, batch, cfg.InputDim))
 	}
 	ws.steps = steps
 	ws.lengths = append(ws.lengths[:0], b.Lengths...)
-	in, tokens := b.X, b.Tokens
+	in, tokens, fill := b.X, b.Tokens, b.Fill
+	if tokens != nil || in != nil {
+		fill = nil
+	}
 	for l, layer := range m.Layers {
 		ws.hs[l] = grow(ws.hs[l], (steps+1)*batch*h)
-		ws.run(&pass{l: layer, in: in, tokens: tokens, out: ws.hs[l]})
+		ws.run(&pass{l: layer, in: in, fill: fill, tokens: tokens, out: ws.hs[l]})
 		if m.Reverse == nil {
-			in, tokens = ws.hs[l][batch*h:], nil
+			in, tokens, fill = ws.hs[l][batch*h:], nil, nil
 			continue
 		}
 		ws.rhs[l] = grow(ws.rhs[l], (steps+1)*batch*h)
-		ws.run(&pass{l: m.Reverse[l], in: in, tokens: tokens, out: ws.rhs[l], reversed: true})
+		ws.run(&pass{l: m.Reverse[l], in: in, fill: fill, tokens: tokens, out: ws.rhs[l], reversed: true})
+		fill = nil
 		ws.cat[l] = grow(ws.cat[l], steps*batch*e)
 		fw, bw := ws.hs[l][batch*h:], ws.rhs[l][batch*h:]
 		for t := range steps {
@@ -275,12 +287,13 @@ func (m *Model) Probs(ws *Workspace) []float32 {
 	return ws.probs
 }
 
-// pass is one direction of one layer over a batch: its input (float rows, or token ids), and
-// its outputs h_{-1} … h_{T-1}, (T+1)·B·H. A reversed pass reads each sample's real steps in
-// reverse order and writes its outputs in that order.
+// pass is one direction of one layer over a batch: its input (float rows, a Batch's Fill, or
+// token ids), and its outputs h_{-1} … h_{T-1}, (T+1)·B·H. A reversed pass reads each sample's
+// real steps in reverse order and writes its outputs in that order.
 type pass struct {
 	l        *Layer
 	in       []float32
+	fill     func(x []float32, lo, hi int)
 	tokens   [][]int32
 	out      []float32
 	reversed bool
@@ -349,10 +362,20 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 	clear(sc.c)
 	table := ws.m.Embed
 	z := sc.z
+	// in holds the part's inputs, row i of step s at in[(s·ldin+i)·d:]: the pass's, or filled here.
+	in, ldin := p.in, batch
+	if in != nil {
+		in = in[lo*d:]
+	}
+	if p.fill != nil {
+		sc.x = grow(sc.x, ws.steps*rows*d)
+		p.fill(sc.x, lo, hi)
+		in, ldin = sc.x, rows
+	}
 	for t := range ws.steps {
 		if p.tokens == nil && !p.reversed {
 			// Step t's rows of the part lie side by side.
-			qkernel.QuantizeRows(rows, d, sc.xq, xlda, p.in[(t*batch+lo)*d:], d, sc.xs, sc.xsum)
+			qkernel.QuantizeRows(rows, d, sc.xq, xlda, in[t*ldin*d:], d, sc.xs, sc.xsum)
 		}
 		for i := range rows {
 			if p.tokens == nil && !p.reversed {
@@ -374,7 +397,7 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 				sc.xs[i], sc.xsum[i] = table.Scale[id], table.sum[id]
 				continue
 			}
-			sc.xs[i], sc.xsum[i] = qkernel.Quantize(xrow, p.in[(s*batch+b)*d:(s*batch+b+1)*d])
+			sc.xs[i], sc.xsum[i] = qkernel.Quantize(xrow, in[(s*ldin+i)*d:(s*ldin+i+1)*d])
 		}
 		qkernel.Gemm(rows, sc.xq, xlda, sc.xsum, sc.xs, l.px, false, z, h4)
 		hPrev, hCur := out[t*bh:(t+1)*bh], out[(t+1)*bh:(t+2)*bh]

@@ -54,7 +54,8 @@ func scaled(m *lstm.Model[float32]) {
 }
 
 // TestForwardMatchesFloat holds the int8 model's logits near the float32 model's, on every
-// shape of model and every kernel path, and every path to the same bits.
+// shape of model and every kernel path, every path to the same bits, and inputs from Fill to
+// those from X.
 func TestForwardMatchesFloat(t *testing.T) {
 	configs := []lstm.Config{
 		{InputDim: 28, NumUnits: 32, NumLayers: 1, Classes: 10, Pooling: lstm.PoolLast},
@@ -86,6 +87,17 @@ func TestForwardMatchesFloat(t *testing.T) {
 				d, mx := maxDiff(got, want)
 				if d > 0.02*mx+0.01 {
 					t.Errorf("%s %+v: logits differ by %.4f (largest %.3f)", isa, cfg, d, mx)
+				}
+				got = append([]float32(nil), got...)
+				// The same inputs from Fill, a part at a time.
+				in := cfg.InputDim
+				fill := func(x []float32, lo, hi int) {
+					for s := range b.Steps {
+						copy(x[s*(hi-lo)*in:(s+1)*(hi-lo)*in], b.X[(s*len(b.Lengths)+lo)*in:(s*len(b.Lengths)+hi)*in])
+					}
+				}
+				if filled := q.Forward(ws, Batch{Fill: fill, Lengths: b.Lengths, Steps: b.Steps}); !slices.Equal(filled, got) {
+					t.Errorf("%s, %d threads: logits from Fill differ from X's", isa, threads)
 				}
 				if first == nil {
 					first = append([]float32(nil), got...)
