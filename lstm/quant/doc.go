@@ -23,6 +23,7 @@
 // the products summed exactly in int32 and scaled in float32. The biases, the gate
 // non-linearities, the cell state, the pooling (attention included) and the head run in float32;
 // the head's weights are kept as int8 values with a scale per column too, and made float32 once.
+// An LSTM's gates quantize the outputs they make, for the next step, in the same pass.
 //
 // # Basics
 //
@@ -34,16 +35,20 @@
 // # Kernels
 //
 // The int8 kernels (internal/qkernel) run on AVX-512 VNNI where the CPU has it, else on AVX2,
-// else in pure Go; SEQCLF_CPU caps them as it caps package lstm's. A GRU's gates run on the
-// float32 kernels' vector tanh (σ(a) = (1 + tanh(a/2))/2), an LSTM's on kernel.GatesForward.
+// else in pure Go; SEQCLF_CPU caps them as it caps package lstm's. An LSTM's gates run on a
+// kernel of their own there too (qkernel.LSTMStep: sigmoid and tanh from one 2^t, a degree-4
+// polynomial, and two divisions a unit), which gives the float32 gates' values within a few
+// units of 1e-6; a GRU's run on the float32 kernels' vector tanh (σ(a) = (1 + tanh(a/2))/2).
 //
 // # Caveats
 //
 // Quantization moves the logits a little (about 1% of their size in the tests), and so a close
 // prediction now and then: on the MNIST and SpamAssassin test sets the accuracy moved by at most
-// a hundredth of a point. The int8 kernels sum exactly and convert in one order, so their results
-// are the same on every path; the float32 gate kernels may differ in the last bits between CPU
-// kinds, as they do for the float32 model. The slices Forward and Probs return belong to the
-// workspace. Shapes that do not agree panic. On AVX2 alone the int8 model is only a little faster
-// than the float32 one (VPMADDUBSW needs four instructions where VPDPBUSD needs one).
+// a hundredth of a point. The int8 kernels sum exactly and convert in one order, and an LSTM's
+// gates run the same operations in the same order on every path (no fused multiply-adds), so
+// their results are the same bits on every path; the float32 kernels (a GRU's gates, the
+// attention, the head) may differ in the last bits between CPU kinds, as they do for the float32
+// model. The slices Forward and Probs return belong to the workspace. Shapes that do not agree
+// panic. On AVX2 alone the int8 model is only about 1.5 times as fast as the float32 one
+// (VPMADDUBSW needs four instructions where VPDPBUSD needs one).
 package quant
