@@ -6,6 +6,7 @@ import (
 
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/internal/half"
+	"github.com/seqclf/seqclf/lstm/quant/internal/qkernel"
 )
 
 // Weights is an int8 matrix with a float32 scale per column: the value at row k, column j is
@@ -99,12 +100,8 @@ func NewTable(rows, dim int, values []int8, scale []float32) (*Table, error) {
 // Dequantize returns the float32 table the int8 one stands for.
 func (t *Table) Dequantize() *embed.Table {
 	data := make([]float32, len(t.Values))
-	for id, s := range t.Scale {
-		row := data[id*t.Dim : (id+1)*t.Dim]
-		for k, v := range t.Values[id*t.Dim : (id+1)*t.Dim] {
-			row[k] = float32(v) * s
-		}
-	}
+	// The row sums again, which the kernels make in the same pass.
+	qkernel.DequantizeRows(t.Rows, t.Dim, data, t.Values, t.Scale, make([]int32, t.Rows))
 	e, _ := embed.FromData(t.Rows, t.Dim, data)
 	e.Trainable = false
 	return e
@@ -113,13 +110,7 @@ func (t *Table) Dequantize() *embed.Table {
 // makeSums sets the sum of each row's values.
 func (t *Table) makeSums() {
 	t.sum = make([]int32, t.Rows)
-	for id := range t.Rows {
-		var s int32
-		for _, v := range t.Values[id*t.Dim : (id+1)*t.Dim] {
-			s += int32(v)
-		}
-		t.sum[id] = s
-	}
+	qkernel.DequantizeRows(t.Rows, t.Dim, nil, t.Values, nil, t.sum)
 }
 
 func transposeOf(x []float32, rows, cols int) []float32 {

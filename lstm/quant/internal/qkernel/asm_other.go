@@ -30,3 +30,7 @@ func UseISA(name string) (restore func()) {
 func lstmStepAsm(rows, n int, z []float32, ldz int, c []float32, ldc int, h []float32, ldh int, hq []int8, ldq int, hs []float32, hsum []int32) bool {
 	return false
 }
+
+func dequantizeRowsAsm(rows, dim int, dst []float32, src []int8, scale []float32, sum []int32) bool {
+	return false
+}

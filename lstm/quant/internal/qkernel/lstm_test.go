@@ -127,3 +127,42 @@ func TestQuantizeRows(t *testing.T) {
 		})
 	}
 }
+
+// TestDequantizeRows holds DequantizeRows to the values and sums written from its doc comment,
+// on every path, for every dim up to past two vectors and long rows, with and without either
+// output.
+func TestDequantizeRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, dim := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1030, 2100} {
+		const rows = 4
+		src := make([]int8, rows*dim)
+		for i := range src {
+			src[i] = int8(rng.IntN(256) - 128)
+		}
+		for i := range src[:dim] {
+			src[i] = -128 // the lowest sum a row can have
+		}
+		scale := []float32{0.5, 1e-3, 3, 0}
+		want, wsum := make([]float32, rows*dim), make([]int32, rows)
+		for i := range rows {
+			for k := range dim {
+				want[i*dim+k] = float32(src[i*dim+k]) * scale[i]
+				wsum[i] += int32(src[i*dim+k])
+			}
+		}
+		forEachISA(func(isa string) {
+			dst, sum := make([]float32, rows*dim+1), make([]int32, rows+1)
+			DequantizeRows(rows, dim, dst, src, scale, sum)
+			if !slices.Equal(dst[:rows*dim], want) || !slices.Equal(sum[:rows], wsum) || dst[rows*dim] != 0 || sum[rows] != 0 {
+				t.Errorf("%s dim=%d: sums %v, want %v (or values differ)", isa, dim, sum, wsum)
+			}
+			sum = make([]int32, rows)
+			DequantizeRows(rows, dim, nil, src, nil, sum)
+			dst = make([]float32, rows*dim)
+			DequantizeRows(rows, dim, dst, src, scale, nil)
+			if !slices.Equal(dst, want) || !slices.Equal(sum, wsum) {
+				t.Errorf("%s dim=%d: one output at a time: sums %v, want %v (or values differ)", isa, dim, sum, wsum)
+			}
+		})
+	}
+}

@@ -119,6 +119,26 @@ func quantizeRowsAsm(rows, n int, dst []int8, ldd int, x []float32, ldx int, sca
 	return true
 }
 
+//go:noescape
+func dequantizeRows512(dst *float32, src *int8, scale *float32, sum *int32, dim int, rows int)
+
+//go:noescape
+func rowSums512(src *int8, sum *int32, dim int, rows int)
+
+// dequantizeRowsAsm is DequantizeRows in one call on AVX-512, with both outputs or the sums
+// alone; it reports false, doing nothing, elsewhere. The arguments have been checked.
+func dequantizeRowsAsm(rows, dim int, dst []float32, src []int8, scale []float32, sum []int32) bool {
+	switch {
+	case isa != isaVNNI || sum == nil:
+		return false
+	case dst == nil:
+		rowSums512(&src[0], &sum[0], dim, rows)
+	default:
+		dequantizeRows512(&dst[0], &src[0], &scale[0], &sum[0], dim, rows)
+	}
+	return true
+}
+
 func absMaxAsm(x []float32) (float32, bool) {
 	if len(x) == 0 || isa == isaGo {
 		return 0, false

@@ -151,6 +151,57 @@ func QuantizeRows(rows, n int, dst []int8, ldd int, x []float32, ldx int, scale 
 	}
 }
 
+// DequantizeRows writes rows rows of dim int8 values src, each with its scale, as float32 into
+// dst (row i's value k is float32(src[i·dim+k])·scale[i], one rounding), and each row's sum into
+// sum, either of which may be nil for none. It is how an int8 embedding table is opened.
+func DequantizeRows(rows, dim int, dst []float32, src []int8, scale []float32, sum []int32) {
+	if rows == 0 || dim == 0 {
+		return
+	}
+	if len(src) < rows*dim || dst != nil && (len(dst) < rows*dim || len(scale) < rows) || sum != nil && len(sum) < rows {
+		panic(fmt.Sprintf("qkernel: DequantizeRows: %d×%d from %d values into %d, %d scales, %d sums", rows, dim, len(src), len(dst), len(scale), len(sum)))
+	}
+	if dequantizeRowsAsm(rows, dim, dst, src, scale, sum) {
+		return
+	}
+	for i := range rows {
+		row := src[i*dim : (i+1)*dim]
+		if sum != nil {
+			sum[i] = rowSum(row)
+		}
+		if dst == nil {
+			continue
+		}
+		s, out := scale[i], dst[i*dim:(i+1)*dim]
+		for k, v := range row {
+			out[k] = float32(v) * s
+		}
+	}
+}
+
+// rowSum returns Σ row, eight values at a time: each byte biased by 128 (b^0x80 is b+128 as an
+// unsigned byte), added in four 16-bit lanes of a word, folded before a lane can overflow.
+func rowSum(row []int8) int32 {
+	var total int64
+	i := 0
+	for i+8 <= len(row) {
+		var acc uint64
+		for n := 0; n < 128 && i+8 <= len(row); n, i = n+1, i+8 {
+			u := uint64(uint8(row[i])) | uint64(uint8(row[i+1]))<<8 | uint64(uint8(row[i+2]))<<16 | uint64(uint8(row[i+3]))<<24 |
+				uint64(uint8(row[i+4]))<<32 | uint64(uint8(row[i+5]))<<40 | uint64(uint8(row[i+6]))<<48 | uint64(uint8(row[i+7]))<<56
+			u ^= 0x8080808080808080
+			acc += u&0x00ff00ff00ff00ff + u>>8&0x00ff00ff00ff00ff
+		}
+		total += int64(acc&0xffff + acc>>16&0xffff + acc>>32&0xffff + acc>>48)
+	}
+	full := i
+	total -= 128 * int64(full)
+	for ; i < len(row); i++ {
+		total += int64(row[i])
+	}
+	return int32(total)
+}
+
 // absMax returns max |x|.
 func absMax(x []float32) float32 {
 	if m, ok := absMaxAsm(x); ok {

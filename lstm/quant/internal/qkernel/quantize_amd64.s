@@ -272,3 +272,119 @@ next:
 done:
 	VZEROUPPER
 	RET
+
+// func dequantizeRows512(dst *float32, src *int8, scale *float32, sum *int32, dim int, rows int)
+//
+// DequantizeRows: dst = float32(src)·scale of the row, and each row's sum, 16 values at a time,
+// the last vector of a row under a mask.
+TEXT ·dequantizeRows512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ scale+16(FP), R10
+	MOVQ sum+24(FP), R11
+	MOVQ dim+32(FP), R8
+	MOVQ rows+40(FP), R12
+	MOVQ R8, R9
+	ANDQ $-16, R9 // full vectors, in values
+	MOVQ R8, CX
+	SUBQ R9, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // the lanes of the last, partial vector
+	TESTQ R12, R12
+	JEQ done
+row:
+	VBROADCASTSS (R10), Z1
+	VPXORD Z0, Z0, Z0
+	XORQ BX, BX
+	CMPQ BX, R9
+	JEQ tail
+loop:
+	VPMOVSXBD (SI)(BX*1), Z2
+	VPADDD Z2, Z0, Z0
+	VCVTDQ2PS Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMOVUPS Z2, (DI)(BX*4)
+	ADDQ $16, BX
+	CMPQ BX, R9
+	JLT loop
+tail:
+	KORTESTW K1, K1
+	JEQ reduce
+	VPMOVSXBD.Z (SI)(BX*1), K1, Z2
+	VPADDD Z2, Z0, Z0
+	VCVTDQ2PS Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMOVUPS Z2, K1, (DI)(BX*4)
+reduce:
+	VEXTRACTI32X8 $1, Z0, Y2
+	VPADDD Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0x4e, X0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0xb1, X0, X2
+	VPADDD X2, X0, X0
+	VMOVD X0, (R11)
+	ADDQ R8, SI
+	LEAQ (DI)(R8*4), DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ R12
+	JNE row
+done:
+	VZEROUPPER
+	RET
+
+// func rowSums512(src *int8, sum *int32, dim int, rows int)
+//
+// DequantizeRows without dst: each row's sum alone.
+TEXT ·rowSums512(SB), NOSPLIT, $0-32
+	MOVQ src+0(FP), SI
+	MOVQ sum+8(FP), R11
+	MOVQ dim+16(FP), R8
+	MOVQ rows+24(FP), R12
+	MOVQ R8, R9
+	ANDQ $-16, R9
+	MOVQ R8, CX
+	SUBQ R9, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	TESTQ R12, R12
+	JEQ done
+row:
+	VPXORD Z0, Z0, Z0
+	XORQ BX, BX
+	CMPQ BX, R9
+	JEQ tail
+loop:
+	VPMOVSXBD (SI)(BX*1), Z2
+	VPADDD Z2, Z0, Z0
+	ADDQ $16, BX
+	CMPQ BX, R9
+	JLT loop
+tail:
+	KORTESTW K1, K1
+	JEQ reduce
+	VPMOVSXBD.Z (SI)(BX*1), K1, Z2
+	VPADDD Z2, Z0, Z0
+reduce:
+	VEXTRACTI32X8 $1, Z0, Y2
+	VPADDD Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0x4e, X0, X2
+	VPADDD X2, X0, X0
+	VPSHUFD $0xb1, X0, X2
+	VPADDD X2, X0, X0
+	VMOVD X0, (R11)
+	ADDQ R8, SI
+	ADDQ $4, R11
+	DECQ R12
+	JNE row
+done:
+	VZEROUPPER
+	RET
