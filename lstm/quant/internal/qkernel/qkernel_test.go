@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -153,6 +154,80 @@ func BenchmarkGemm(b *testing.B) {
 				}
 				b.ReportMetric(float64(m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 			})
+		})
+	}
+}
+
+// TestQuantizeRows holds QuantizeRows to Quantize row by row, on every path, for rows of
+// zeros and of an infinity too, and for every n up to past two vectors.
+func TestQuantizeRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n <= 40; n++ {
+		const rows = 5
+		pad := (n + 3) &^ 3
+		ldx, ldd := n+3, pad+8
+		x := make([]float32, rows*ldx)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 3)
+		}
+		clear(x[ldx : ldx+n])                // row 1: zeros
+		x[3*ldx+n/2] = float32(math.Inf(-1)) // row 3: an infinity
+		forEachISA(func(isa string) {
+			dst := make([]int8, rows*ldd)
+			for i := range dst {
+				dst[i] = 99 // to see the padding cleared
+			}
+			scale, sum := make([]float32, rows), make([]int32, rows)
+			QuantizeRows(rows, n, dst, ldd, x, ldx, scale, sum)
+			for i := range rows {
+				want := make([]int8, pad)
+				ws, wsum := Quantize(want, x[i*ldx:i*ldx+n])
+				if ws != scale[i] || wsum != sum[i] || !slices.Equal(want, dst[i*ldd:i*ldd+pad]) {
+					t.Errorf("%s n=%d row %d: %v %d %v, Quantize %v %d %v", isa, n, i, scale[i], sum[i], dst[i*ldd:i*ldd+pad], ws, wsum, want)
+				}
+				if dst[i*ldd+pad] != 99 {
+					t.Errorf("%s n=%d row %d: wrote past the padding", isa, n, i)
+				}
+			}
+		})
+	}
+}
+
+// TestDequantizeRows holds DequantizeRows to the values and sums written from its doc comment,
+// on every path, for every dim up to past two vectors and long rows, with and without either
+// output.
+func TestDequantizeRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, dim := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1030, 2100} {
+		const rows = 4
+		src := make([]int8, rows*dim)
+		for i := range src {
+			src[i] = int8(rng.IntN(256) - 128)
+		}
+		for i := range src[:dim] {
+			src[i] = -128 // the lowest sum a row can have
+		}
+		scale := []float32{0.5, 1e-3, 3, 0}
+		want, wsum := make([]float32, rows*dim), make([]int32, rows)
+		for i := range rows {
+			for k := range dim {
+				want[i*dim+k] = float32(src[i*dim+k]) * scale[i]
+				wsum[i] += int32(src[i*dim+k])
+			}
+		}
+		forEachISA(func(isa string) {
+			dst, sum := make([]float32, rows*dim+1), make([]int32, rows+1)
+			DequantizeRows(rows, dim, dst, src, scale, sum)
+			if !slices.Equal(dst[:rows*dim], want) || !slices.Equal(sum[:rows], wsum) || dst[rows*dim] != 0 || sum[rows] != 0 {
+				t.Errorf("%s dim=%d: sums %v, want %v (or values differ)", isa, dim, sum, wsum)
+			}
+			sum = make([]int32, rows)
+			DequantizeRows(rows, dim, nil, src, nil, sum)
+			dst = make([]float32, rows*dim)
+			DequantizeRows(rows, dim, dst, src, scale, nil)
+			if !slices.Equal(dst, want) || !slices.Equal(sum, wsum) {
+				t.Errorf("%s dim=%d: one output at a time: sums %v, want %v (or values differ)", isa, dim, sum, wsum)
+			}
 		})
 	}
 }
