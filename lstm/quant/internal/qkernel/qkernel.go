@@ -1,21 +1,24 @@
 // Package qkernel holds the int8 routines of quantized inference: a row's dynamic quantization
-// and the multiply of int8 activations by int8 weights with a scale per output column, its
-// int32 sums turned back into float32 in the same pass.
+// (Quantize, QuantizeRows), the multiply of int8 activations by int8 weights with a scale per
+// output column, its int32 sums turned back into float32 in the same pass (Gemm), an LSTM
+// step's gates with the quantization of its outputs (LSTMStep), and the opening of an int8
+// table (DequantizeRows).
 //
 // # Kernels
 //
 // On amd64 the multiply runs on Go-assembly micro-kernels written by qasmgen: AVX-512 VNNI
 // (VPDPBUSD, 6×64 blocks) when the CPU has AVX512_VNNI and AVX512BW, else AVX2 (VPMADDUBSW and
-// VPMADDWD, 4×16 blocks), else pure Go; Quantize uses AVX-512 or AVX2 likewise
-// (quantize_amd64.s). SEQCLF_CPU, which caps the float32 kernels of package lstm, caps these
-// too: avx2 for the AVX2 kernels, go for pure Go. The purego build tag and other architectures
-// take the Go path.
+// VPMADDWD, 4×16 blocks), else pure Go; Quantize and LSTMStep use AVX-512 or AVX2 likewise
+// (quantize_amd64.s, lstm_amd64.s), QuantizeRows and DequantizeRows AVX-512 or Go. SEQCLF_CPU,
+// which caps the float32 kernels of package lstm, caps these too: avx2 for the AVX2 kernels, go
+// for pure Go. The purego build tag and other architectures take the Go path.
 //
 // # Caveats
 //
 // Every path sums the products exactly in int32 and turns them into float32 by the same
-// operations in the same order, so all of them give the same bits: the tests hold them to it.
-// Activations must lie in [-127, 127] (Quantize's range): the AVX2 kernel's pairs would
+// operations in the same order, and LSTMStep runs the same float32 operations in the same order
+// on every path (no fused multiply-adds), so all of them give the same bits: the tests hold them
+// to it. Activations must lie in [-127, 127] (Quantize's range): the AVX2 kernel's pairs would
 // saturate at -128.
 package qkernel
 
