@@ -20,7 +20,8 @@
 //     one p the rows of op(A) = Aᵀ are neighbours in A. NT transposes each pass of B into a
 //     reused panel (a gather per 16 values with AVX-512, 8×8 shuffles with AVX2). Gemm2 runs on
 //     the x2 variants of the same blocks, which sum two A's over one B from the bias up;
-//     WeightGrad on the plain ones, TN, with a row of ones for the bias.
+//     WeightGrad on the plain ones, TN, with a row of ones for the bias; with AVX-512 it first
+//     copies each chunk of B (dZ) into column blocks (pack_amd64.s), read in order.
 //   - gemv_amd64.s: matrix-vector kernels for a GEMM of one row (batch 1), which stream B once
 //     with many FMAs in flight where the one-row GEMM waits on one or two chains: NN with
 //     columns in blocks of 256/128 (AVX-512) or 64 (AVX2), NT as dot products of rows of B.
