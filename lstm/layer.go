@@ -273,12 +273,19 @@ func (r *pass[T]) recurPart(p int) {
 		cPrev, cCur := buf.cs[cs*bh:(cs+1)*bh], buf.cs[next*bh:(next+1)*bh]
 		ts := t % buf.tcSlots
 		tct := buf.tc[ts*bh : (ts+1)*bh]
+		ahead := buf.zSlots == r.steps && t+1 < r.steps
 		for b := lo; b < hi; b++ {
 			o := b * h
 			if t >= r.lengths[b] {
 				copy(hCur[o:o+h], hPrev[o:o+h])
 				copy(cCur[o:o+h], cPrev[o:o+h])
 				continue
+			}
+			if ahead {
+				// The sample's row of the gates at the next step, which the next multiply
+				// writes: a text batch's gates (T·B·4H) are far out of cache.
+				n := (t+1)*batch + b
+				kernel.Prefetch(buf.z[n*h4 : (n+1)*h4])
 			}
 			kernel.GatesForward(zt[b*h4:(b+1)*h4], cPrev[o:o+h], cCur[o:o+h], tct[o:o+h], hCur[o:o+h])
 		}
@@ -357,6 +364,13 @@ func (r *pass[T]) bpttPart(p int) {
 					clear(dzt[i*h4 : (i+1)*h4])
 					continue
 				}
+				if t > 0 {
+					// The sample's gates and cell state at the step before, which the
+					// pass reads next; a text batch's gates (T·B·4H) are far out of cache.
+					b := (t-1)*batch + lo + i
+					kernel.Prefetch(buf.z[b*h4 : (b+1)*h4])
+					kernel.Prefetch(buf.cs[b*h : (b+1)*h])
+				}
 				kernel.GatesBackward(zt[i*h4:(i+1)*h4], cPrev[i*h:(i+1)*h], tct[i*h:(i+1)*h], dhCur[i*h:(i+1)*h], dcNext[i*h:(i+1)*h], dzt[i*h4:(i+1)*h4])
 			}
 		}
@@ -395,6 +409,12 @@ func gradItems(threads int) (items, groups int) {
 // sample that ran it (at least two), zeros past them.
 func (r *pass[T]) gradsPart(p int) {
 	_, groups := gradItems(r.threads)
+	if groups == 1 && !r.skipDX {
+		// One item a slice: the item makes the inputs' gradient of its slice too, a block of
+		// rows at a time right after their weight gradients, while dZ's rows are in cache.
+		r.gradItemDX(p)
+		return
+	}
 	r.gradItem(p/groups, p%groups, groups)
 	if r.skipDX {
 		return
@@ -480,6 +500,60 @@ func (r *pass[T]) gradItem(s, g, groups int) {
 			clear(gw[i*h4+c0 : i*h4+c1])
 		}
 		clear(gb[c0:c1])
+	}
+}
+
+// dxBlockRows is how many rows of dZ gradItemDX multiplies for the weight gradients before it
+// makes their inputs' gradient: a multiple of the weight gradient's chunks (kernel.WeightGrad
+// sums 64 rows at a time, from the first of each call), so that the sums are those of one call.
+const dxBlockRows = 128
+
+// gradItemDX is gradItem(s, 0, 1) and the inputs' gradient of slice s's steps, block by block:
+// the weight gradients of dxBlockRows rows, then their dX = dZ·Wxᵀ (at least two rows a call,
+// as gradsPart's, so that no row goes through the one-row kernels), zeros past each step's
+// last sample that ran it.
+func (r *pass[T]) gradItemDX(s int) {
+	h, d, batch := r.l.NumUnits, r.l.InputDim, len(r.lengths)
+	h4 := 4 * h
+	t0, t1 := r.sliceCuts[s], r.sliceCuts[s+1]
+	gw, gb, beta := r.l.W.Grad, r.l.B.Grad, T(1)
+	if s > 0 {
+		n := len(gw) + len(gb)
+		gw, gb, beta = r.buf.gradSum[(s-1)*n:(s-1)*n+len(gw)], r.buf.gradSum[(s-1)*n+len(gw):s*n], 0
+	}
+	lo, hi := t0*batch, t1*batch // the slice's rows
+	// run does the rows [k0, k1) of a run of steps that every sample ran, and of the part of the
+	// next step that its samples ran.
+	run := func(k0, k1 int) {
+		for b0 := k0; b0 < k1; b0 += dxBlockRows {
+			b1 := min(b0+dxBlockRows, k1)
+			beta = r.weightGrad(b0, b1, 0, h4, gw, gb, beta)
+			x0, x1 := b0, b1
+			if x1-x0 == 1 && batch > 1 {
+				// Another row of the slice, made again with the same bits, or a padding row
+				// (dZ zero), cleared below.
+				if x1 < hi {
+					x1++
+				} else {
+					x0--
+				}
+			}
+			r.inputGrad(x0, x1)
+		}
+	}
+	start := lo // the first row of the run of whole steps under way
+	for t := t0; t < t1; t++ {
+		if a := r.active[t]; a < batch {
+			run(start, t*batch+a)
+			clear(r.buf.dx[(t*batch+a)*d : (t+1)*batch*d])
+			start = (t + 1) * batch
+		}
+	}
+	run(start, hi)
+	if beta == 0 {
+		// No row: the slice's sums are zero.
+		clear(gw)
+		clear(gb)
 	}
 }
 

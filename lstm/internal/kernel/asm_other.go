@@ -31,3 +31,5 @@ func mulAsm(dst, a, b []float32) int                            { return 0 }
 func scaleAsm(alpha float32, x []float32) int                   { return 0 }
 
 func adamAsm(p, g, m, v []float32, c *AdamArgs[float32]) int { return 0 }
+
+func prefetchAsm(p *byte, n int) bool { return false }
