@@ -271,6 +271,9 @@ func maxRows(nr, w int) int {
 // over kb steps of p. a, b and c start at the block's first element; strides are in elements.
 func kernel(mr, w, kb int, a []float32, rsA, ksA int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32) {
 	switch {
+	case isa == isaAVX512 && w <= 16:
+		// One vector a row (an LSTM's dX = dZ·Wxᵀ with 100 inputs ends in a block of 4).
+		kernels512n[mr](kb, &a[0], rsA*4, ksA*4, &b[0], ldb*4, &c[0], ldc*4, alpha, beta, uint32(uint64(1)<<w-1))
 	case isa == isaAVX512:
 		kernels512[mr](kb, &a[0], rsA*4, ksA*4, &b[0], ldb*4, &c[0], ldc*4, alpha, beta, uint32(uint64(1)<<w-1))
 	case w == 16:

@@ -47,6 +47,48 @@ func gemm512_13(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32
 func gemm512_14(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
 
 //go:noescape
+func gemm512n_1(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_2(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_3(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_4(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_5(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_6(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_7(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_8(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_9(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_10(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_11(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_12(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_13(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func gemm512n_14(k int, a *float32, rsA, ksA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
 func gemm512x2_1(k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32)
 
 //go:noescape
@@ -162,6 +204,9 @@ func transpose256(dst *float32, ldDst int, src *float32, ldSrc int, rows, cols i
 
 // kernels512[mr] is the kernel for a block of mr rows.
 var kernels512 = [...]kern512{nil, gemm512_1, gemm512_2, gemm512_3, gemm512_4, gemm512_5, gemm512_6, gemm512_7, gemm512_8, gemm512_9, gemm512_10, gemm512_11, gemm512_12, gemm512_13, gemm512_14}
+
+// kernels512n[mr] is the kernel for a block of mr rows.
+var kernels512n = [...]kern512{nil, gemm512n_1, gemm512n_2, gemm512n_3, gemm512n_4, gemm512n_5, gemm512n_6, gemm512n_7, gemm512n_8, gemm512n_9, gemm512n_10, gemm512n_11, gemm512n_12, gemm512n_13, gemm512n_14}
 
 // kernels512x2[mr] is the kernel for a block of mr rows.
 var kernels512x2 = [...]kern512x2{nil, gemm512x2_1, gemm512x2_2, gemm512x2_3, gemm512x2_4, gemm512x2_5, gemm512x2_6, gemm512x2_7, gemm512x2_8, gemm512x2_9, gemm512x2_10, gemm512x2_11, gemm512x2_12, gemm512x2_13, gemm512x2_14}

@@ -50,6 +50,9 @@ func main() {
 		gen512(&s, &d, mr)
 	}
 	for mr := 1; mr <= max512; mr++ {
+		gen512n(&s, &d, mr)
+	}
+	for mr := 1; mr <= max512; mr++ {
 		gen512x2(&s, &d, mr)
 	}
 	for mr := 1; mr <= max256; mr++ {
@@ -67,6 +70,7 @@ func main() {
 	genAdam256(&v, &d)
 	genTranspose256(&v, &d)
 	table(&d, "kernels512", "kern512", "gemm512", max512)
+	table(&d, "kernels512n", "kern512", "gemm512n", max512)
 	table(&d, "kernels512x2", "kern512x2", "gemm512x2", max512)
 	table(&d, "kernels256", "kern256", "gemm256", max256)
 	table(&d, "kernels256Masked", "kern256Masked", "gemm256m", max256Masked)
@@ -233,6 +237,61 @@ func gen512(w, d *bytes.Buffer, mr int) {
 	}
 	loop512(w, mr, "loop", "done", "R9")
 	store512(w, mr, 48, 64, 68)
+}
+
+// gen512n writes the narrow AVX-512 kernel for an mr×16 block (the right edge of C when 16
+// columns or fewer are left): gen512's with one vector a row, Z0…Z(mr-1) as accumulators, B in
+// Z28 under K1. Each value of C is summed in the same order as by gen512, so the same bits.
+func gen512n(w, d *bytes.Buffer, mr int) {
+	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
+	name := fmt.Sprintf("gemm512n_%d", mr)
+	fmt.Fprintf(d, "//go:noescape\nfunc %s(%s)\n\n", name, sig512)
+	fmt.Fprintf(w, "\n// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-76\n", name, sig512, name)
+	prologue(w, mr)
+	p("MOVL mask+72(FP), R12")
+	p("KMOVW R12, K1")
+	for r := 0; r < mr; r++ {
+		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	p("TESTQ CX, CX")
+	p("JEQ done")
+	fmt.Fprintf(w, "loop:\n")
+	p("VMOVUPS.Z (BX), K1, Z28")
+	for r := 0; r < mr; r++ {
+		p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), r)
+	}
+	advance(w, mr, "R9")
+	p("DECQ CX")
+	p("JNE loop")
+	fmt.Fprintf(w, "done:\n")
+	p("MOVQ c+48(FP), BX")
+	p("MOVQ ldc+56(FP), R10")
+	p("VBROADCASTSS alpha+64(FP), Z28")
+	p("VBROADCASTSS beta+68(FP), Z29")
+	p("MOVL beta+68(FP), R12")
+	p("SHLL $1, R12")
+	p("JEQ store")
+	for r := 0; r < mr; r++ {
+		p("VMOVUPS.Z (BX), K1, Z30")
+		p("VMULPS Z28, Z%d, Z%d", r, r)
+		p("VFMADD231PS Z29, Z30, Z%d", r)
+		p("VMOVUPS Z%d, K1, (BX)", r)
+		if r < mr-1 {
+			p("ADDQ R10, BX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	fmt.Fprintf(w, "store:\n")
+	for r := 0; r < mr; r++ {
+		p("VMULPS Z28, Z%d, Z%d", r, r)
+		p("VMOVUPS Z%d, K1, (BX)", r)
+		if r < mr-1 {
+			p("ADDQ R10, BX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
 }
 
 const sig512x2 = "k1 int, a1 *float32, rs1, k2 int, a2 *float32, rs2 int, b *float32, ldb int, c *float32, ldc int, beta float32, mask uint32, bias *float32"
