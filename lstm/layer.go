@@ -83,7 +83,11 @@ type layerBuffers[T Float] struct {
 
 	zSlots, cSlots, tcSlots int // the steps that z, cs and tc hold: all (T, T+1, T), or 1, 2, 1
 
-	dh     []T // T·B·H: gradient with respect to the outputs, filled by the layer above or pooling
+	// dh, T·B·H: the gradient with respect to the outputs, filled by the layer above or the
+	// pooling; the steps below the pass's dhFrom are zero, neither filled nor read (zeros, B·H,
+	// is read in their place).
+	dh     []T
+	zeros  []T
 	dx     []T // T·B·D: gradient with respect to the inputs (in dh's place when D ≤ H)
 	dhCur  []T // B·H
 	dhNext []T // B·H
@@ -162,6 +166,10 @@ type pass[T Float] struct {
 	threads int
 	parts   int
 	skipDX  bool // nothing reads the inputs' gradient: spare its multiply
+	// dhFrom is the first step whose rows of buf.dh backward reads: the gradient with respect
+	// to the outputs of the steps before is zero (the top layer of PoolLast: only the last
+	// step's, 8 MiB that a text batch need not clear and read back).
+	dhFrom int
 	// active[t] is 1 + the last sample of the batch that runs step t (0: none does). The rows
 	// past it are padding at step t: no multiply reads or writes them.
 	active []int
@@ -306,6 +314,8 @@ func (r *pass[T]) backward() {
 		buf.wxT = grow(buf.wxT, h4*d)
 		kernel.Transpose(buf.wxT, w[:d*h4], d, h4)
 	}
+	buf.zeros = grow(buf.zeros, len(r.lengths)*h)
+	clear(buf.zeros)
 	r.d.parallel(r.threads, r.parts, r.bptt)
 	buf.gradSum = grow(buf.gradSum, (gradSlices-1)*(len(r.l.W.Grad)+len(r.l.B.Grad)))
 	items, _ := gradItems(r.threads)
@@ -334,7 +344,11 @@ func (r *pass[T]) bpttPart(p int) {
 	gru := r.l.Cell == CellGRU
 	for t := r.steps - 1; t >= 0; t-- {
 		rows := r.rowsAt(lo, hi, t)
-		kernel.Add(dhCur, buf.dh[t*bh+lo*h:t*bh+hi*h], dhNext)
+		dht := buf.dh[t*bh+lo*h : t*bh+hi*h]
+		if t < r.dhFrom {
+			dht = buf.zeros[lo*h : hi*h] // the same sum as over cleared rows
+		}
+		kernel.Add(dhCur, dht, dhNext)
 		zt := buf.z[(t*batch+lo)*h4 : (t*batch+hi)*h4]
 		dzt := zt // the gradient takes the place of the activations it is computed from
 		var beta T

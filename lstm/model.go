@@ -711,7 +711,17 @@ func (m *Model[T]) Backward(ws *Workspace[T]) {
 	}
 	top := len(m.Layers) - 1
 	dh := ws.dout(top)
-	clear(dh)
+	for _, r := range ws.passes {
+		r.dhFrom = 0
+	}
+	if cfg.Pooling == PoolLast && m.Reverse == nil && steps > 0 {
+		// Only the last step's outputs reach the head: backward treats the steps before as
+		// zero without reading them, so they need not be cleared.
+		ws.passes[top].dhFrom = steps - 1
+		clear(dh[(steps-1)*be:])
+	} else {
+		clear(dh)
+	}
 	switch cfg.Pooling {
 	case PoolLast:
 		if steps > 0 {
