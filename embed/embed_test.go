@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -237,5 +238,74 @@ func TestLoadRescalesRandomRows(t *testing.T) {
 	random := tab.Std(func(id int) bool { return id == 1 || id == 4 || id == 5 })
 	if math.Abs(loaded-random) > 1e-5*loaded {
 		t.Errorf("random rows' std %v, loaded rows' %v", random, loaded)
+	}
+}
+
+// TestParallelSameBits checks that Adam.Step on a gradient big enough for several goroutines
+// (parallelFrom) makes what its update row by row makes, on a text-like batch whose
+// FillTimeMajor and AddTimeMajor are checked against Row and Add token by token.
+func TestParallelSameBits(t *testing.T) {
+	const rows, dim, batch, steps = 3000, 40, 32, 250
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three workers, whatever the machine
+	r := rng()
+	tab, err := New(rows, dim, 0.1, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := make([][]int32, batch)
+	for b := range seqs {
+		seqs[b] = make([]int32, steps-3*b)
+		for s := range seqs[b] {
+			seqs[b][s] = int32(r.IntN(rows)) // PadID among them
+		}
+	}
+	x := make([]float32, steps*batch*dim)
+	tab.FillTimeMajor(x, seqs, steps)
+	dx := make([]float32, len(x))
+	for i := range dx {
+		dx[i] = float32(r.NormFloat64())
+	}
+	want := tab.NewGrad()
+	for s := range steps {
+		for b, seq := range seqs {
+			if s < len(seq) {
+				id := seq[s]
+				if !reflect.DeepEqual(x[(s*batch+b)*dim:(s*batch+b+1)*dim], tab.Row(int(id))) {
+					t.Fatalf("FillTimeMajor: step %d, sample %d is not row %d", s, b, id)
+				}
+				want.Add(id, dx[(s*batch+b)*dim:(s*batch+b+1)*dim])
+			}
+		}
+	}
+	got := tab.NewGrad()
+	for range 2 { // the second time over a used gradient
+		got.Reset()
+		got.AddTimeMajor(dx, seqs, steps)
+		if !reflect.DeepEqual(got.Rows, want.Rows) || !reflect.DeepEqual(got.Data, want.Data) {
+			t.Fatal("AddTimeMajor differs from Add token by token")
+		}
+	}
+	if len(got.Rows)*dim < parallelFrom {
+		t.Fatalf("%d rows: Adam.Step would run one goroutine", len(got.Rows))
+	}
+	// Adam's update of each row, one at a time, against Step.
+	serial := append([]float32(nil), tab.Data...)
+	opt := NewAdam(0.01)
+	for range 2 {
+		opt.Step(tab, got)
+	}
+	m, v := make([]float32, len(serial)), make([]float32, len(serial))
+	for step := 1; step <= 2; step++ {
+		one := &Adam{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Steps: step - 1}
+		for i, id := range got.Rows {
+			t1, _ := FromData(1, dim, serial[int(id)*dim:(int(id)+1)*dim])
+			g1 := t1.NewGrad()
+			g1.Rows, g1.Data = []int32{0}, got.Data[i*dim:(i+1)*dim]
+			one.M, one.V, one.Steps = m[int(id)*dim:(int(id)+1)*dim], v[int(id)*dim:(int(id)+1)*dim], step-1
+			one.Step(t1, g1)
+		}
+	}
+	if !reflect.DeepEqual(tab.Data, serial) {
+		t.Error("Adam.Step differs from its update row by row")
 	}
 }
