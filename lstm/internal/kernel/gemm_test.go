@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -271,6 +272,11 @@ func TestGemm2(t *testing.T) {
 // row blocks of every height.
 func TestWeightGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
+	testWeightGrad(t, rng, "WeightGrad ", WeightGrad[float32])
+	testWeightGrad(t, rng, "WeightGradCold ", WeightGradCold[float32])
+}
+
+func testWeightGrad(t *testing.T, rng *rand.Rand, prefix string, weightGrad func(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32)) {
 	forEachISA(func(isaName string) {
 		for _, k := range []int{1, 7, 64, 65, 200} {
 			for _, n := range []int{7, 16, 32, 45, 256} {
@@ -325,8 +331,8 @@ func TestWeightGrad(t *testing.T) {
 							wantBias[j] = s
 						}
 						wantBias[n] = float64(bias[n])
-						WeightGrad(k, n, a1, lda1, m1, a2, lda2, m2, b, ldb, beta, c, ldc, bias[:n])
-						name := fmt.Sprintf("%s k%d n%d m%v beta%v", isaName, k, n, ms, beta)
+						weightGrad(k, n, a1, lda1, m1, a2, lda2, m2, b, ldb, beta, c, ldc, bias[:n])
+						name := fmt.Sprintf("%s%s k%d n%d m%v beta%v", prefix, isaName, k, n, ms, beta)
 						tol := 1e-5 * float64(k+1)
 						for i := range c {
 							g, w := float64(c[i]), want[i]
@@ -348,6 +354,25 @@ func TestWeightGrad(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	})
+}
+
+// TestWeightGradColdSameBits checks that WeightGradCold's packed chunks give WeightGrad's bits:
+// the same sums in the same order, on whole and partial chunks of k.
+func TestWeightGradColdSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	forEachISA(func(isaName string) {
+		for _, k := range []int{1, 64, 200} {
+			const m1, m2, n = 13, 30, 96
+			a1, a2, b := randSlice(rng, k*m1), randSlice(rng, k*m2), randSlice(rng, k*n)
+			c0, bias0 := randSlice(rng, (m1+m2)*n), randSlice(rng, n)
+			c1, bias1 := slices.Clone(c0), slices.Clone(bias0)
+			WeightGrad(k, n, a1, m1, m1, a2, m2, m2, b, n, 1, c0, n, bias0)
+			WeightGradCold(k, n, a1, m1, m1, a2, m2, m2, b, n, 1, c1, n, bias1)
+			if !slices.Equal(c0, c1) || !slices.Equal(bias0, bias1) {
+				t.Errorf("%s k%d: WeightGradCold differs from WeightGrad", isaName, k)
 			}
 		}
 	})

@@ -20,8 +20,9 @@
 //     one p the rows of op(A) = Aᵀ are neighbours in A. NT transposes each pass of B into a
 //     reused panel (a gather per 16 values with AVX-512, 8×8 shuffles with AVX2). Gemm2 runs on
 //     the x2 variants of the same blocks, which sum two A's over one B from the bias up;
-//     WeightGrad on the plain ones, TN, with a row of ones for the bias; with AVX-512 it first
-//     copies each chunk of B (dZ) into column blocks (pack_amd64.s), read in order.
+//     WeightGrad on the plain ones, TN, with a row of ones for the bias; WeightGradCold, with
+//     AVX-512, first copies each chunk of B (dZ) into column blocks (pack_amd64.s), read in
+//     order.
 //   - gemv_amd64.s: matrix-vector kernels for a GEMM of one row (batch 1), which stream B once
 //     with many FMAs in flight where the one-row GEMM waits on one or two chains: NN with
 //     columns in blocks of 256/128 (AVX-512) or 64 (AVX2), NT as dot products of rows of B.
@@ -138,6 +139,18 @@ func Gemm2[T Float](m, n, k1 int, a1 []T, lda1 int, k2 int, a2 []T, lda2 int, b 
 // A2 = H_prev and C = [dWx; dWh]: with assembly each block of rows of dZ is read from memory
 // once for the three, not three times. Bad shapes panic, as Gemm's.
 func WeightGrad[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T) {
+	weightGrad(k, n, a1, lda1, m1, a2, lda2, m2, b, ldb, beta, c, ldc, bias, false)
+}
+
+// WeightGradCold is WeightGrad for a B that the caches do not hold (the gates' gradient of a
+// text batch, tens of MiB): with AVX-512 each chunk of B is first copied, in order, into
+// column blocks, which the kernels then read from L2. The results are WeightGrad's, bit for
+// bit; only the speed differs (slower on a B in cache).
+func WeightGradCold[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T) {
+	weightGrad(k, n, a1, lda1, m1, a2, lda2, m2, b, ldb, beta, c, ldc, bias, true)
+}
+
+func weightGrad[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T, pack bool) {
 	checkGemm(true, false, m1, n, k, lda1, len(a1), ldb, len(b), ldc, len(c))
 	checkGemm(true, false, m2, n, k, lda2, len(a2), ldb, len(b), ldc, max(0, len(c)-m1*ldc))
 	if len(bias) < n {
@@ -146,7 +159,7 @@ func WeightGrad[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b
 	if n == 0 {
 		return
 	}
-	if k > 0 && unsafe.Sizeof(beta) == 4 && weightGradAsm(k, n, as32(a1), lda1, m1, as32(a2), lda2, m2, as32(b), ldb, float32(beta), as32(c), ldc, as32(bias)) {
+	if k > 0 && unsafe.Sizeof(beta) == 4 && weightGradAsm(k, n, as32(a1), lda1, m1, as32(a2), lda2, m2, as32(b), ldb, float32(beta), as32(c), ldc, as32(bias), pack) {
 		return
 	}
 	Gemm(true, false, m1, n, k, 1, a1, lda1, b, ldb, beta, c, ldc)
