@@ -148,7 +148,7 @@ func grow[T any](s []T, n int) []T {
 
 // pass is one layer's forward or backward pass over one batch, cut into parts that up to
 // threads goroutines take as they come free (dispatch.parallel). Part p of the recurrence,
-// forward and back, owns the samples span(batch, parts, p) through every step; part p of the
+// forward and back, owns the samples sampleCuts[p] to sampleCuts[p+1] through every step; part p of the
 // weight gradients is one item (gradItems) and the inputs' gradient of a run of steps. No two
 // parts write the same value, and each value is summed in the same order whatever the number of
 // parts or threads.
@@ -174,8 +174,9 @@ type pass[T Float] struct {
 	// past it are padding at step t: no multiply reads or writes them.
 	active []int
 	// sliceCuts and itemCuts cut the steps into the weight gradients' slices and into the items
-	// of the inputs' gradient (cutSteps).
-	sliceCuts, itemCuts []int
+	// of the inputs' gradient (cutSteps); sampleCuts cuts the samples into the parts of the
+	// recurrence (cutSamples).
+	sliceCuts, itemCuts, sampleCuts []int
 
 	recur, bptt, grads func(part int) // the parts' methods, bound once
 	d                  *dispatch
@@ -196,6 +197,7 @@ func (r *pass[T]) forward() {
 		panic(fmt.Sprintf("lstm: input has %d values, want %d×%d×%d", len(r.x), r.steps, batch, d))
 	}
 	r.setActive()
+	r.cutSamples()
 	if r.projectsAll() {
 		h4 := 4 * r.l.NumUnits
 		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)
@@ -213,6 +215,29 @@ func (r *pass[T]) setActive() {
 			r.active[t] = b + 1
 		}
 	}
+}
+
+// cutSamples cuts the samples into r.parts runs of about the same steps to run (Σ length,
+// at least one sample each while there are enough): a batch sorted longest first in parts of
+// as many samples left its last part, of the shortest, done long before the others, and a
+// thread idle. Where the cuts fall changes no value.
+func (r *pass[T]) cutSamples() {
+	batch := len(r.lengths)
+	r.sampleCuts = append(r.sampleCuts[:0], 0)
+	total := 0
+	for _, n := range r.lengths {
+		total += min(n, r.steps)
+	}
+	b, sum := 0, 0
+	for p := 1; p < r.parts; p++ {
+		goal := total * p / r.parts
+		for b < batch-(r.parts-p) && (sum < goal || b < r.sampleCuts[p-1]+1) {
+			sum += min(r.lengths[b], r.steps)
+			b++
+		}
+		r.sampleCuts = append(r.sampleCuts, b)
+	}
+	r.sampleCuts = append(r.sampleCuts, batch)
 }
 
 // rowsAt returns how many rows from lo a part [lo, hi) multiplies at step t: up to its last
@@ -243,7 +268,7 @@ func (r *pass[T]) projectsAll() bool {
 func (r *pass[T]) recurPart(p int) {
 	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
 	h4, bh := 4*h, batch*h
-	lo, hi := span(batch, r.parts, p)
+	lo, hi := r.sampleCuts[p], r.sampleCuts[p+1]
 	if lo == hi {
 		return
 	}
@@ -333,7 +358,7 @@ func (r *pass[T]) backward() {
 func (r *pass[T]) bpttPart(p int) {
 	batch, h := len(r.lengths), r.l.NumUnits
 	h4, bh := 4*h, batch*h
-	lo, hi := span(batch, r.parts, p)
+	lo, hi := r.sampleCuts[p], r.sampleCuts[p+1]
 	if lo == hi {
 		return
 	}
