@@ -615,7 +615,7 @@ func (r *pass[T]) weightGrad(k0, k1, c0, c1 int, gw, gb []T, beta T) T {
 // coldGatesFrom is the size of the gates' buffer, in values, from which the weight gradients
 // read dZ as memory rather than cache (kernel.WeightGradCold): 8 MiB, a quarter of this
 // machine's L3. MNIST rows' 7 MiB stay in cache; a text batch of 64×256 has 32 MiB.
-const coldGatesFrom = 2 << 20
+var coldGatesFrom = 2 << 20
 
 // addGradSlices adds the sums of slices 1… into the gradients, in order.
 func (r *pass[T]) addGradSlices() {

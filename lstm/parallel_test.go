@@ -18,7 +18,15 @@ func TestThreadsGiveTheSameModel(t *testing.T) {
 		{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolMax, Dropout: 0.2},
 		{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolAttention, Dropout: 0.2, Cell: CellGRU, Bidirectional: true},
 		{InputDim: 5, NumUnits: 24, NumLayers: 1, Classes: 4, Pooling: PoolLast, Bidirectional: true},
+		{InputDim: 5, NumUnits: 24, NumLayers: 1, Classes: 4, Pooling: PoolLast},
+		// The weight gradients of a text batch's size (kernel.WeightGradCold).
+		{InputDim: 5, NumUnits: 24, NumLayers: 2, Classes: 4, Pooling: PoolLast, InputDropout: 0.1},
 	} {
+		defer func(n int) { coldGatesFrom = n }(coldGatesFrom)
+		coldGatesFrom = 1 << 62
+		if cfg.InputDropout > 0 {
+			coldGatesFrom = 0
+		}
 		train := func(threads int) result {
 			m, ws := trainSmall(t, cfg, 21, threads, 9, 37, TrainOptions[float32]{ClipNorm: 1})
 			r := result{weights: weightsOf(m)}
