@@ -14,9 +14,10 @@
 // (rsA = lda·4, ksA = 4) and op(A) = Aᵀ (rsA = 4, ksA = lda·4). Rows are addressed from one
 // base register per group of four: base, base+rs, base+2·rs, base+3·rs.
 //
-// AVX-512: MR = 1..14 rows × 32 columns (28 accumulators in Z0–Z27, B in Z28–Z29, A folded
-// into the FMA as an embedded broadcast); two 16-bit masks select the valid columns, so the
-// same kernel does the right edge. AVX2: MR = 1..6 rows × 16 columns (12 accumulators,
+// AVX-512: MR = 1..14 rows × 32 columns (28 accumulators in Z0–Z27, B in Z28–Z29, A(r, p)
+// broadcast into Z30 or Z31 for its two FMAs); two 16-bit masks select the valid columns, so
+// the same kernel does the right edge. The narrow kernels (MR × 16, for edges of 16 columns or
+// less) fold A into the FMA as an embedded broadcast. AVX2: MR = 1..6 rows × 16 columns (12 accumulators,
 // B in Y12–Y13, the broadcast in Y14), and a masked edge variant of MR = 1..5 that keeps its
 // two lane masks in Y13–Y14.
 //
@@ -154,8 +155,8 @@ func advance(w *bytes.Buffer, mr int, step string) {
 }
 
 // loop512 writes the k loop of an AVX-512 kernel (CX times, none if CX is 0): a row of B into
-// Z28–Z29 under K1–K2, then for each row r of A an embedded broadcast of A(r, p) into two FMAs;
-// the A bases move by step.
+// Z28–Z29 under K1–K2, then for each row r of A a broadcast of A(r, p) into Z30 or Z31 and two
+// FMAs; the A bases move by step.
 func loop512(w *bytes.Buffer, mr int, loop, done, step string) {
 	p := func(f string, a ...any) { fmt.Fprintf(w, "\t"+f+"\n", a...) }
 	p("TESTQ CX, CX")
@@ -164,8 +165,12 @@ func loop512(w *bytes.Buffer, mr int, loop, done, step string) {
 	p("VMOVUPS.Z (BX), K1, Z28")
 	p("VMOVUPS.Z 64(BX), K2, Z29")
 	for r := 0; r < mr; r++ {
-		p("VFMADD231PS.BCST %s, Z28, Z%d", rowAddr(r), 2*r)
-		p("VFMADD231PS.BCST %s, Z29, Z%d", rowAddr(r), 2*r+1)
+		// One load of A(r, p) for the two FMAs: two embedded broadcasts made the kernel
+		// wait on its loads (2·MR+2 a step for 2·MR FMAs).
+		bc := 30 + r%2
+		p("VBROADCASTSS %s, Z%d", rowAddr(r), bc)
+		p("VFMADD231PS Z%d, Z28, Z%d", bc, 2*r)
+		p("VFMADD231PS Z%d, Z29, Z%d", bc, 2*r+1)
 	}
 	advance(w, mr, step)
 	p("DECQ CX")
