@@ -148,10 +148,10 @@ func grow[T any](s []T, n int) []T {
 
 // pass is one layer's forward or backward pass over one batch, cut into parts that up to
 // threads goroutines take as they come free (dispatch.parallel). Part p of the recurrence,
-// forward and back, owns the samples sampleCuts[p] to sampleCuts[p+1] through every step; part p of the
-// weight gradients is one item (gradItems) and the inputs' gradient of a run of steps. No two
-// parts write the same value, and each value is summed in the same order whatever the number of
-// parts or threads.
+// forward and back, owns the samples sampleCuts[p] to sampleCuts[p+1] through every step; part
+// p of the weight gradients is one item (gradItems) and the inputs' gradient of a run of steps.
+// No two parts write the same value, and each value is summed in the same order whatever the
+// number of parts or threads.
 //
 // At each step a part multiplies only its rows up to its last sample that runs the step (at
 // least two rows, so that a row never goes through the one-row kernels because of where a part
@@ -306,7 +306,7 @@ func (r *pass[T]) recurPart(p int) {
 		cPrev, cCur := buf.cs[cs*bh:(cs+1)*bh], buf.cs[next*bh:(next+1)*bh]
 		ts := t % buf.tcSlots
 		tct := buf.tc[ts*bh : (ts+1)*bh]
-		ahead := buf.zSlots == r.steps && t+1 < r.steps
+		ahead := buf.zSlots == r.steps && !projected && t+1 < r.steps
 		for b := lo; b < hi; b++ {
 			o := b * h
 			if t >= r.lengths[b] {
