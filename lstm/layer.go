@@ -180,6 +180,9 @@ type pass[T Float] struct {
 
 	recur, bptt, grads func(part int) // the parts' methods, bound once
 	d                  *dispatch
+
+	forwardOnly bool        // no backward pass will follow (Workspace.ForwardOnly)
+	one         *onePass[T] // the buffers of forwardOne, made on its first use
 }
 
 func newPass[T Float]() *pass[T] {
@@ -198,6 +201,9 @@ func (r *pass[T]) forward() {
 	}
 	r.setActive()
 	r.cutSamples()
+	if r.forwardOne() {
+		return
+	}
 	if r.projectsAll() {
 		h4 := 4 * r.l.NumUnits
 		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)

@@ -501,6 +501,7 @@ func (m *Model[T]) forward(ws *Workspace[T], bt Batch[T], train bool, rng *rand.
 func (ws *Workspace[T]) run(r *pass[T], l *Layer[T], buf *layerBuffers[T], x []T) {
 	r.l, r.buf, r.x, r.lengths, r.steps = l, buf, x, ws.lengths, ws.steps
 	r.threads, r.parts = ws.Threads, ws.parts(len(ws.lengths))
+	r.forwardOnly = ws.ForwardOnly
 	r.forward()
 }
 

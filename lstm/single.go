@@ -1,0 +1,332 @@
+package lstm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/seqclf/seqclf/lstm/internal/kernel"
+)
+
+// The forward pass of one LSTM layer over one sample (batch 1, the latency of a single
+// request), on up to two cores. A step of one sample is a matrix-vector product by the
+// recurrent weights Wh (H × 4H: 256 KiB for 128 units) and the gates: it streams Wh from L2 and
+// is bound by the core's L2 bandwidth. This path cuts the units in two halves, [0, H/2) and
+// [H/2, H): half s owns the columns of its units in each of the four gate blocks, copied at
+// the start of the pass into a contiguous panel (H × 2H: one core streams it at about 1.4 times
+// the rate of the same columns read in place, rows 4H apart). The caller runs half 0 of
+// every step; half 1 goes to a helper goroutine on the other core when there is one, so each
+// core streams its own panel from its own L2 and the two exchange h_t, half each, through the
+// buffers and an atomic per step. Each half's product runs in two runs of rows
+// (kernel.GemvChain): over the first H/2 values of h_{t-1} (half 0's units), then over the
+// rest, so the caller streams the first half of its panel while the helper still makes the other
+// half of h_{t-1} (in one lockstep measurement this hid most of the hand-off). Without a helper (one thread, or the helper not scheduled
+// yet), the caller runs both halves: still the panels' faster reads.
+//
+// The gates' pre-activations of step t are kept in the pass's z buffer in the panels' column
+// order (half 0's i, f, g, o, then half 1's), so that each half's gemv writes and its
+// GatesForward reads one contiguous run; the input projection of all steps is made into that
+// order first (its items shared by both goroutines too). A pass that may be followed by a
+// backward pass puts z back in the usual order at the end.
+//
+// Every value is computed as the one-core path computes it: the projection by the same GEMM
+// micro-kernels, each value a sum over the same inputs in the same order; the recurrent product
+// as the same FMA chain over the rows in order that the matrix-vector kernel makes of each column
+// in its blocks of 64 (AVX2) or 128 (AVX-512) or more, whatever the block; the gates unit by
+// unit.
+// So the answers are the same bits as the batch-1 path's of the pass without it, on one core
+// or two (TestOneSampleSameBits).
+//
+// The helper is one goroutine for the process, parked on a channel between passes: a pass
+// hands it its work, and it spins only while that pass runs. Only one pass at a time uses it
+// (oneBusy); the others run their halves on their own core. Nothing waits on the helper but a
+// half it has claimed: a half it has not reached by the time the caller is free, the caller
+// takes, so a helper that is late to start, or kept off its core by other work, costs speed,
+// never progress.
+
+// oneMinSteps is the fewest steps a sample needs for this path: below, copying the panels
+// (a few µs) costs more than it saves.
+const oneMinSteps = 8
+
+// oneBlock is the steps of one item of the input projection: small enough that a goroutine
+// waits little on the other's last item, large enough to fill the GEMM's row blocks.
+const oneBlock = 16
+
+// The states of a step's half 1 in oneRun.turn.
+const (
+	halfFree    = 0 // up for grabs (once half 0 of the step before has run)
+	halfHelper  = 1 // claimed by the helper
+	halfCaller  = 2 // taken by the caller
+	halfBlocked = 3 // not yet: the projection is under way
+	stepShift   = 2
+)
+
+// oneRun is one pass on this path: the hand-off between the caller and the helper, one cache
+// line a counter, and what the pass reads and writes, fixed for its length. Each pass makes
+// its own, so that a helper still running for an earlier pass (late, and finding nothing left
+// to claim) never reads what a later pass changes.
+type oneRun[T Float] struct {
+	_ [64]byte
+	// turn is step<<stepShift | state of that step's half 1: step t is the next half 1 to
+	// run; t = steps once all have.
+	turn atomic.Uint64
+	_    [56]byte
+	// doneA is the number of steps whose half 0 has run.
+	doneA atomic.Uint64
+	_     [56]byte
+	// next is the next item of the preparation (0: copy half 1's panel; 1…: blocks of the
+	// projection), done the number of items done.
+	next atomic.Uint64
+	_    [56]byte
+	done atomic.Uint64
+	_    [56]byte
+
+	x, w, z, hs, cs, tc []T
+	panel               [2][]T // panel[s]: H × 4·(H/2), half s's columns of Wh in gate order
+	bias                []T    // 4H: B in panel order
+	acc                 [2][]T // acc[s]: 4·(H/2), half s's sums between its two runs of rows
+	steps, d, h         int
+	cSlots, tcSlots     int
+	items               int
+}
+
+// onePass holds a pass's buffers for this path, reused from one pass to the next.
+type onePass[T Float] struct {
+	panel [2][]T
+	acc   [2][]T
+	bias  []T
+	row   []T // 4H: scratch of the reordering back
+	// helped is how many half 1s the helper ran in the last pass (tests and benchmarks).
+	helped int
+}
+
+// oneOff turns this path off (tests and benchmarks compare the two).
+var oneOff bool
+
+// oneBusy is held by the pass that has the helper.
+var oneBusy atomic.Bool
+
+// oneHelper is the helper's queue: one pass at most waits in it.
+var oneHelper struct {
+	once sync.Once
+	c    chan interface{ help() }
+}
+
+func startOneHelper() {
+	oneHelper.c = make(chan interface{ help() }, 1)
+	go func() {
+		for run := range oneHelper.c {
+			run.help()
+		}
+	}()
+}
+
+// forwardOne runs the pass on this path when it applies, and reports whether it did: one
+// sample of LSTM, float32 on assembly kernels, all steps kept (projectsAll), the sample as long
+// as the batch, at least oneMinSteps steps, and H a multiple of 64 (each half's 4·H/2 columns a
+// whole number of the matrix-vector kernel's blocks, as the full width's are).
+func (r *pass[T]) forwardOne() bool {
+	h := r.l.NumUnits
+	var zero T
+	if oneOff || len(r.lengths) != 1 || r.lengths[0] != r.steps || r.steps < oneMinSteps || r.l.Cell != CellLSTM ||
+		unsafe.Sizeof(zero) != 4 || h%64 != 0 || !r.projectsAll() {
+		return false
+	}
+	if isa, _ := kernel.ISA(); isa == "go" {
+		return false
+	}
+	if r.one == nil {
+		r.one = &onePass[T]{}
+	}
+	o, hh := r.one, h/2
+	for s := range o.panel {
+		o.panel[s] = grow(o.panel[s], h*4*hh)
+		o.acc[s] = grow(o.acc[s], 4*hh)
+	}
+	o.bias = grow(o.bias, 4*h)
+	for s := range 2 {
+		for g := range 4 {
+			copy(o.bias[s*4*hh+g*hh:s*4*hh+(g+1)*hh], r.l.B.Value[g*h+s*hh:])
+		}
+	}
+	run := &oneRun[T]{
+		x: r.x, w: r.l.W.Value, z: r.buf.z, hs: r.buf.hs, cs: r.buf.cs, tc: r.buf.tc,
+		panel: o.panel, bias: o.bias, acc: o.acc,
+		steps: r.steps, d: r.l.InputDim, h: h, cSlots: r.buf.cSlots, tcSlots: r.buf.tcSlots,
+		items: 1 + max(1, r.steps/oneBlock),
+	}
+	run.turn.Store(halfBlocked)
+	clear(run.hs[:h])
+	clear(run.cs[:h])
+
+	helper := r.threads > 1 && runtime.GOMAXPROCS(0) > 1 && oneBusy.CompareAndSwap(false, true)
+	if helper {
+		oneHelper.once.Do(startOneHelper)
+		select {
+		case oneHelper.c <- run:
+		default:
+			oneBusy.Store(false)
+			helper = false
+		}
+	}
+	run.pack(0)
+	for run.prepItem() {
+	}
+	for spins := 0; run.done.Load() != uint64(run.items); spins++ {
+		pause(spins)
+	}
+	run.turn.Store(halfFree)
+	o.helped = run.steps - run.steps0()
+	if helper {
+		oneBusy.Store(false)
+	}
+	if !r.forwardOnly {
+		o.unorder(run)
+	}
+	return true
+}
+
+// steps0 runs the recurrence from the caller: half 0 of every step, and each half 1 that the
+// helper has not claimed by then. It returns how many half 1s it ran.
+func (o *oneRun[T]) steps0() (taken int) {
+	for t := range o.steps {
+		// Half 0's own units of h_{t-1} are ready; the others are once half 1 of step t-1 has
+		// run, turn having moved on to step t.
+		o.rows(0, t)
+		for spins := 0; o.turn.Load()>>stepShift < uint64(t); spins++ {
+			pause(spins)
+		}
+		o.finish(0, t)
+		o.doneA.Store(uint64(t + 1))
+		free := uint64(t)<<stepShift | halfFree
+		if o.turn.Load() == free && o.turn.CompareAndSwap(free, free|halfCaller) {
+			o.rows(1, t)
+			o.finish(1, t)
+			o.turn.Store(uint64(t+1) << stepShift)
+			taken++
+		}
+	}
+	for spins := 0; o.turn.Load()>>stepShift < uint64(o.steps); spins++ {
+		pause(spins)
+	}
+	return taken
+}
+
+// help is the helper's share of the pass: items of the preparation, then the half 1 of each
+// step it can claim. It returns once every step has been claimed.
+func (o *oneRun[T]) help() {
+	for o.prepItem() {
+	}
+	for spins := 0; ; {
+		v := o.turn.Load()
+		t := v >> stepShift
+		if t >= uint64(o.steps) {
+			return
+		}
+		if v&(1<<stepShift-1) != halfFree || o.doneA.Load() < t {
+			spins++
+			pause(spins)
+			continue
+		}
+		if !o.turn.CompareAndSwap(v, v|halfHelper) {
+			continue
+		}
+		o.rows(1, int(t))
+		o.finish(1, int(t))
+		o.turn.Store((t + 1) << stepShift)
+		spins = 0
+	}
+}
+
+// pause is one round of a spin-wait: a yield to the scheduler now and then, so that a goroutine
+// waiting on another that is off its core lets the scheduler run something else.
+func pause(spins int) {
+	if spins&1023 == 1023 {
+		runtime.Gosched()
+	}
+}
+
+// prepItem claims and runs one item of the preparation, reporting false when none is left.
+func (o *oneRun[T]) prepItem() bool {
+	i := o.next.Add(1) - 1
+	if i >= uint64(o.items) {
+		return false
+	}
+	if i == 0 {
+		o.pack(1)
+	} else {
+		o.project(int(i) - 1)
+	}
+	o.done.Add(1)
+	return true
+}
+
+// pack copies half s's columns of Wh into its panel: for each row, its units' columns of the
+// gates i, f, g, o in turn.
+func (o *oneRun[T]) pack(s int) {
+	h, hh := o.h, o.h/2
+	h4 := 4 * h
+	wh, p := o.w[o.d*h4:], o.panel[s]
+	for k := range h {
+		for g := range 4 {
+			copy(p[k*4*hh+g*hh:k*4*hh+(g+1)*hh], wh[k*h4+g*h+s*hh:])
+		}
+	}
+}
+
+// project makes the input projection x_t·Wx + b of block j of the steps into z, in panel order:
+// one GEMM per half and gate, from the columns of Wx in place. Every block has at least
+// oneMinSteps rows: one row would go to the matrix-vector kernel, which sums in another order
+// than the one-core path's GEMM of all steps.
+func (o *oneRun[T]) project(j int) {
+	blocks := o.items - 1
+	t0, t1 := j*o.steps/blocks, (j+1)*o.steps/blocks
+	h, hh, d := o.h, o.h/2, o.d
+	h4 := 4 * h
+	for s := range 2 {
+		for g := range 4 {
+			kernel.Gemm(false, false, t1-t0, hh, d, 1, o.x[t0*d:], d, o.w[g*h+s*hh:], h4, 0, o.z[t0*h4+s*4*hh+g*hh:], h4)
+		}
+	}
+	kernel.AddBias(o.z[t0*h4:t1*h4], o.bias)
+}
+
+// rows runs half s's first run of rows of step t: the sums over h_{t-1}'s first H/2 values
+// (the units of half 0), into the half's accumulators.
+func (o *oneRun[T]) rows(s, t int) {
+	h, hh := o.h, o.h/2
+	kernel.GemvChain(hh, 4*hh, o.hs[t*h:t*h+hh], o.panel[s], 4*hh, o.acc[s], false, nil)
+}
+
+// finish runs the rest of half s of step t: the sums over the last H/2 values of h_{t-1}, added
+// to the pre-activations z_t of the half's units (the input projection), then their gates, c_t
+// and h_t. With rows before it, the sums are the FMA chains of one matrix-vector product over
+// all of h_{t-1}: the bits of the one-core path's.
+func (o *oneRun[T]) finish(s, t int) {
+	h, hh := o.h, o.h/2
+	h4, n := 4*h, 4*hh
+	zt := o.z[t*h4+s*n : t*h4+(s+1)*n]
+	kernel.GemvChain(hh, n, o.hs[t*h+hh:(t+1)*h], o.panel[s][hh*n:], n, o.acc[s], true, zt)
+	lo := s * hh
+	cPrev := o.cs[(t%o.cSlots)*h+lo:]
+	cCur := o.cs[((t+1)%o.cSlots)*h+lo:]
+	tct := o.tc[(t%o.tcSlots)*h+lo:]
+	kernel.GatesForward(zt, cPrev[:hh], cCur[:hh], tct[:hh], o.hs[(t+1)*h+lo:(t+1)*h+lo+hh])
+}
+
+// unorder puts run's z back in the usual column order, for a backward pass.
+func (o *onePass[T]) unorder(run *oneRun[T]) {
+	h, hh := run.h, run.h/2
+	h4 := 4 * h
+	o.row = grow(o.row, h4)
+	for t := range run.steps {
+		zt := run.z[t*h4 : (t+1)*h4]
+		copy(o.row, zt)
+		for s := range 2 {
+			for g := range 4 {
+				copy(zt[g*h+s*hh:g*h+(s+1)*hh], o.row[s*4*hh+g*hh:])
+			}
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package lstm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/seqclf/seqclf/lstm/internal/kernel"
+)
+
+// oneResult is what a batch-1 pass leaves that anything reads: the logits, every layer's
+// outputs, and, after a backward pass, the gradients.
+type oneResult struct {
+	logits []float32
+	outs   [][]float32
+	grads  [][]float32
+	dx     []float32
+}
+
+func runOne(t *testing.T, m *Model[float32], ws *Workspace[float32], b Batch[float32], backward bool) oneResult {
+	t.Helper()
+	var r oneResult
+	r.logits = slices.Clone(m.Forward(ws, b))
+	for l := range m.Config.NumLayers {
+		r.outs = append(r.outs, slices.Clone(ws.Outputs(l)))
+	}
+	if backward {
+		ZeroGrad(m.Params())
+		if _, err := m.Loss(ws, b.Labels, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.Backward(ws)
+		for _, p := range m.Params() {
+			r.grads = append(r.grads, slices.Clone(p.Grad))
+		}
+		r.dx = slices.Clone(ws.InputGrad())
+	}
+	return r
+}
+
+func (r oneResult) equal(o oneResult) bool {
+	eq := func(a, b [][]float32) bool { return slices.EqualFunc(a, b, slices.Equal) }
+	return slices.Equal(r.logits, o.logits) && eq(r.outs, o.outs) && eq(r.grads, o.grads) && slices.Equal(r.dx, o.dx)
+}
+
+// oneSample returns a batch of one random sample of the given steps.
+func oneSample(rng *rand.Rand, steps, inputDim, classes int) Batch[float32] {
+	x := make([]float32, steps*inputDim)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return Batch[float32]{X: x, Lengths: []int{steps}, Steps: steps, Labels: []int{rng.IntN(classes)}}
+}
+
+// TestOneSampleSameBits checks that a sample run alone through forwardOne (its units cut in two
+// halves, on one goroutine or two) gives the same bits as the pass without it: logits, outputs,
+// and the gradients of a backward pass after it.
+func TestOneSampleSameBits(t *testing.T) {
+	defer func() { oneOff = false }()
+	isa, _ := kernel.ISA()
+	hasAsm := isa != "go" // forwardOne runs on the assembly kernels only
+	for _, cfg := range []Config{
+		{InputDim: 100, NumUnits: 128, NumLayers: 1, Classes: 2, Pooling: PoolMax},
+		{InputDim: 28, NumUnits: 128, NumLayers: 1, Classes: 10, Pooling: PoolLast},
+		{InputDim: 5, NumUnits: 64, NumLayers: 2, Classes: 3, Pooling: PoolAttention, Bidirectional: true},
+	} {
+		rng := rand.New(rand.NewPCG(8, 9))
+		m, err := New[float32](cfg, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, steps := range []int{oneMinSteps, 37, 130} {
+			b := oneSample(rng, steps, cfg.InputDim, cfg.Classes)
+			for _, backward := range []bool{false, true} {
+				oneOff = true
+				ws := m.NewWorkspace()
+				ws.Threads, ws.ForwardOnly = 1, !backward
+				want := runOne(t, m, ws, b, backward)
+				if ws.passes[0].one != nil {
+					t.Fatalf("H=%d, %d steps: forwardOne ran while off", cfg.NumUnits, steps)
+				}
+				oneOff = false
+				for _, threads := range []int{1, 2} {
+					ws := m.NewWorkspace()
+					ws.Threads, ws.ForwardOnly = threads, !backward
+					for round := range 3 { // the buffers reused
+						got := runOne(t, m, ws, b, backward)
+						if ran := ws.passes[0].one != nil; ran != hasAsm {
+							t.Fatalf("H=%d, %d steps: forwardOne ran: %v, want %v (assembly kernels: %v)", cfg.NumUnits, steps, ran, hasAsm, hasAsm)
+						}
+						if !got.equal(want) {
+							t.Errorf("H=%d, %d steps, %d threads, backward %v, round %d: differs from the pass without forwardOne",
+								cfg.NumUnits, steps, threads, backward, round)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestOneSampleConcurrent runs batch-1 passes from several goroutines at once, as a server's
+// requests do (one of them has the helper at a time, the others run alone): every answer must
+// be the one of the pass run by itself.
+func TestOneSampleConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	cfg := Config{InputDim: 20, NumUnits: 64, NumLayers: 1, Classes: 2, Pooling: PoolMean}
+	m, err := New[float32](cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches []Batch[float32]
+	var want [][]float32
+	for i := range 6 {
+		b := oneSample(rng, 20+7*i, cfg.InputDim, cfg.Classes)
+		batches = append(batches, b)
+		want = append(want, slices.Clone(m.Forward(m.NewWorkspace(), b)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ws := m.NewWorkspace()
+			ws.ForwardOnly = true
+			for i := range 30 {
+				k := (g + i) % len(batches)
+				if got := m.Forward(ws, batches[k]); !slices.Equal(got, want[k]) {
+					errs <- fmt.Errorf("goroutine %d, pass %d: sample %d gives %v, want %v", g, i, k, got, want[k])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// BenchmarkOneSample times a forward pass of one sample of the benchmark models' shapes (text:
+// 256 steps of 100 inputs; MNIST rows: 28 of 28; 128 units), without forwardOne ("off") and
+// with it on one thread or two; "helped/op" is the share of half 1s the helper ran.
+func BenchmarkOneSample(b *testing.B) {
+	defer func() { oneOff = false }()
+	for _, s := range []struct {
+		name         string
+		steps, input int
+	}{{"text", 256, 100}, {"mnist", 28, 28}} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		m, err := New[float32](Config{InputDim: s.input, NumUnits: 128, NumLayers: 1, Classes: 2, Pooling: PoolMax}, rng)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch := oneSample(rng, s.steps, s.input, 2)
+		for _, v := range []struct {
+			name    string
+			off     bool
+			threads int
+		}{{"off", true, 2}, {"1thread", false, 1}, {"2threads", false, 2}} {
+			b.Run(s.name+"/"+v.name, func(b *testing.B) {
+				oneOff = v.off
+				ws := m.NewWorkspace()
+				ws.Threads, ws.ForwardOnly = v.threads, true
+				helped := 0
+				for b.Loop() {
+					m.Forward(ws, batch)
+					if o := ws.passes[0].one; o != nil {
+						helped += o.helped
+					}
+				}
+				b.ReportMetric(float64(helped)/float64(b.N*s.steps), "helped/op")
+			})
+		}
+	}
+}
