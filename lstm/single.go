@@ -188,29 +188,42 @@ func (r *pass[T]) forwardOne() bool {
 }
 
 // steps0 runs the recurrence from the caller: half 0 of every step, and each half 1 that the
-// helper has not claimed by then. It returns how many half 1s it ran.
+// helper has not claimed by the time the caller needs it. It returns how many half 1s it ran.
 func (o *oneRun[T]) steps0() (taken int) {
+	o.rows(0, 0)
 	for t := range o.steps {
-		// Half 0's own units of h_{t-1} are ready; the others are once half 1 of step t-1 has
-		// run, turn having moved on to step t.
-		o.rows(0, t)
-		for spins := 0; o.turn.Load()>>stepShift < uint64(t); spins++ {
-			pause(spins)
-		}
+		taken += o.await(t)
 		o.finish(0, t)
 		o.doneA.Store(uint64(t + 1))
-		free := uint64(t)<<stepShift | halfFree
-		if o.turn.Load() == free && o.turn.CompareAndSwap(free, free|halfCaller) {
-			o.rows(1, t)
-			o.finish(1, t)
-			o.turn.Store(uint64(t+1) << stepShift)
-			taken++
+		if t+1 < o.steps {
+			// Its own units of h_t are ready: the first run of rows of the next step
+			// streams while the helper makes the others.
+			o.rows(0, t+1)
 		}
 	}
-	for spins := 0; o.turn.Load()>>stepShift < uint64(o.steps); spins++ {
+	return taken + o.await(o.steps)
+}
+
+// await returns once half 1 of step t-1 has run (turn has moved on to step t), running it
+// itself if the helper has not claimed it: it reports 1 if it did.
+func (o *oneRun[T]) await(t int) int {
+	if t == 0 {
+		return 0
+	}
+	free := uint64(t-1)<<stepShift | halfFree
+	for spins := 0; ; spins++ {
+		v := o.turn.Load()
+		if v>>stepShift >= uint64(t) {
+			return 0
+		}
+		if v == free && o.turn.CompareAndSwap(free, free|halfCaller) {
+			o.rows(1, t-1)
+			o.finish(1, t-1)
+			o.turn.Store(uint64(t) << stepShift)
+			return 1
+		}
 		pause(spins)
 	}
-	return taken
 }
 
 // help is the helper's share of the pass: items of the preparation, then the half 1 of each
@@ -232,6 +245,8 @@ func (o *oneRun[T]) help() {
 		if !o.turn.CompareAndSwap(v, v|halfHelper) {
 			continue
 		}
+		h4, n := 4*o.h, 2*o.h
+		kernel.PrefetchW(o.z[int(t)*h4+n : int(t+1)*h4]) // written by the other core's projection
 		o.rows(1, int(t))
 		o.finish(1, int(t))
 		o.turn.Store((t + 1) << stepShift)

@@ -33,3 +33,12 @@ func GemvChain[T Float](k, n int, x, b []T, ldb int, acc []T, cont bool, y []T) 
 	}
 	return n == 0 || gemvChainAsm(k, &as32(x)[0], &as32(b)[0], ldb, pa, n, py, flags)
 }
+
+// PrefetchW asks the CPU to bring s's cache lines into this core's cache, owned, for values it
+// will soon read and write that another core wrote last. It only hints: nothing without
+// assembly, or for float64.
+func PrefetchW[T Float](s []T) {
+	if len(s) > 0 && is32[T]() {
+		prefetchWAsm(as32(s))
+	}
+}

@@ -11,6 +11,18 @@ func gemvChain512(k int, x *float32, b *float32, ldb int, acc *float32, n int, y
 //go:noescape
 func gemvChain256(k int, x *float32, b *float32, ldb int, acc *float32, n int, y *float32, flags int)
 
+//go:noescape
+func prefetchW(p *float32, n int)
+
+// prefetchWAsm asks for s's cache lines for writing, reporting false without assembly.
+func prefetchWAsm(s []float32) bool {
+	if isa == isaGo {
+		return false
+	}
+	prefetchW(&s[0], 4*len(s))
+	return true
+}
+
 // gemvChainAsm runs GemvChain's kernel on the chosen instruction set, reporting false without
 // one. The arguments have been checked.
 func gemvChainAsm(k int, x, b *float32, ldb int, acc *float32, n int, y *float32, flags int) bool {

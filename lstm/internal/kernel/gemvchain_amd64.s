@@ -9,8 +9,9 @@
 // blocks, and y += s the rounding of their epilogue with alpha = beta = 1 (s·1 + y·1 rounded
 // once): a product by runs of rows, each continuing the one before, gives their bits. Columns in
 // blocks of 256 then 128 (AVX-512, n a multiple of 128) or 64 (AVX2, n a multiple of 64). With
-// flags&2, the block's y is prefetched before its loop: a y written by another core then arrives
-// while the rows stream.
+// flags&2, the block's y is prefetched for writing (PREFETCHW, as bytes: the assembler has no
+// name for it) before its loop: a y last written by another core then arrives, owned, while the
+// rows stream.
 
 // func gemvChain512(k int, x *float32, b *float32, ldb int, acc *float32, n int, y *float32, flags int)
 TEXT ·gemvChain512(SB), NOSPLIT, $0-64
@@ -68,22 +69,22 @@ cwzero:
 cwfinal:
 	TESTQ $2, R12
 	JEQ cwloop
-	PREFETCHT0 0(R9)
-	PREFETCHT0 64(R9)
-	PREFETCHT0 128(R9)
-	PREFETCHT0 192(R9)
-	PREFETCHT0 256(R9)
-	PREFETCHT0 320(R9)
-	PREFETCHT0 384(R9)
-	PREFETCHT0 448(R9)
-	PREFETCHT0 512(R9)
-	PREFETCHT0 576(R9)
-	PREFETCHT0 640(R9)
-	PREFETCHT0 704(R9)
-	PREFETCHT0 768(R9)
-	PREFETCHT0 832(R9)
-	PREFETCHT0 896(R9)
-	PREFETCHT0 960(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $0 // PREFETCHW 0(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $64 // PREFETCHW 64(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $128 // PREFETCHW 128(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $192 // PREFETCHW 192(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $256 // PREFETCHW 256(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $320 // PREFETCHW 320(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $384 // PREFETCHW 384(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $448 // PREFETCHW 448(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $512 // PREFETCHW 512(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $576 // PREFETCHW 576(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $640 // PREFETCHW 640(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $704 // PREFETCHW 704(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $768 // PREFETCHW 768(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $832 // PREFETCHW 832(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $896 // PREFETCHW 896(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $960 // PREFETCHW 960(R9)
 
 cwloop:
 	VBROADCASTSS (SI), Z16
@@ -200,14 +201,14 @@ cnzero:
 cnfinal:
 	TESTQ $2, R12
 	JEQ cnloop
-	PREFETCHT0 0(R9)
-	PREFETCHT0 64(R9)
-	PREFETCHT0 128(R9)
-	PREFETCHT0 192(R9)
-	PREFETCHT0 256(R9)
-	PREFETCHT0 320(R9)
-	PREFETCHT0 384(R9)
-	PREFETCHT0 448(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $0 // PREFETCHW 0(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $64 // PREFETCHW 64(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $128 // PREFETCHW 128(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $192 // PREFETCHW 192(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $256 // PREFETCHW 256(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $320 // PREFETCHW 320(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $384 // PREFETCHW 384(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $448 // PREFETCHW 448(R9)
 
 cnloop:
 	VBROADCASTSS (SI), Z16
@@ -305,10 +306,10 @@ vczero:
 vcfinal:
 	TESTQ $2, R12
 	JEQ vcloop
-	PREFETCHT0 0(R9)
-	PREFETCHT0 64(R9)
-	PREFETCHT0 128(R9)
-	PREFETCHT0 192(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $0 // PREFETCHW 0(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $64 // PREFETCHW 64(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $128 // PREFETCHW 128(R9)
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x89; LONG $192 // PREFETCHW 192(R9)
 
 vcloop:
 	VBROADCASTSS (SI), Y15
@@ -364,4 +365,22 @@ vcnext:
 
 vcdone:
 	VZEROUPPER
+	RET
+
+// func prefetchW(p *float32, n int)
+//
+// PREFETCHW of the n bytes from p, a cache line at a time.
+TEXT ·prefetchW(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), R9
+	MOVQ n+8(FP), CX
+
+pwloop:
+	CMPQ CX, $0
+	JLE  pwdone
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x09 // PREFETCHW (R9)
+	ADDQ $64, R9
+	SUBQ $64, CX
+	JMP  pwloop
+
+pwdone:
 	RET
