@@ -50,6 +50,12 @@ import (
 // (a few µs) costs more than it saves.
 const oneMinSteps = 8
 
+// oneHelperSteps is the fewest steps for which a pass hands half its work to the helper: a
+// helper parked between passes took 70–100 µs to start (an idle vCPU's wake-up on the
+// benchmark machine, with the caller spinning), by which time a shorter pass (28 steps of MNIST
+// rows: about 55 µs) is over; it would only have woken the other core for nothing.
+const oneHelperSteps = 64
+
 // oneBlock is the steps of one item of the input projection: small enough that a goroutine
 // waits little on the other's last item, large enough to fill the GEMM's row blocks.
 const oneBlock = 16
@@ -161,7 +167,7 @@ func (r *pass[T]) forwardOne() bool {
 	clear(run.hs[:h])
 	clear(run.cs[:h])
 
-	helper := r.threads > 1 && runtime.GOMAXPROCS(0) > 1 && time.Now().UnixNano() >= oneAvoidUntil.Load() &&
+	helper := r.threads > 1 && r.steps >= oneHelperSteps && runtime.GOMAXPROCS(0) > 1 && time.Now().UnixNano() >= oneAvoidUntil.Load() &&
 		oneBusy.CompareAndSwap(false, true)
 	if helper {
 		oneHelper.once.Do(startOneHelper)

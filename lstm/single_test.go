@@ -114,7 +114,7 @@ func TestOneSampleConcurrent(t *testing.T) {
 	var batches []Batch[float32]
 	var want [][]float32
 	for i := range 6 {
-		b := oneSample(rng, 20+7*i, cfg.InputDim, cfg.Classes)
+		b := oneSample(rng, oneHelperSteps+7*i, cfg.InputDim, cfg.Classes)
 		batches = append(batches, b)
 		want = append(want, slices.Clone(m.Forward(m.NewWorkspace(), b)))
 	}
