@@ -27,8 +27,11 @@ import (
 //
 // The gates' pre-activations of step t are kept in the pass's z buffer in the panels' column
 // order (half 0's i, f, g, o, then half 1's), so that each half's gemv writes and its
-// GatesForward reads one contiguous run; the input projection of all steps is made into that
-// order first (its items shared by both goroutines too). A pass that may be followed by a
+// GatesForward reads one contiguous run. The input projection is made into that order in blocks
+// of oneBlock steps, claimed in order: the helper, from when it starts, makes the blocks not yet
+// claimed, running ahead of the caller, which makes a block itself when its steps need it and
+// nobody has. So the caller starts the recurrence at once, on its own while the helper wakes
+// up (70-100 µs here, about 40 steps), rather than making the whole projection first. A pass that may be followed by a
 // backward pass puts z back in the usual order at the end.
 //
 // Every value is computed as the one-core path computes it: the projection by the same GEMM
@@ -62,11 +65,10 @@ const oneBlock = 16
 
 // The states of a step's half 1 in oneRun.turn.
 const (
-	halfFree    = 0 // up for grabs (once half 0 of the step before has run)
-	halfHelper  = 1 // claimed by the helper
-	halfCaller  = 2 // taken by the caller
-	halfBlocked = 3 // not yet: the projection is under way
-	stepShift   = 2
+	halfFree   = 0 // up for grabs (once half 0 of the step before has run)
+	halfHelper = 1 // claimed by the helper
+	halfCaller = 2 // taken by the caller
+	stepShift  = 2
 )
 
 // oneRun is one pass on this path: the hand-off between the caller and the helper, one cache
@@ -82,11 +84,8 @@ type oneRun[T Float] struct {
 	// doneA is the number of steps whose half 0 has run.
 	doneA atomic.Uint64
 	_     [56]byte
-	// next is the next item of the preparation (0: copy half 1's panel; 1…: blocks of the
-	// projection), done the number of items done.
+	// next is the next block of steps whose input projection is up for grabs.
 	next atomic.Uint64
-	_    [56]byte
-	done atomic.Uint64
 	_    [56]byte
 
 	x, w, z, hs, cs, tc []T
@@ -95,15 +94,18 @@ type oneRun[T Float] struct {
 	acc                 [2][]T // acc[s]: 4·(H/2), half s's sums between its two runs of rows
 	steps, d, h         int
 	cSlots, tcSlots     int
-	items               int
+	blocks              int
+	// projected[j] is set once block j's projection is in z.
+	projected []atomic.Uint32
 }
 
 // onePass holds a pass's buffers for this path, reused from one pass to the next.
 type onePass[T Float] struct {
-	panel [2][]T
-	acc   [2][]T
-	bias  []T
-	row   []T // 4H: scratch of the reordering back
+	panel     [2][]T
+	acc       [2][]T
+	projected []atomic.Uint32
+	bias      []T
+	row       []T // 4H: scratch of the reordering back
 	// helped is how many half 1s the helper ran in the last pass (tests and benchmarks).
 	helped int
 }
@@ -157,13 +159,19 @@ func (r *pass[T]) forwardOne() bool {
 			copy(o.bias[s*4*hh+g*hh:s*4*hh+(g+1)*hh], r.l.B.Value[g*h+s*hh:])
 		}
 	}
+	blocks := max(1, r.steps/oneBlock)
+	if len(o.projected) < blocks {
+		o.projected = make([]atomic.Uint32, blocks)
+	}
+	for j := range blocks {
+		o.projected[j].Store(0)
+	}
 	run := &oneRun[T]{
 		x: r.x, w: r.l.W.Value, z: r.buf.z, hs: r.buf.hs, cs: r.buf.cs, tc: r.buf.tc,
 		panel: o.panel, bias: o.bias, acc: o.acc,
 		steps: r.steps, d: r.l.InputDim, h: h, cSlots: r.buf.cSlots, tcSlots: r.buf.tcSlots,
-		items: 1 + max(1, r.steps/oneBlock),
+		blocks: blocks, projected: o.projected[:blocks],
 	}
-	run.turn.Store(halfBlocked)
 	clear(run.hs[:h])
 	clear(run.cs[:h])
 
@@ -179,14 +187,7 @@ func (r *pass[T]) forwardOne() bool {
 		}
 	}
 	run.pack(0)
-	for run.prepItem() {
-	}
-	var stall stallClock
-	for spins := 0; run.done.Load() != uint64(run.items); spins++ {
-		stall.tick(spins, true) // the helper runs the last items
-		pause(spins)
-	}
-	run.turn.Store(halfFree)
+	run.pack(1)
 	o.helped = run.steps - run.steps0()
 	if helper {
 		oneBusy.Store(false)
@@ -202,6 +203,7 @@ func (r *pass[T]) forwardOne() bool {
 func (o *oneRun[T]) steps0() (taken int) {
 	o.rows(0, 0)
 	for t := range o.steps {
+		o.ensure(o.block(t))
 		taken += o.await(t)
 		o.finish(0, t)
 		o.doneA.Store(uint64(t + 1))
@@ -284,10 +286,10 @@ func (c *stallClock) tick(spins int, avoid bool) (stalled bool) {
 	return c.flagged
 }
 
-// help is the helper's share of the pass: items of the preparation, then the half 1 of each
-// step it can claim. It returns once every step has been claimed.
+// help is the helper's share of the pass: the blocks of the projection not yet claimed, then
+// the half 1 of each step it can claim. It returns once every step has been claimed.
 func (o *oneRun[T]) help() {
-	for o.prepItem() {
+	for o.projectNext() {
 	}
 	var stall stallClock
 	for spins := 0; ; {
@@ -296,7 +298,7 @@ func (o *oneRun[T]) help() {
 		if t >= uint64(o.steps) {
 			return
 		}
-		if v&(1<<stepShift-1) != halfFree || o.doneA.Load() < t {
+		if v&(1<<stepShift-1) != halfFree || o.doneA.Load() < t || o.projected[o.block(int(t))].Load() == 0 {
 			spins++
 			if stall.tick(spins, false) {
 				return // the caller is off its core: it will take the halves left
@@ -324,19 +326,41 @@ func pause(spins int) {
 	}
 }
 
-// prepItem claims and runs one item of the preparation, reporting false when none is left.
-func (o *oneRun[T]) prepItem() bool {
-	i := o.next.Add(1) - 1
-	if i >= uint64(o.items) {
+// projectNext claims the next block of the projection and makes it, reporting false when
+// none is left.
+func (o *oneRun[T]) projectNext() bool {
+	j := o.next.Add(1) - 1
+	if j >= uint64(o.blocks) {
 		return false
 	}
-	if i == 0 {
-		o.pack(1)
-	} else {
-		o.project(int(i) - 1)
-	}
-	o.done.Add(1)
+	o.project(int(j))
+	o.projected[j].Store(1)
 	return true
+}
+
+// ensure returns once block j's projection is made: by the caller itself if nobody has
+// claimed it, or by whoever has. Blocks are claimed in order.
+func (o *oneRun[T]) ensure(j int) {
+	var stall stallClock
+	for spins := 0; o.projected[j].Load() == 0; spins++ {
+		if v := o.next.Load(); v == uint64(j) && o.next.CompareAndSwap(v, v+1) {
+			o.project(j)
+			o.projected[j].Store(1)
+			return
+		}
+		stall.tick(spins, true) // the helper is making it
+		pause(spins)
+	}
+}
+
+// block returns the block of the projection that holds step t: block j holds steps
+// j·steps/blocks to (j+1)·steps/blocks.
+func (o *oneRun[T]) block(t int) int {
+	j := t * o.blocks / o.steps
+	if t >= (j+1)*o.steps/o.blocks {
+		j++
+	}
+	return j
 }
 
 // pack copies half s's columns of Wh into its panel: for each row, its units' columns of the
@@ -357,8 +381,7 @@ func (o *oneRun[T]) pack(s int) {
 // oneMinSteps rows: one row would go to the matrix-vector kernel, which sums in another order
 // than the one-core path's GEMM of all steps.
 func (o *oneRun[T]) project(j int) {
-	blocks := o.items - 1
-	t0, t1 := j*o.steps/blocks, (j+1)*o.steps/blocks
+	t0, t1 := j*o.steps/o.blocks, (j+1)*o.steps/o.blocks
 	h, hh, d := o.h, o.h/2, o.d
 	h4 := 4 * h
 	for s := range 2 {
