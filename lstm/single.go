@@ -14,40 +14,40 @@ import (
 // request), on up to two cores. A step of one sample is a matrix-vector product by the
 // recurrent weights Wh (H × 4H: 256 KiB for 128 units) and the gates: it streams Wh from L2 and
 // is bound by the core's L2 bandwidth. This path cuts the units in two halves, [0, H/2) and
-// [H/2, H): half s owns the columns of its units in each of the four gate blocks, copied at
-// the start of the pass into a contiguous panel (H × 2H: one core streams it at about 1.4 times
-// the rate of the same columns read in place, rows 4H apart). The caller runs half 0 of
-// every step; half 1 goes to a helper goroutine on the other core when there is one, so each
-// core streams its own panel from its own L2 and the two exchange h_t, half each, through the
-// buffers and an atomic per step. Each half's product runs in two runs of rows
-// (kernel.GemvChain): over the first H/2 values of h_{t-1} (half 0's units), then over the
-// rest, so the caller streams the first half of its panel while the helper still makes the other
-// half of h_{t-1} (in one lockstep measurement this hid most of the hand-off). Without a helper (one thread, or the helper not scheduled
-// yet), the caller runs both halves: still the panels' faster reads.
+// [H/2, H): half s owns the columns of its units in each of the four gate blocks, copied at the
+// start of the pass into a contiguous panel (H × 2H: one core streams it at about 1.4 times the
+// rate of the same columns read in place, rows 4H apart). The caller runs half 0 of every step;
+// half 1 goes to a helper goroutine on the other core when there is one, so each core streams
+// its own panel from its own L2, and the two exchange h_t, half each, through the buffers and an
+// atomic per step. Each half's product runs in two runs of rows (kernel.GemvChain): over the
+// first H/2 values of h_{t-1} (half 0's units), then over the rest, so that the caller streams
+// the first half of its panel while the helper still makes the rest of h_{t-1}. Without a
+// helper (one thread, or the helper not started yet), the caller runs both halves: still the
+// panels' faster reads.
 //
 // The gates' pre-activations of step t are kept in the pass's z buffer in the panels' column
-// order (half 0's i, f, g, o, then half 1's), so that each half's gemv writes and its
+// order (half 0's i, f, g, o, then half 1's), so that each half's product writes and its
 // GatesForward reads one contiguous run. The input projection is made into that order in blocks
 // of oneBlock steps, claimed in order: the helper, from when it starts, makes the blocks not yet
 // claimed, running ahead of the caller, which makes a block itself when its steps need it and
-// nobody has. So the caller starts the recurrence at once, on its own while the helper wakes
-// up (70-100 µs here, about 40 steps), rather than making the whole projection first. A pass that may be followed by a
-// backward pass puts z back in the usual order at the end.
+// nobody has. So the caller starts the recurrence at once, alone while the helper wakes up
+// (70–100 µs here, about 40 steps), rather than making the whole projection first. A pass that
+// may be followed by a backward pass puts z back in the usual order at the end.
 //
 // Every value is computed as the one-core path computes it: the projection by the same GEMM
 // micro-kernels, each value a sum over the same inputs in the same order; the recurrent product
-// as the same FMA chain over the rows in order that the matrix-vector kernel makes of each column
-// in its blocks of 64 (AVX2) or 128 (AVX-512) or more, whatever the block; the gates unit by
-// unit.
-// So the answers are the same bits as the batch-1 path's of the pass without it, on one core
-// or two (TestOneSampleSameBits).
+// as the FMA chain over the rows in order that the matrix-vector kernel makes of each column in
+// its blocks of 64 (AVX2) or 128 (AVX-512) or more, whatever the block; the gates unit by unit.
+// So the answers are the bits of the pass without this path, on one core or two
+// (TestOneSampleSameBits).
 //
-// The helper is one goroutine for the process, parked on a channel between passes: a pass
-// hands it its work, and it spins only while that pass runs. Only one pass at a time uses it
-// (oneBusy); the others run their halves on their own core. Nothing waits on the helper but a
-// half it has claimed: a half it has not reached by the time the caller is free, the caller
-// takes, so a helper that is late to start, or kept off its core by other work, costs speed,
-// never progress.
+// The helper is one goroutine for the process, parked on a channel between passes: a pass hands
+// it its work, and it spins only while that pass runs. Only one pass at a time uses it
+// (oneBusy); the others run both halves on their own core. The caller waits on the helper only
+// for work the helper has claimed (a block of the projection, a half step): work it has not
+// reached by the time the caller needs it, the caller takes, so a helper that is late to start
+// costs speed, never progress; one kept off its core by other work is noticed (stallClock) and
+// left out of the passes that follow for a while.
 
 // oneMinSteps is the fewest steps a sample needs for this path: below, copying the panels
 // (a few µs) costs more than it saves.
@@ -59,22 +59,24 @@ const oneMinSteps = 8
 // rows: about 55 µs) is over; it would only have woken the other core for nothing.
 const oneHelperSteps = 64
 
-// oneBlock is the steps of one item of the input projection: small enough that a goroutine
-// waits little on the other's last item, large enough to fill the GEMM's row blocks.
+// oneBlock is the steps of one block of the input projection: small enough that a goroutine
+// waits little on a block the other is making, large enough to fill the GEMM's row blocks.
 const oneBlock = 16
 
 // The states of a step's half 1 in oneRun.turn.
 const (
-	halfFree   = 0 // up for grabs (once half 0 of the step before has run)
-	halfHelper = 1 // claimed by the helper
-	halfCaller = 2 // taken by the caller
-	stepShift  = 2
+	halfFree    = 0 // up for grabs (once half 0 of the step before has run)
+	halfHelper  = 1 // claimed by the helper
+	halfCaller  = 2 // taken by the caller
+	halfBlocked = 3 // not yet: the panels are being copied
+	stepShift   = 2
 )
 
 // oneRun is one pass on this path: the hand-off between the caller and the helper, one cache
-// line a counter, and what the pass reads and writes, fixed for its length. Each pass makes
-// its own, so that a helper still running for an earlier pass (late, and finding nothing left
-// to claim) never reads what a later pass changes.
+// line a counter, and what the pass reads and writes, fixed for its length. Each pass makes its
+// own, so that a helper still running for an earlier pass (late, and finding nothing left to
+// claim) can never claim work of a later one, and so never writes, or reads but atomically,
+// what a later pass uses.
 type oneRun[T Float] struct {
 	_ [64]byte
 	// turn is step<<stepShift | state of that step's half 1: step t is the next half 1 to
@@ -172,6 +174,7 @@ func (r *pass[T]) forwardOne() bool {
 		steps: r.steps, d: r.l.InputDim, h: h, cSlots: r.buf.cSlots, tcSlots: r.buf.tcSlots,
 		blocks: blocks, projected: o.projected[:blocks],
 	}
+	run.turn.Store(halfBlocked) // the helper may start on the projection meanwhile
 	clear(run.hs[:h])
 	clear(run.cs[:h])
 
@@ -188,6 +191,7 @@ func (r *pass[T]) forwardOne() bool {
 	}
 	run.pack(0)
 	run.pack(1)
+	run.turn.Store(halfFree)
 	o.helped = run.steps - run.steps0()
 	if helper {
 		oneBusy.Store(false)
