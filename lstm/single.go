@@ -89,6 +89,8 @@ type oneRun[T Float] struct {
 	// next is the next block of steps whose input projection is up for grabs.
 	next atomic.Uint64
 	_    [56]byte
+	// stalled is set when the caller waited oneStall on the helper.
+	stalled atomic.Bool
 
 	x, w, z, hs, cs, tc []T
 	panel               [2][]T // panel[s]: H × 4·(H/2), half s's columns of Wh in gate order
@@ -195,6 +197,9 @@ func (r *pass[T]) forwardOne() bool {
 	o.helped = run.steps - run.steps0()
 	if helper {
 		oneBusy.Store(false)
+		if d := oneAvoid.Load(); d > 0 && o.helped > 0 && !run.stalled.Load() {
+			oneAvoid.CompareAndSwap(d, d/2)
+		}
 	}
 	if !r.forwardOnly {
 		o.unorder(run)
@@ -239,17 +244,22 @@ func (o *oneRun[T]) await(t int) int {
 			o.turn.Store(uint64(t) << stepShift)
 			return 1
 		}
-		stall.tick(spins, true) // the helper has claimed it: nothing to do but wait
+		if stall.tick(spins, true) { // the helper has claimed it: nothing to do but wait
+			o.stalled.Store(true)
+		}
 		pause(spins)
 	}
 }
 
 // oneStall is how long the caller may wait on work that the helper has claimed before the
-// helper is taken as kept off its core by other work (a half step takes about a microsecond,
-// an item of the projection a few; a time slice of the OS scheduler, milliseconds): the passes
+// helper is taken as kept off its core by other work (a half step takes about a microsecond, a
+// block of the projection about 8; a time slice of the OS scheduler, milliseconds): the passes
 // of the next oneAvoid then run without it. With a busy process on the other core, a pass with
-// the helper waited up to a time slice whenever the helper lost its core holding a half
-// (TestScratchDist-style measurement: p90 2.3 ms, p99 6.5 ms, against 0.66 and 0.70 without).
+// the helper waited up to a time slice whenever the helper lost its core holding a half (400
+// passes: p90 2.3 ms, p99 6.5 ms, against 0.66 and 0.70 without the helper). oneAvoid doubles
+// from oneAvoidMin at each stall up to oneAvoidMax, and halves at each pass the helper ran
+// without one: a stall now and then (another process passing through) costs a few ms of passes
+// on one core, a lasting one a probe pass a second.
 //
 // A long wait of the helper on the caller makes it leave the pass, freeing its core: with a
 // busy process on one core, the scheduler may leave the caller to share that core while the
@@ -257,12 +267,24 @@ func (o *oneRun[T]) await(t int) int {
 // with a busy loop pinned to one core). That one sets no oneAvoidUntil: the caller may only have
 // lost its core for a moment, and the next pass may well have both.
 const (
-	oneStall = 50 * time.Microsecond
-	oneAvoid = 100 * time.Millisecond
+	oneStall    = 50 * time.Microsecond
+	oneAvoidMin = 5 * time.Millisecond
+	oneAvoidMax = time.Second
 )
 
-// oneAvoidUntil is the time (Unix ns) before which passes do not use the helper.
-var oneAvoidUntil atomic.Int64
+var (
+	// oneAvoidUntil is the time (Unix ns) before which passes do not use the helper.
+	oneAvoidUntil atomic.Int64
+	// oneAvoid is the length of the last wait set in oneAvoidUntil, in ns.
+	oneAvoid atomic.Int64
+)
+
+// avoidHelper keeps the helper out of the passes of the next oneAvoid, doubled.
+func avoidHelper(now time.Time) {
+	d := min(max(2*oneAvoid.Load(), int64(oneAvoidMin)), int64(oneAvoidMax))
+	oneAvoid.Store(d)
+	oneAvoidUntil.Store(now.UnixNano() + d)
+}
 
 // stallClock times a wait of one goroutine on the other, from its 256th round on (a short wait
 // never reads the clock), and reports it stalled once it has lasted oneStall, setting
@@ -283,7 +305,7 @@ func (c *stallClock) tick(spins int, avoid bool) (stalled bool) {
 	}
 	if now.Sub(c.start) > oneStall {
 		if avoid {
-			oneAvoidUntil.Store(now.Add(oneAvoid).UnixNano())
+			avoidHelper(now)
 		}
 		c.flagged = true
 	}
@@ -352,7 +374,9 @@ func (o *oneRun[T]) ensure(j int) {
 			o.projected[j].Store(1)
 			return
 		}
-		stall.tick(spins, true) // the helper is making it
+		if stall.tick(spins, true) { // the helper is making it
+			o.stalled.Store(true)
+		}
 		pause(spins)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
 )
@@ -189,5 +190,22 @@ func TestOneBlock(t *testing.T) {
 				t.Fatalf("%d steps, step %d: block %d of %d holds [%d, %d)", steps, s, j, o.blocks, lo, hi)
 			}
 		}
+	}
+}
+
+// TestAvoidHelper checks the wait after stalls: oneAvoidMin at the first, doubled at each
+// next, at most oneAvoidMax.
+func TestAvoidHelper(t *testing.T) {
+	saved, savedUntil := oneAvoid.Load(), oneAvoidUntil.Load()
+	defer func() { oneAvoid.Store(saved); oneAvoidUntil.Store(savedUntil) }()
+	oneAvoid.Store(0)
+	now := time.Unix(1000, 0)
+	want := oneAvoidMin
+	for range 12 {
+		avoidHelper(now)
+		if got := time.Duration(oneAvoidUntil.Load() - now.UnixNano()); got != want {
+			t.Fatalf("wait %v, want %v", got, want)
+		}
+		want = min(2*want, oneAvoidMax)
 	}
 }
