@@ -68,7 +68,10 @@
 //
 // Each step multiplies only the rows of a part up to its last sample still running (at least two,
 // so that the thread count never changes which kernel a row meets): a batch sorted longest first,
-// as the trainer sorts it, computes next to no padding, forward and backward.
+// as the trainer sorts it, computes next to no padding, forward and backward. The parts are cut
+// where the sum of the samples' lengths reaches an equal share, so that the threads finish
+// together. A pass over one sample of 64 steps or more, with two threads, runs half of each
+// step's units on the other core, with the answers of one core.
 //
 // # Basics
 //
