@@ -191,11 +191,24 @@ func (r *pass[T]) forwardOne() bool {
 			helper = false
 		}
 	}
+	released := false
+	if helper {
+		// A panic of the caller (recovered by, say, a server) would otherwise leave the helper
+		// held, and every later pass of the process without it: turn past the last step sends
+		// the helper away, and the helper is free again.
+		defer func() {
+			if !released {
+				run.turn.Store(uint64(run.steps) << stepShift)
+				oneBusy.Store(false)
+			}
+		}()
+	}
 	run.pack(0)
 	run.pack(1)
 	run.turn.Store(halfFree)
 	o.helped = run.steps - run.steps0()
 	if helper {
+		released = true
 		oneBusy.Store(false)
 		if d := oneAvoid.Load(); d > 0 && o.helped > 0 && !run.stalled.Load() {
 			oneAvoid.CompareAndSwap(d, d/2)
@@ -326,6 +339,11 @@ func (o *oneRun[T]) help() {
 		}
 		if v&(1<<stepShift-1) != halfFree || o.doneA.Load() < t || o.projected[o.block(int(t))].Load() == 0 {
 			spins++
+			if v&(1<<stepShift-1) == halfBlocked {
+				// The caller is copying the panels (longer than oneStall for a large H):
+				// that is no stall.
+				stall = stallClock{}
+			}
 			if stall.tick(spins, false) {
 				return // the caller is off its core: it will take the halves left
 			}

@@ -3,6 +3,7 @@ package lstm
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -207,5 +208,31 @@ func TestAvoidHelper(t *testing.T) {
 			t.Fatalf("wait %v, want %v", got, want)
 		}
 		want = min(2*want, oneAvoidMax)
+	}
+}
+
+// TestOneSampleHelperRuns checks that the helper takes part: over passes of 1024 steps with two
+// threads, it runs some half steps (the other tests would pass with the caller doing all).
+func TestOneSampleHelperRuns(t *testing.T) {
+	if isa, _ := kernel.ISA(); isa == "go" || runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("no helper: pure-Go kernels or one thread")
+	}
+	rng := rand.New(rand.NewPCG(12, 13))
+	cfg := Config{InputDim: 16, NumUnits: 64, NumLayers: 1, Classes: 2, Pooling: PoolLast}
+	m, err := New[float32](cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := oneSample(rng, 1024, cfg.InputDim, cfg.Classes)
+	ws := m.NewWorkspace()
+	ws.Threads, ws.ForwardOnly = 2, true
+	helped := 0
+	for pass := 0; pass < 50 && helped == 0; pass++ {
+		oneAvoidUntil.Store(0) // a stall of an earlier pass (a busy machine) may not hold it out
+		m.Forward(ws, b)
+		helped += ws.passes[0].one.helped
+	}
+	if helped == 0 {
+		t.Error("the helper ran no half step in 50 passes of 1024 steps")
 	}
 }
