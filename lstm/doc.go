@@ -71,7 +71,8 @@
 // as the trainer sorts it, computes next to no padding, forward and backward. The parts are cut
 // where the sum of the samples' lengths reaches an equal share, so that the threads finish
 // together. A pass over one sample of 64 steps or more, with two threads, runs half of each
-// step's units on the other core, with the answers of one core.
+// step's units on the other core, with the answers of one core: on a goroutine that the first
+// such pass starts and that stays parked between passes for the life of the process.
 //
 // # Basics
 //
