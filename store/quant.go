@@ -312,7 +312,16 @@ func bytesInt8(b []byte) []int8 {
 // weights and table replaced by q's int8 ones (PutQuantModel), compacted (Compact), through a
 // temporary file beside out, so that a reader of out sees the old file or the whole new one.
 // in is only read.
-func WriteQuantModelFile(in, out string, q *quant.Model) (err error) {
+func WriteQuantModelFile(in, out string, q *quant.Model) error {
+	return rewriteCopy(in, out, false, func(s *Store) error { return s.PutQuantModel(q) })
+}
+
+// rewriteCopy writes out as a copy of the model file in, opened for writing (which brings it to
+// this layout), changed by edit (if not nil), closed and compacted (Compact), through a temporary
+// file beside out renamed over it: a reader of out sees the old file or the whole new one, and
+// an error leaves out as it was. With keepMode the new out has in's permissions, else those a
+// new file gets. in is only read.
+func rewriteCopy(in, out string, keepMode bool, edit func(*Store) error) (err error) {
 	tmp, err := atomicfile.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
@@ -329,12 +338,20 @@ func WriteQuantModelFile(in, out string, q *quant.Model) (err error) {
 	if err != nil {
 		return err
 	}
-	err = s.PutQuantModel(q)
+	if edit != nil {
+		err = edit(s)
+	}
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = Compact(tmp)
+	}
+	if err == nil && keepMode {
+		var fi os.FileInfo
+		if fi, err = os.Stat(in); err == nil {
+			err = os.Chmod(tmp, fi.Mode().Perm())
+		}
 	}
 	if err == nil {
 		err = os.Rename(tmp, out)

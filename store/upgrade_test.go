@@ -195,7 +195,7 @@ func TestUpgradeFile(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != 0o640 {
 			t.Errorf("%s: mode %v after Upgrade (%v), want 0640", c.file, fi.Mode().Perm(), err)
 		}
-		if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*upgrade*")); len(matches) > 0 {
+		if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*")); len(matches) > 0 {
 			t.Errorf("%s: Upgrade left %v", c.file, matches)
 		}
 		before, _ := os.ReadFile(path)
