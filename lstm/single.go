@@ -159,9 +159,7 @@ func (r *pass[T]) forwardOne() bool {
 	}
 	o.bias = grow(o.bias, 4*h)
 	for s := range 2 {
-		for g := range 4 {
-			copy(o.bias[s*4*hh+g*hh:s*4*hh+(g+1)*hh], r.l.B.Value[g*h+s*hh:])
-		}
+		toPanel(o.bias[s*4*hh:(s+1)*4*hh], r.l.B.Value, h, s)
 	}
 	blocks := max(1, r.steps/oneBlock)
 	if len(o.projected) < blocks {
@@ -416,9 +414,16 @@ func (o *oneRun[T]) pack(s int) {
 	h4 := 4 * h
 	wh, p := o.w[o.d*h4:], o.panel[s]
 	for k := range h {
-		for g := range 4 {
-			copy(p[k*4*hh+g*hh:k*4*hh+(g+1)*hh], wh[k*h4+g*h+s*hh:])
-		}
+		toPanel(p[k*4*hh:(k+1)*4*hh], wh[k*h4:(k+1)*h4], h, s)
+	}
+}
+
+// toPanel sets dst (2H values) to half s's columns of row (4H values, gate blocks i, f, g, o
+// of H units each): the columns of units [s·H/2, (s+1)·H/2) of each block, in block order.
+func toPanel[T Float](dst, row []T, h, s int) {
+	hh := h / 2
+	for g := range 4 {
+		copy(dst[g*hh:(g+1)*hh], row[g*h+s*hh:g*h+(s+1)*hh])
 	}
 }
 
@@ -442,8 +447,14 @@ func (o *oneRun[T]) project(j int) {
 // (the units of half 0), into the half's accumulators.
 func (o *oneRun[T]) rows(s, t int) {
 	h, hh := o.h, o.h/2
-	kernel.GemvChain(hh, 4*hh, o.hs[t*h:t*h+hh], o.panel[s], 4*hh, o.acc[s], false, nil)
+	if !kernel.GemvChain(hh, 4*hh, o.hs[t*h:t*h+hh], o.panel[s], 4*hh, o.acc[s], false, nil) {
+		panic(noGemvChain)
+	}
 }
+
+// noGemvChain is forwardOne's panic if it runs where kernel.GemvChain has no kernel, which its
+// conditions rule out: it would otherwise compute nothing, silently.
+const noGemvChain = "lstm: forwardOne without a kernel.GemvChain kernel"
 
 // finish runs the rest of half s of step t: the sums over the last H/2 values of h_{t-1}, added
 // to the pre-activations z_t of the half's units (the input projection), then their gates, c_t
@@ -453,7 +464,9 @@ func (o *oneRun[T]) finish(s, t int) {
 	h, hh := o.h, o.h/2
 	h4, n := 4*h, 4*hh
 	zt := o.z[t*h4+s*n : t*h4+(s+1)*n]
-	kernel.GemvChain(hh, n, o.hs[t*h+hh:(t+1)*h], o.panel[s][hh*n:], n, o.acc[s], true, zt)
+	if !kernel.GemvChain(hh, n, o.hs[t*h+hh:(t+1)*h], o.panel[s][hh*n:], n, o.acc[s], true, zt) {
+		panic(noGemvChain)
+	}
 	lo := s * hh
 	cPrev := o.cs[(t%o.cSlots)*h+lo:]
 	cCur := o.cs[((t+1)%o.cSlots)*h+lo:]
