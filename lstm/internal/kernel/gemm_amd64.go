@@ -113,8 +113,9 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 
 // blockPass sets C = alpha·op(A)·op(B) + beta·C for one pass of kb steps of p over C (m×n): A(i, p)
 // at a[i·rsA + p·ksA]; op(B) row p at b[p·ldb:], or, packed, NT's panel (column block j0 at
-// b[j0·kb:], its rows ldb = nr apart). Row blocks outside, column blocks inside: a block of A
-// (mr×kb) stays in L1 while it meets every column block of B. The right edge, narrower than nr,
+// b[j0·kb:], its rows ldb = nr apart). With AVX-512, row blocks outside, column blocks inside: a block of
+// A (mr×kb) stays in L1 while it meets every column block of B; with AVX2, chunks of A of
+// avx2ChunkBytes, each in column blocks outside and row blocks inside. The right edge, narrower than nr,
 // goes last.
 func blockPass(m, n, kb int, a []float32, rsA, ksA int, b []float32, ldb int, packed bool, c []float32, ldc int, alpha, beta float32) {
 	nr := colsPerBlock()
@@ -125,7 +126,16 @@ func blockPass(m, n, kb int, a []float32, rsA, ksA int, b []float32, ldb int, pa
 		return b[j0:]
 	}
 	nFull := n - n%nr
-	if nFull > 0 {
+	if nFull > 0 && isa == isaAVX2 {
+		forRowChunks(m, kb, func(r0, rows int) {
+			for j0 := 0; j0 < nFull; j0 += nr {
+				forRowBlocks(rows, maxRows(nr, nr), func(i0, mr int) {
+					i0 += r0
+					kernel(mr, nr, kb, a[i0*rsA:], rsA, ksA, bAt(j0), ldb, c[i0*ldc+j0:], ldc, alpha, beta)
+				})
+			}
+		})
+	} else if nFull > 0 {
 		forRowBlocks(m, maxRows(nr, nr), func(i0, mr int) {
 			for j0 := 0; j0 < nFull; j0 += nr {
 				kernel(mr, nr, kb, a[i0*rsA:], rsA, ksA, bAt(j0), ldb, c[i0*ldc+j0:], ldc, alpha, beta)
@@ -171,9 +181,12 @@ func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int,
 	// AVX2: full blocks of 16 columns, then the right edge under a lane mask.
 	nFull := n - n%16
 	if nFull > 0 {
-		forRowBlocks(m, len(kernels256x2)-1, func(i0, mr int) {
+		forRowChunks(m, k1+k2, func(r0, rows int) {
 			for j0 := 0; j0 < nFull; j0 += 16 {
-				kernels256x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, biasAt(j0))
+				forRowBlocks(rows, len(kernels256x2)-1, func(i0, mr int) {
+					i0 += r0
+					kernels256x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, biasAt(j0))
+				})
 			}
 		})
 	}
@@ -300,6 +313,22 @@ func forRowBlocks(m, maxRows int, f func(i0, mr int)) {
 		i0 += mr
 	}
 }
+
+// forRowChunks splits m rows into chunks whose block of A (rows × kb values) fits in
+// avx2ChunkBytes, as even as can be, and calls f on each.
+func forRowChunks(m, kb int, f func(r0, rows int)) {
+	forRowBlocks(m, max(6, avx2ChunkBytes/(4*max(kb, 1))), f)
+}
+
+// avx2ChunkBytes is the size of the chunks of A in the AVX2 passes over C: within a chunk,
+// column blocks outside and row blocks inside, so that a column block of B, read in place
+// (rows ldb apart, which an L1 of 32 KiB and 8 ways holds few of when ldb is 2 KiB), is
+// fetched from beyond L2 once per chunk and meets the chunk's row blocks from L2, while the
+// chunk stays in L2. On an AMD EPYC of family 25 (Zen 3: 32 KiB L1, 512 KiB L2 per core), in
+// runs alternated with the rows-outside order: SpamAssassin training 3.0% and batch-256
+// inference 6–13% faster, MNIST rows 2.7% and 3.9% (medians of 8 and 6 pairs, 32 and 64 KiB
+// alike). AVX-512 keeps rows outside, its order measured on its own machine.
+const avx2ChunkBytes = 64 << 10
 
 // packPanel is the scratch of NT: op(B)[p0:p0+kb, 0:n] = Bᵀ as column blocks of nr
 // (the last one padded), each kb×nr and row-major, one after another: the block of column
