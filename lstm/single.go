@@ -1,6 +1,7 @@
 package lstm
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -53,11 +54,52 @@ import (
 // (a few µs) costs more than it saves.
 const oneMinSteps = 8
 
-// oneHelperSteps is the fewest steps for which a pass hands half its work to the helper: a
-// helper parked between passes took 70–100 µs to start (an idle vCPU's wake-up on the
-// benchmark machine, with the caller spinning), by which time a shorter pass (28 steps of MNIST
-// rows: about 55 µs) is over; it would only have woken the other core for nothing.
+// oneHelperSteps is the fewest steps for which a pass hands half its work to the helper
+// before any pass has been timed on one core (oneCost): a helper parked between passes took
+// 70–100 µs to start on an AVX-512 machine (an idle vCPU's wake-up, with the caller spinning),
+// by which time a pass of 28 steps of MNIST rows (about 55 µs there) is over.
 const oneHelperSteps = 64
+
+// oneHelperTime is the time that a pass would take on one core, by oneCost, from which it
+// hands half its work to the helper: about twice the helper's start. The same 28 steps took
+// 160 µs on one core on a Zen 3 EPYC with AVX2 and 126 µs with the helper, which ran three
+// quarters of the half steps; on the AVX-512 machine they take about 55 µs and run alone.
+const oneHelperTime = 100 * time.Microsecond
+
+// oneCost is the least time per step and per H² units (ns, float64 bits) of the passes timed
+// on one core on this path, the first of the process (cold caches, buffers made) left out; 0
+// before one is.
+var (
+	oneCost      atomic.Uint64
+	oneCostFirst atomic.Bool
+)
+
+// helperWorth reports whether a pass of the given steps and units is long enough to hand half
+// of it to the helper.
+func helperWorth(steps, h int) bool {
+	c := math.Float64frombits(oneCost.Load())
+	if c == 0 {
+		return steps >= oneHelperSteps
+	}
+	return c*float64(steps)*float64(h*h) >= float64(oneHelperTime)
+}
+
+// noteOneCost records the time d of a pass on one core in oneCost.
+func noteOneCost(d time.Duration, steps, h int) {
+	if oneCostFirst.CompareAndSwap(false, true) {
+		return
+	}
+	c := float64(d) / (float64(steps) * float64(h*h))
+	for {
+		old := oneCost.Load()
+		if old != 0 && math.Float64frombits(old) <= c {
+			return
+		}
+		if oneCost.CompareAndSwap(old, math.Float64bits(c)) {
+			return
+		}
+	}
+}
 
 // oneBlock is the steps of one block of the input projection: small enough that a goroutine
 // waits little on a block the other is making, large enough to fill the GEMM's row blocks.
@@ -178,7 +220,7 @@ func (r *pass[T]) forwardOne() bool {
 	clear(run.hs[:h])
 	clear(run.cs[:h])
 
-	helper := r.threads > 1 && r.steps >= oneHelperSteps && runtime.GOMAXPROCS(0) > 1 && time.Now().UnixNano() >= oneAvoidUntil.Load() &&
+	helper := r.threads > 1 && helperWorth(r.steps, h) && runtime.GOMAXPROCS(0) > 1 && time.Now().UnixNano() >= oneAvoidUntil.Load() &&
 		oneBusy.CompareAndSwap(false, true)
 	if helper {
 		oneHelper.once.Do(startOneHelper)
@@ -201,10 +243,14 @@ func (r *pass[T]) forwardOne() bool {
 			}
 		}()
 	}
+	start := time.Now()
 	run.pack(0)
 	run.pack(1)
 	run.turn.Store(halfFree)
 	o.helped = run.steps - run.steps0()
+	if !helper && r.threads > 1 && runtime.GOMAXPROCS(0) > 1 {
+		noteOneCost(time.Since(start), r.steps, h)
+	}
 	if helper {
 		released = true
 		oneBusy.Store(false)
