@@ -223,6 +223,10 @@ def read_ids(path):
 
 def run_spam(args):
     vocab, docs, labels = read_ids(args.ids)
+    need = max((args.warmup + args.steps) * 64, (args.infer_batches + 1) * INFER_BATCH)
+    if len(docs) < need:  # as seqclf-bench: too few documents for the batches, said in one line
+        sys.exit(f"torch_bench: {args.ids} has {len(docs)} documents: {args.warmup + args.steps} training "
+                 f"batches of 64 and {args.infer_batches + 1} of {INFER_BATCH} need {need} (raise SPAM_DOCS)")
     torch.manual_seed(1)
     model = Classifier(100, 128, 2, vocab=vocab, packed=args.packed)
 
