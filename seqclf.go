@@ -136,9 +136,13 @@ func Open(path string, opts ...Option) (*Model, error) {
 		Parameters: sm.LSTM.NumParams(),
 		Quantized:  sm.Quant != nil,
 	}
-	if sm.Table != nil {
+	switch {
+	case sm.Table != nil:
 		info.Parameters += sm.Table.Rows() * sm.Table.Dim()
 		info.Vocab = sm.Table.Rows()
+	case sm.Quant != nil && sm.Quant.Embed != nil: // mapped int8, no float32 table
+		info.Parameters += sm.Quant.Embed.Rows * sm.Quant.Embed.Dim
+		info.Vocab = sm.Quant.Embed.Rows
 	}
 	m := &Model{classes: slices.Clone(c.Classes()), info: info, batchSize: o.batchSize}
 	m.clf.Store(c)

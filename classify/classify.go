@@ -56,7 +56,7 @@ func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (
 	c := &Classifier{model: m, dict: d, tok: tok, batchSize: max(batchSize, 1)}
 	switch m.Input.Kind {
 	case KindText:
-		if m.Table == nil || d == nil || tok == nil {
+		if !hasTable(m) || d == nil || tok == nil {
 			return nil, fmt.Errorf("classify: a text model needs its embedding table, dictionary and tokenizer")
 		}
 		unit, err := feed.ParseUnit(m.Input.Unit)
@@ -77,6 +77,12 @@ func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (
 		return nil, fmt.Errorf("classify: unknown model kind %q", m.Input.Kind)
 	}
 	return c, nil
+}
+
+// hasTable reports whether m has an embedding table: its float32 one, or a quantized model's
+// int8 one (which Store.MapModel leaves alone).
+func hasTable(m *store.Model) bool {
+	return m.Table != nil || m.Quant != nil && m.Quant.Embed != nil
 }
 
 // NewTokenizer returns the tokenizer that reads texts as a model with options o was trained to.
@@ -129,7 +135,7 @@ func Load(s *store.Store, batchSize int) (*Classifier, error) {
 	if err := errors.Join(mErr, dErr, tErr); err != nil {
 		return nil, err
 	}
-	if m.Table == nil {
+	if !hasTable(m) {
 		return nil, fmt.Errorf("%s: %w: a text model without an embedding table", s.Path(), store.ErrNotStore)
 	}
 	return New(m, d, tok, batchSize)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/lstm/quant"
 	"github.com/seqclf/seqclf/vocab"
 )
 
@@ -332,8 +333,8 @@ func TestMapModelMissing(t *testing.T) {
 }
 
 // BenchmarkOpenModel opens a model of a 200,000-entry dictionary of 100-value rows as classify
-// does (MapModel and Dictionary) and as training and export do (LoadModel and Vocab), and looks
-// up a sentence's tokens.
+// does (MapModel and Dictionary; float32, then quantized) and as training and export do
+// (LoadModel and Vocab), and looks up a sentence's tokens.
 func BenchmarkOpenModel(b *testing.B) {
 	c := vocab.NewCounter()
 	for i := range 200000 {
@@ -344,23 +345,33 @@ func BenchmarkOpenModel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	path, _ := writeModel(b, v, tab)
+	path, m := writeModel(b, v, tab)
+	q, err := quant.New(m, tab)
+	if err != nil {
+		b.Fatal(err)
+	}
+	int8Path := filepath.Join(b.TempDir(), "int8.db")
+	if err := WriteQuantModelFile(path, int8Path, q); err != nil {
+		b.Fatal(err)
+	}
 	sentence := []string{"w1", "w20", "w300", "w4000", "w50000", "w199999", "absent", "w7"}
+	mapDict := func(s *Store) (func(string) (int, bool), error) {
+		if _, err := s.MapModel(); err != nil {
+			return nil, err
+		}
+		d, err := s.Dictionary()
+		if err != nil {
+			return nil, err
+		}
+		return d.Lookup, nil
+	}
 	for _, c := range []struct {
-		name string
-		read func(s *Store) (Lookup func(string) (int, bool), err error)
+		name, path string
+		read       func(s *Store) (Lookup func(string) (int, bool), err error)
 	}{
-		{"MapModel+Dictionary", func(s *Store) (func(string) (int, bool), error) {
-			if _, err := s.MapModel(); err != nil {
-				return nil, err
-			}
-			d, err := s.Dictionary()
-			if err != nil {
-				return nil, err
-			}
-			return d.Lookup, nil
-		}},
-		{"LoadModel+Vocab", func(s *Store) (func(string) (int, bool), error) {
+		{"MapModel+Dictionary", path, mapDict},
+		{"int8/MapModel+Dictionary", int8Path, mapDict},
+		{"LoadModel+Vocab", path, func(s *Store) (func(string) (int, bool), error) {
 			if _, err := s.LoadModel(); err != nil {
 				return nil, err
 			}
@@ -373,7 +384,7 @@ func BenchmarkOpenModel(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				s, err := Open(path)
+				s, err := Open(c.path)
 				if err != nil {
 					b.Fatal(err)
 				}

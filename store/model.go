@@ -109,7 +109,8 @@ type Model struct {
 	Input  Input
 	Table  *embed.Table // nil for a row-token model
 	// Quant is the int8 network of a quantized model (PutQuantModel), which classifying runs;
-	// LSTM and Table then hold the float32 values its int8 ones stand for. nil otherwise.
+	// LSTM and Table then hold the float32 values its int8 ones stand for, but for MapModel,
+	// which leaves Table nil (Quant.Embed is the table). nil otherwise.
 	Quant *quant.Model
 }
 
@@ -238,7 +239,9 @@ func (s *Store) LoadModel() (*Model, error) { return s.loadModel(false) }
 // read-only store of this layout; otherwise it is a copy, as LoadModel's). A mapped table is
 // copy-on-write memory of the process's own: it stays valid after the store is closed, and after
 // the file is replaced or removed, for as long as the *embed.Table is reachable; hold the Table,
-// not its Data alone, while reading the values. See the package's Caveats.
+// not its Data alone, while reading the values. A quantized model's int8 table is mapped the
+// same way, held by its *quant.Table, and its Table is nil (see Model.Quant). See the package's
+// Caveats.
 func (s *Store) MapModel() (*Model, error) { return s.loadModel(true) }
 
 // loadModel reads the model; with inPlace, its table as MapModel says. The weights are copied in
@@ -268,7 +271,7 @@ func (s *Store) loadModel(inPlace bool) (*Model, error) {
 			return fmt.Errorf("%s: %w: %d class names for %d classes", s.path, ErrNotStore, len(out.Labels), cfg.Classes)
 		}
 		if tx.get(bucketConfig, keyQuant) != nil {
-			return s.readQuant(tx, cfg, &out)
+			return s.readQuant(tx, cfg, &out, inPlace)
 		}
 		if out.LSTM, err = lstm.NewZero[float32](cfg); err != nil {
 			return fmt.Errorf("%s: %w: %v", s.path, ErrNotStore, err)

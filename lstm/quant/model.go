@@ -116,9 +116,6 @@ func (m *Model) Prepare() error {
 		if t.Dim != cfg.InputDim || t.Rows < 1 || len(t.Values) != t.Rows*t.Dim || len(t.Scale) != t.Rows {
 			return fmt.Errorf("quant: embedding table of %d values and %d scales for %d×%d, model input %d", len(t.Values), len(t.Scale), t.Rows, t.Dim, cfg.InputDim)
 		}
-		if len(t.sum) != t.Rows {
-			t.makeSums()
-		}
 	}
 	m.prepared = true
 	return nil
@@ -399,7 +396,10 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 				}
 				copy(xrow, table.Values[int(id)*d:int(id+1)*d])
 				clear(xrow[d:])
-				sc.xs[i], sc.xsum[i] = table.Scale[id], table.sum[id]
+				// The row's sum, which the kernel subtracts, made here rather than kept for
+				// every row: the table's pages are then read only for the rows used.
+				qkernel.DequantizeRows(1, d, nil, xrow[:d], nil, sc.xsum[i:i+1])
+				sc.xs[i] = table.Scale[id]
 				continue
 			}
 			sc.xs[i], sc.xsum[i] = qkernel.Quantize(xrow, in[(s*ldin+i)*d:(s*ldin+i+1)*d])

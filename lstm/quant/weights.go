@@ -68,7 +68,6 @@ type Table struct {
 	Rows, Dim int
 	Values    []int8    // Rows×Dim
 	Scale     []float32 // Rows
-	sum       []int32   // Σ of each row's values, which the VNNI kernel subtracts
 }
 
 // QuantizeTable returns t quantized with a scale per row, max|row|/127 rounded up to a
@@ -82,35 +81,26 @@ func QuantizeTable(t *embed.Table) *Table {
 			out.Values[id*dim+k] = q.Values[k*rows+id]
 		}
 	}
-	out.makeSums()
 	return out
 }
 
 // NewTable returns the table of the given values and scales (a stored table); it takes
-// ownership of both.
+// ownership of both, and does not read the values: a table mapped from a file opens without
+// touching its pages, and a forward pass reads only the rows of its tokens.
 func NewTable(rows, dim int, values []int8, scale []float32) (*Table, error) {
 	if rows < 1 || dim < 1 || len(values) != rows*dim || len(scale) != rows {
 		return nil, fmt.Errorf("quant: %d values and %d scales for a %d×%d table", len(values), len(scale), rows, dim)
 	}
-	t := &Table{Rows: rows, Dim: dim, Values: values, Scale: scale}
-	t.makeSums()
-	return t, nil
+	return &Table{Rows: rows, Dim: dim, Values: values, Scale: scale}, nil
 }
 
 // Dequantize returns the float32 table the int8 one stands for.
 func (t *Table) Dequantize() *embed.Table {
 	data := make([]float32, len(t.Values))
-	// The row sums again, which the kernels make in the same pass.
-	qkernel.DequantizeRows(t.Rows, t.Dim, data, t.Values, t.Scale, make([]int32, t.Rows))
+	qkernel.DequantizeRows(t.Rows, t.Dim, data, t.Values, t.Scale, nil)
 	e, _ := embed.FromData(t.Rows, t.Dim, data)
 	e.Trainable = false
 	return e
-}
-
-// makeSums sets the sum of each row's values.
-func (t *Table) makeSums() {
-	t.sum = make([]int32, t.Rows)
-	qkernel.DequantizeRows(t.Rows, t.Dim, nil, t.Values, nil, t.sum)
 }
 
 func transposeOf(x []float32, rows, cols int) []float32 {
