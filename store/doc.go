@@ -109,10 +109,10 @@
 // A value's float32 weight is its int8 value times its column's (or row's) scale; scales are
 // little-endian IEEE half-precision (binary16) values. The dictionary of a quantized model is
 // kept packed, as version 3 kept it (vocab/packed), a third of the hashed layout's bytes: such a
-// file is made to be small, and its dictionary and table are read into memory, not looked up in
-// place. LoadModel and
-// MapModel return such a model's int8 network in Model.Quant, and the float32 values it stands
-// for in Model.LSTM and Model.Table.
+// file is made to be small, and its dictionary is read into memory when it opens, not looked up
+// in place. Its int8 table is mapped by MapModel, as a float32 table is. LoadModel and MapModel
+// return such a model's int8 network in Model.Quant, and the float32 values it stands for in
+// Model.LSTM, and LoadModel in Model.Table (MapModel leaves it nil).
 //
 // # Caveats
 //
