@@ -183,6 +183,9 @@ type pass[T Float] struct {
 
 	forwardOnly bool        // no backward pass will follow (Workspace.ForwardOnly)
 	one         *onePass[T] // the buffers of forwardOne, made on its first use
+	// w is the fused W packed for the steps' multiplies (kernel.Packed), once per forward pass:
+	// the weights may change between passes, never during one.
+	w kernel.Packed[T]
 }
 
 func newPass[T Float]() *pass[T] {
@@ -204,10 +207,12 @@ func (r *pass[T]) forward() {
 	if r.forwardOne() {
 		return
 	}
+	h4 := 4 * r.l.NumUnits
 	if r.projectsAll() {
-		h4 := 4 * r.l.NumUnits
 		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)
 		kernel.AddBias(r.buf.z[:r.steps*batch*h4], r.l.B.Value)
+	} else {
+		r.w.Pack(r.l.W.Value, h4, d+r.l.NumUnits, h4)
 	}
 	r.d.parallel(r.threads, r.parts, r.recur)
 }
@@ -295,7 +300,7 @@ func (r *pass[T]) recurPart(p int) {
 		case projected:
 			kernel.Gemm(false, false, n, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
 		default:
-			kernel.Gemm2(n, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, w, h4, 0, zt[lo*h4:(lo+n)*h4], h4, r.l.B.Value)
+			kernel.Gemm2Packed(n, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, &r.w, 0, zt[lo*h4:(lo+n)*h4], h4, r.l.B.Value)
 		}
 		if gru {
 			for b := lo; b < hi; b++ {

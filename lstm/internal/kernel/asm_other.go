@@ -33,3 +33,9 @@ func scaleAsm(alpha float32, x []float32) int                   { return 0 }
 func adamAsm(p, g, m, v []float32, c *AdamArgs[float32]) int { return 0 }
 
 func prefetchAsm(p *byte, n int) bool { return false }
+
+func packPays() bool { return false }
+
+func sgemm2PackedAsm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, blocks, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
+	return false
+}

@@ -198,6 +198,41 @@ func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int,
 	return true
 }
 
+// packPays reports whether Packed copies B: with AVX2. (AVX-512's kernels keep reading B in
+// place, the order measured on its own machine.)
+func packPays() bool { return isa == isaAVX2 }
+
+// sgemm2PackedAsm is sgemm2Asm with B's full blocks of 16 columns in blocks (Packed: block j0
+// at blocks[j0·K:], its K = k1+k2 rows 16 apart) and the right edge read from b in place. It
+// reports false, doing nothing, where sgemm2Asm would: the caller then multiplies by b.
+func sgemm2PackedAsm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, blocks, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
+	if isa != isaAVX2 || m <= gemvMaxRows[0] {
+		return false
+	}
+	biasAt := func(j0 int) *float32 {
+		if bias == nil {
+			return nil
+		}
+		return &bias[j0]
+	}
+	kk := k1 + k2
+	nFull := n - n%16
+	forRowChunks(m, kk, func(r0, rows int) {
+		for j0 := 0; j0 < nFull; j0 += 16 {
+			forRowBlocks(rows, len(kernels256x2)-1, func(i0, mr int) {
+				i0 += r0
+				kernels256x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &blocks[j0*kk], 16*4, &c[i0*ldc+j0], ldc*4, beta, biasAt(j0))
+			})
+		}
+	})
+	if w := n - nFull; w > 0 {
+		forRowBlocks(m, len(kernels256x2Masked)-1, func(i0, mr int) {
+			kernels256x2Masked[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[nFull], ldb*4, &c[i0*ldc+nFull], ldc*4, beta, biasAt(nFull), &mask256[16-w])
+		})
+	}
+	return true
+}
+
 // ones is the A of the bias's column sums in weightGradAsm: a 1-row block whose every A(0, p)
 // is 1 (both strides 0).
 var ones = []float32{1}
