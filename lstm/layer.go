@@ -555,7 +555,8 @@ func (r *pass[T]) gradItem(s, g, groups int) {
 
 // dxBlockRows is how many rows of dZ gradItemDX multiplies for the weight gradients before it
 // makes their inputs' gradient: a multiple of the weight gradient's chunks (kernel.WeightGrad
-// sums 64 rows at a time, from the first of each call), so that the sums are those of one call.
+// sums 64 rows at a time with AVX-512, 128 with AVX2, from the first of each call), so that the
+// sums are those of one call.
 const dxBlockRows = 128
 
 // gradItemDX is gradItem(s, 0, 1) and the inputs' gradient of slice s's steps, block by block:

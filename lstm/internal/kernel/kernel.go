@@ -144,8 +144,9 @@ func WeightGrad[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b
 
 // WeightGradCold is WeightGrad for a B that the caches do not hold (the gates' gradient of a
 // text batch, tens of MiB): with AVX-512 each chunk of B is first copied, in order, into
-// column blocks, which the kernels then read from L2. The results are WeightGrad's, bit for
-// bit; only the speed differs (slower on a B in cache).
+// column blocks, which the kernels then read from L2 (with AVX2, WeightGrad's chunks are
+// copied too). The results are WeightGrad's, bit for bit; only the speed differs (slower on a
+// B in cache, with AVX-512).
 func WeightGradCold[T Float](k, n int, a1 []T, lda1, m1 int, a2 []T, lda2, m2 int, b []T, ldb int, beta T, c []T, ldc int, bias []T) {
 	weightGrad(k, n, a1, lda1, m1, a2, lda2, m2, b, ldb, beta, c, ldc, bias, true)
 }
