@@ -183,9 +183,10 @@ type pass[T Float] struct {
 
 	forwardOnly bool        // no backward pass will follow (Workspace.ForwardOnly)
 	one         *onePass[T] // the buffers of forwardOne, made on its first use
-	// w is the fused W packed for the steps' multiplies (kernel.Packed), once per forward pass:
-	// the weights may change between passes, never during one.
-	w kernel.Packed[T]
+	// w is the fused W packed for the steps' multiplies (kernel.Packed), once per forward pass,
+	// and whT and wxT Whᵀ and Wxᵀ, once per backward pass: the weights may change between
+	// passes, never during one.
+	w, whT, wxT kernel.Packed[T]
 }
 
 func newPass[T Float]() *pass[T] {
@@ -346,9 +347,11 @@ func (r *pass[T]) backward() {
 	// Whᵀ and Wxᵀ, once per pass, so that the multiplies by them read rows in place.
 	buf.whT = grow(buf.whT, h4*h)
 	kernel.Transpose(buf.whT, w[d*h4:], h, h4)
+	r.whT.Pack(buf.whT, h, h4, h)
 	if !r.skipDX {
 		buf.wxT = grow(buf.wxT, h4*d)
 		kernel.Transpose(buf.wxT, w[:d*h4], d, h4)
+		r.wxT.Pack(buf.wxT, d, h4, d)
 	}
 	buf.zeros = grow(buf.zeros, len(r.lengths)*h)
 	clear(buf.zeros)
@@ -427,7 +430,7 @@ func (r *pass[T]) bpttPart(p int) {
 		// dh_{t-1} = dz_t·Whᵀ (+ dh_t⊙u for a GRU) for the samples that ran this step, dh_t for
 		// those that did not.
 		if rows > 0 {
-			kernel.Gemm(false, false, rows, h, h4, 1, dzt, h4, buf.whT, h, beta, dhNext, h)
+			kernel.GemmPacked(rows, h, h4, dzt, h4, &r.whT, beta, dhNext, h)
 		}
 		for i, n := range r.lengths[lo:hi] {
 			if t >= n {
@@ -492,7 +495,7 @@ func (r *pass[T]) gradsPart(p int) {
 func (r *pass[T]) inputGrad(k0, k1 int) {
 	if k1 > k0 {
 		d, h4 := r.l.InputDim, 4*r.l.NumUnits
-		kernel.Gemm(false, false, k1-k0, d, h4, 1, r.buf.z[k0*h4:], h4, r.buf.wxT, d, 0, r.buf.dx[k0*d:k1*d], d)
+		kernel.GemmPacked(k1-k0, d, h4, r.buf.z[k0*h4:], h4, &r.wxT, 0, r.buf.dx[k0*d:k1*d], d)
 	}
 }
 

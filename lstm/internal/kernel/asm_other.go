@@ -39,3 +39,7 @@ func packPays() bool { return false }
 func sgemm2PackedAsm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, blocks, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
 	return false
 }
+
+func sgemmPackedAsm(m, n, k int, a []float32, lda int, blocks, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	return false
+}

@@ -110,25 +110,26 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 		if transB {
 			panel.pack(b, ldb, n, p0, kb, nr)
-			blockPass(m, n, kb, a[p0*ksA:], rsA, ksA, panel.buf, nr, true, c, ldc, alpha, bt)
+			blockPass(m, n, kb, a[p0*ksA:], rsA, ksA, panel.buf, nr, kb, c, ldc, alpha, bt)
 			continue
 		}
-		blockPass(m, n, kb, a[p0*ksA:], rsA, ksA, b[p0*ldb:], ldb, false, c, ldc, alpha, bt)
+		blockPass(m, n, kb, a[p0*ksA:], rsA, ksA, b[p0*ldb:], ldb, 0, c, ldc, alpha, bt)
 	}
 	return true
 }
 
 // blockPass sets C = alpha·op(A)·op(B) + beta·C for one pass of kb steps of p over C (m×n): A(i, p)
-// at a[i·rsA + p·ksA]; op(B) row p at b[p·ldb:], or, packed, NT's panel (column block j0 at
-// b[j0·kb:], its rows ldb = nr apart). With AVX-512, row blocks outside, column blocks inside: a block of
+// at a[i·rsA + p·ksA]; op(B) row p at b[p·ldb:], or, packed (bs > 0), in column blocks (block
+// j0 at b[j0·bs:], its rows ldb = nr apart: NT's panel and weightGradAsm's, whose bs is kb, or
+// a Packed). With AVX-512, row blocks outside, column blocks inside: a block of
 // A (mr×kb) stays in L1 while it meets every column block of B; with AVX2, chunks of A of
 // avx2ChunkBytes, each in column blocks outside and row blocks inside. The right edge, narrower than nr,
 // goes last.
-func blockPass(m, n, kb int, a []float32, rsA, ksA int, b []float32, ldb int, packed bool, c []float32, ldc int, alpha, beta float32) {
+func blockPass(m, n, kb int, a []float32, rsA, ksA int, b []float32, ldb, bs int, c []float32, ldc int, alpha, beta float32) {
 	nr := colsPerBlock()
 	bAt := func(j0 int) []float32 {
-		if packed {
-			return b[j0*kb:]
+		if bs > 0 {
+			return b[j0*bs:]
 		}
 		return b[j0:]
 	}
@@ -240,6 +241,29 @@ func sgemm2PackedAsm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda
 	return true
 }
 
+// sgemmPackedAsm is sgemmAsm's NN case with alpha 1 and B's full blocks of 16 columns in blocks
+// (Packed: block j0 at blocks[j0·k:], its k rows 16 apart), the right edge read from b in
+// place. It reports false, doing nothing, where sgemmAsm would run the matrix-vector kernels:
+// the caller then multiplies by b.
+func sgemmPackedAsm(m, n, k int, a []float32, lda int, blocks, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	if isa != isaAVX2 || m <= gemvMaxRows[0] {
+		return false
+	}
+	nFull := n - n%16
+	for p0 := 0; p0 < k; p0 += kcNN {
+		kb := min(kcNN, k-p0)
+		bt := beta
+		if p0 > 0 {
+			bt = 1
+		}
+		blockPass(m, nFull, kb, a[p0:], lda, 1, blocks[p0*16:], 16, k, c, ldc, 1, bt)
+		if nFull < n {
+			blockPass(m, n-nFull, kb, a[p0:], lda, 1, b[p0*ldb+nFull:], ldb, 0, c[nFull:], ldc, 1, bt)
+		}
+	}
+	return true
+}
+
 // ones is the A of the bias's column sums in weightGradAsm: a 1-row block whose every A(0, p)
 // is 1 (both strides 0).
 var ones = []float32{1}
@@ -279,7 +303,7 @@ func weightGradAsm(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 
 		if p0 > 0 {
 			bt = 1
 		}
-		bp, ldp, packed := b[p0*ldb:], ldb, false
+		bp, ldp, bs := b[p0*ldb:], ldb, 0
 		if panel != nil {
 			size := kb * n
 			if cap(panel.buf) < size {
@@ -287,19 +311,19 @@ func weightGradAsm(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 
 			}
 			if isa == isaAVX512 {
 				packBlocks512(&panel.buf[0], &bp[0], ldb*4, kb, n/32, kb*32*4)
-				bp, ldp, packed = panel.buf[:size], 32, true
+				bp, ldp, bs = panel.buf[:size], 32, kb
 			} else {
 				packBlocks16(panel.buf[:size], bp, ldb, kb, n)
-				bp, ldp, packed = panel.buf[:size], 16, true
+				bp, ldp, bs = panel.buf[:size], 16, kb
 			}
 		}
 		if m1 > 0 {
-			blockPass(m1, n, kb, a1[p0*lda1:], 1, lda1, bp, ldp, packed, c, ldc, 1, bt)
+			blockPass(m1, n, kb, a1[p0*lda1:], 1, lda1, bp, ldp, bs, c, ldc, 1, bt)
 		}
 		if m2 > 0 {
-			blockPass(m2, n, kb, a2[p0*lda2:], 1, lda2, bp, ldp, packed, c[m1*ldc:], ldc, 1, bt)
+			blockPass(m2, n, kb, a2[p0*lda2:], 1, lda2, bp, ldp, bs, c[m1*ldc:], ldc, 1, bt)
 		}
-		blockPass(1, n, kb, ones, 0, 0, bp, ldp, packed, bias, 0, 1, bt)
+		blockPass(1, n, kb, ones, 0, 0, bp, ldp, bs, bias, 0, 1, bt)
 	}
 	return true
 }

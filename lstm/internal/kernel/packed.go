@@ -59,3 +59,18 @@ func Gemm2Packed[T Float](m, n, k1 int, a1 []T, lda1 int, k2 int, a2 []T, lda2 i
 	}
 	Gemm2(m, n, k1, a1, lda1, k2, a2, lda2, p.b, p.ldb, beta, c, ldc, bias)
 }
+
+// GemmPacked is Gemm(false, false, m, n, k, 1, a, lda, B, ldb, beta, c, ldc) with B packed (Pack
+// of k rows and n columns), with its bits.
+func GemmPacked[T Float](m, n, k int, a []T, lda int, p *Packed[T], beta T, c []T, ldc int) {
+	if p.k != k || p.n != n {
+		panic(fmt.Sprintf("kernel: GemmPacked: B packed as %d×%d, want %d×%d", p.k, p.n, k, n))
+	}
+	if len(p.blocks) > 0 && m > 0 {
+		checkGemm(false, false, m, n, k, lda, len(a), p.ldb, len(p.b), ldc, len(c))
+		if sgemmPackedAsm(m, n, k, as32(a), lda, p.blocks, as32(p.b), p.ldb, float32(beta), as32(c), ldc) {
+			return
+		}
+	}
+	Gemm(false, false, m, n, k, 1, a, lda, p.b, p.ldb, beta, c, ldc)
+}

@@ -39,3 +39,32 @@ func TestGemm2Packed(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmPacked checks GemmPacked against Gemm as TestGemm2Packed checks Gemm2Packed, over
+// depths on either side of a pass over C (kcNN).
+func TestGemmPacked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	forEachISA(func(name string) {
+		for _, s := range []struct{ m, n, k, ldb int }{
+			{2, 128, 512, 128}, {32, 128, 512, 128}, {64, 100, 512, 100}, {200, 40, 300, 48}, {9, 16, 7, 16},
+		} {
+			a, c0 := randSlice(rng, s.m*s.k), randSlice(rng, s.m*s.n)
+			b := randSlice(rng, (s.k-1)*s.ldb+s.n)
+			var p Packed[float32]
+			for round := range 2 {
+				want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				p.Pack(b, s.ldb, s.k, s.n)
+				Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.ldb, 0.5, want, s.n)
+				GemmPacked(s.m, s.n, s.k, a, s.k, &p, 0.5, got, s.n)
+				for i := range want {
+					if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+						t.Fatalf("%s, %+v, round %d: C[%d] = %v, want Gemm's %v", name, s, round, i, got[i], want[i])
+					}
+				}
+				for i := range b {
+					b[i] = -b[i] / 2
+				}
+			}
+		}
+	})
+}
