@@ -51,7 +51,8 @@ type Classifier struct {
 
 // New returns a classifier for model m. A text model needs its dictionary d and a tokenizer
 // with the options it was trained with (NewTokenizer); an image model takes nil for both.
-// batchSize is the number of samples run through the model at once.
+// batchSize is the number of samples run through the model at once. The classifier freezes
+// m.LSTM (lstm.Model.Freeze): m must not be trained further.
 func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (*Classifier, error) {
 	c := &Classifier{model: m, dict: d, tok: tok, batchSize: max(batchSize, 1)}
 	switch m.Input.Kind {
@@ -75,6 +76,9 @@ func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (
 		c.slice = slice
 	default:
 		return nil, fmt.Errorf("classify: unknown model kind %q", m.Input.Kind)
+	}
+	if m.LSTM != nil {
+		m.LSTM.Freeze()
 	}
 	return c, nil
 }

@@ -15,6 +15,9 @@ type Layer[T Float] struct {
 	InputDim, NumUnits int
 	Cell               Cell
 	W, B               *Param[T]
+	// frozen holds copies of W made once for a model that only answers (Model.Freeze); nil
+	// otherwise.
+	frozen *frozenLayer[T]
 }
 
 // init draws the layer's starting weights from rng: input weights Glorot-uniform per gate,

@@ -156,6 +156,32 @@ type onePass[T Float] struct {
 	helped int
 }
 
+// frozenLayer is what a frozen layer (Model.Freeze) keeps for this path: its panels and bias in
+// panel order, made by the first pass that needs them and only read after.
+type frozenLayer[T Float] struct {
+	once  sync.Once
+	panel [2][]T
+	bias  []T
+}
+
+// panels returns the frozen layer's panels and bias, made on the first call.
+func (f *frozenLayer[T]) panels(l *Layer[T]) ([2][]T, []T) {
+	f.once.Do(func() {
+		h := l.NumUnits
+		run := &oneRun[T]{w: l.W.Value, d: l.InputDim, h: h}
+		for s := range 2 {
+			run.panel[s] = make([]T, h*2*h)
+			run.pack(s)
+		}
+		f.panel = run.panel
+		f.bias = make([]T, 4*h)
+		for s := range 2 {
+			toPanel(f.bias[s*2*h:(s+1)*2*h], l.B.Value, h, s)
+		}
+	})
+	return f.panel, f.bias
+}
+
 // oneOff turns this path off (tests and benchmarks compare the two).
 var oneOff bool
 
@@ -195,13 +221,21 @@ func (r *pass[T]) forwardOne() bool {
 		r.one = &onePass[T]{}
 	}
 	o, hh := r.one, h/2
-	for s := range o.panel {
-		o.panel[s] = grow(o.panel[s], h*4*hh)
+	for s := range o.acc {
 		o.acc[s] = grow(o.acc[s], 4*hh)
 	}
-	o.bias = grow(o.bias, 4*h)
-	for s := range 2 {
-		toPanel(o.bias[s*4*hh:(s+1)*4*hh], r.l.B.Value, h, s)
+	panel, bias := o.panel, o.bias
+	if f := r.l.frozen; f != nil {
+		panel, bias = f.panels(r.l)
+	} else {
+		for s := range o.panel {
+			o.panel[s] = grow(o.panel[s], h*4*hh)
+		}
+		o.bias = grow(o.bias, 4*h)
+		for s := range 2 {
+			toPanel(o.bias[s*4*hh:(s+1)*4*hh], r.l.B.Value, h, s)
+		}
+		panel, bias = o.panel, o.bias
 	}
 	blocks := max(1, r.steps/oneBlock)
 	if len(o.projected) < blocks {
@@ -212,7 +246,7 @@ func (r *pass[T]) forwardOne() bool {
 	}
 	run := &oneRun[T]{
 		x: r.x, w: r.l.W.Value, z: r.buf.z, hs: r.buf.hs, cs: r.buf.cs, tc: r.buf.tc,
-		panel: o.panel, bias: o.bias, acc: o.acc,
+		panel: panel, bias: bias, acc: o.acc,
 		steps: r.steps, d: r.l.InputDim, h: h, cSlots: r.buf.cSlots, tcSlots: r.buf.tcSlots,
 		blocks: blocks, projected: o.projected[:blocks],
 	}
@@ -244,8 +278,10 @@ func (r *pass[T]) forwardOne() bool {
 		}()
 	}
 	start := time.Now()
-	run.pack(0)
-	run.pack(1)
+	if r.l.frozen == nil {
+		run.pack(0)
+		run.pack(1)
+	}
 	run.turn.Store(halfFree)
 	o.helped = run.steps - run.steps0()
 	if !helper && r.threads > 1 && runtime.GOMAXPROCS(0) > 1 {

@@ -236,3 +236,62 @@ func TestOneSampleHelperRuns(t *testing.T) {
 		t.Error("the helper ran no half step in 50 passes of 1024 steps")
 	}
 }
+
+// TestFreeze checks that a frozen model answers one sample with the bits of the same model
+// unfrozen, pass after pass and from several goroutines at once (its panels made once, then
+// shared), and that training it panics.
+func TestFreeze(t *testing.T) {
+	defer func() { oneOff = false }()
+	for _, cfg := range []Config{
+		{InputDim: 28, NumUnits: 128, NumLayers: 1, Classes: 10, Pooling: PoolLast},
+		{InputDim: 5, NumUnits: 64, NumLayers: 2, Classes: 3, Pooling: PoolMax, Bidirectional: true},
+	} {
+		rng := rand.New(rand.NewPCG(14, 15))
+		m, err := New[float32](cfg, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples := []Batch[float32]{oneSample(rng, 30, cfg.InputDim, cfg.Classes), oneSample(rng, 90, cfg.InputDim, cfg.Classes)}
+		oneOff = true
+		var want []oneResult
+		for _, b := range samples {
+			ws := m.NewWorkspace()
+			ws.Threads, ws.ForwardOnly = 2, true
+			want = append(want, runOne(t, m, ws, b, false))
+		}
+		oneOff = false
+		m.Freeze()
+		if !m.Frozen() {
+			t.Fatal("Frozen is false after Freeze")
+		}
+		var wg sync.WaitGroup
+		errs := make(chan string, 8)
+		for g := range 4 {
+			wg.Go(func() {
+				ws := m.NewWorkspace()
+				ws.Threads, ws.ForwardOnly = 2, true
+				for round := range 6 {
+					i := (g + round) % len(samples)
+					if got := runOne(t, m, ws, samples[i], false); !got.equal(want[i]) {
+						errs <- fmt.Sprintf("H=%d, goroutine %d, round %d: differs from the unfrozen model", cfg.NumUnits, g, round)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != errFrozen {
+					t.Errorf("TrainStep on a frozen model: recovered %v, want the panic %q", r, errFrozen)
+				}
+			}()
+			ws := m.NewWorkspace()
+			m.TrainStep(ws, samples[0], NewAdam[float32](0.01), TrainOptions[float32]{}, rng)
+		}()
+	}
+}

@@ -137,6 +137,7 @@ func inferOnly(c commonFlags, task, path string, data []feed.Sample, features fu
 	} else if c.variant == "int8" {
 		return fmt.Errorf("%s: not a quantized model (seqclf model quantize), but -variant int8", path)
 	}
+	m.LSTM.Freeze() // a model that only answers, as classify.New freezes it
 	f := features(m)
 	predictor := func(batch int) *classify.Predictor {
 		return &classify.Predictor{Model: m.LSTM, Features: f, BatchSize: batch, Quant: m.Quant}
