@@ -105,6 +105,16 @@ func noteOneCost(d time.Duration, steps, h int) {
 // waits little on a block the other is making, large enough to fill the GEMM's row blocks.
 const oneBlock = 16
 
+// oneBlocks returns the blocks of the input projection of a pass of the given steps: of about
+// oneBlock steps, but at least four of oneMinSteps or more where the pass has the steps, so
+// that in a short pass (28 steps of MNIST rows: three blocks) the caller, which makes the first
+// block itself when the helper has not started yet, starts the recurrence after a few steps'
+// projection rather than all of it. A block's multiply has rows enough for the GEMM's
+// kernels (two or more: one goes to the matrix-vector kernel, which sums in another order).
+func oneBlocks(steps int) int {
+	return max(1, steps/oneBlock, min(4, steps/oneMinSteps))
+}
+
 // The states of a step's half 1 in oneRun.turn.
 const (
 	halfFree    = 0 // up for grabs (once half 0 of the step before has run)
@@ -237,7 +247,7 @@ func (r *pass[T]) forwardOne() bool {
 		}
 		panel, bias = o.panel, o.bias
 	}
-	blocks := max(1, r.steps/oneBlock)
+	blocks := oneBlocks(r.steps)
 	if len(o.projected) < blocks {
 		o.projected = make([]atomic.Uint32, blocks)
 	}

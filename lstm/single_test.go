@@ -184,7 +184,7 @@ func BenchmarkOneSample(b *testing.B) {
 // TestOneBlock checks that oneRun.block gives each step the block whose range holds it.
 func TestOneBlock(t *testing.T) {
 	for steps := oneMinSteps; steps < 300; steps++ {
-		o := &oneRun[float32]{steps: steps, blocks: max(1, steps/oneBlock)}
+		o := &oneRun[float32]{steps: steps, blocks: oneBlocks(steps)}
 		for s := range steps {
 			j := o.block(s)
 			if lo, hi := j*steps/o.blocks, (j+1)*steps/o.blocks; s < lo || s >= hi || j >= o.blocks {
