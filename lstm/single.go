@@ -234,7 +234,8 @@ func (r *pass[T]) forwardOne() bool {
 	for s := range o.acc {
 		o.acc[s] = grow(o.acc[s], 4*hh)
 	}
-	panel, bias := o.panel, o.bias
+	var panel [2][]T
+	var bias []T
 	if f := r.l.frozen; f != nil {
 		panel, bias = f.panels(r.l)
 	} else {
