@@ -19,6 +19,10 @@ type SkipGram struct {
 	// √(s/f) + s/f, so that frequent words count less; 0 gives 1e-4, a negative value keeps
 	// every token.
 	Subsample float64
+	// Progress, if not nil, is called on Train's goroutine as the passes advance, about every
+	// hundredth of the work and once at the end: done of total tokens (over all passes). It does
+	// not change what is learnt.
+	Progress func(done, total int64)
 }
 
 // ErrNoText is returned by SkipGram.Train when the sentences hold no pair of tokens to learn from.
@@ -98,6 +102,7 @@ func (o SkipGram) Train(t *Table, sents [][]int32, r *rand.Rand) error {
 	grad := make([]float32, dim)
 	steps := float64(o.Epochs) * float64(total)
 	done := 0.0
+	all, next := int64(o.Epochs)*total, int64(0) // next: the work done at the next report
 	var sent []int32
 	for range o.Epochs {
 		for _, s := range kept {
@@ -109,6 +114,10 @@ func (o SkipGram) Train(t *Table, sents [][]int32, r *rand.Rand) error {
 			}
 			lr := float32(o.LR * max(1e-4, 1-done/steps))
 			done += float64(len(s))
+			if o.Progress != nil && int64(done) >= next {
+				o.Progress(int64(done)-int64(len(s)), all)
+				next = int64(done) + all/100
+			}
 			for i, w := range sent {
 				b := 1 + r.IntN(o.Window)
 				v := in[int(w)*dim : int(w+1)*dim]
@@ -142,6 +151,9 @@ func (o SkipGram) Train(t *Table, sents [][]int32, r *rand.Rand) error {
 				}
 			}
 		}
+	}
+	if o.Progress != nil {
+		o.Progress(all, all)
 	}
 	for id := 2; id < rows; id++ {
 		if counts[id] > 0 {

@@ -101,3 +101,25 @@ func TestSkipGramErrors(t *testing.T) {
 		t.Error("a negative window was accepted")
 	}
 }
+
+// TestSkipGramProgress checks Progress: the tokens done rise to the total of all passes, which
+// the last call reports, about a hundred calls in all, and the table is the one learnt without it.
+func TestSkipGramProgress(t *testing.T) {
+	sents := twoTopics(rand.New(rand.NewPCG(2, 2)), 200)
+	var done []int64
+	var total int64
+	train := func(progress func(d, n int64)) []float32 {
+		tab, _ := New(13, 8, 0.1, rand.New(rand.NewPCG(1, 1)))
+		if err := (SkipGram{Epochs: 3, Progress: progress}).Train(tab, sents, rand.New(rand.NewPCG(4, 9))); err != nil {
+			t.Fatal(err)
+		}
+		return tab.Data
+	}
+	with := train(func(d, n int64) { done, total = append(done, d), n })
+	if !slices.Equal(with, train(nil)) {
+		t.Error("Progress changed the table learnt")
+	}
+	if len(done) < 50 || len(done) > 110 || done[len(done)-1] != total || !slices.IsSorted(done) || done[0] != 0 {
+		t.Errorf("%d calls, first %v, last %v of %d: want about 100, rising from 0 to the total", len(done), done[:min(1, len(done))], done[len(done)-1:], total)
+	}
+}

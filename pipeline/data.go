@@ -202,7 +202,7 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
-	if d.dict, err = BuildDictionary(trainDocs, tok, cfg, workers, func(i int, sents [][]string) { tokens[trainIdx[i]] = sents }); err != nil {
+	if d.dict, err = BuildDictionary(trainDocs, tok, cfg, workers, func(i int, sents [][]string) { tokens[trainIdx[i]] = sents }, log); err != nil {
 		return nil, err
 	}
 	// The validation documents are read as the training ones, but not counted.

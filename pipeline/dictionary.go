@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"io"
 	"iter"
 	"sync"
 	"time"
@@ -37,8 +38,8 @@ type Dictionary struct {
 // table is then learnt from the texts' sentences (embed.SkipGram, on the seed's Pretrain
 // stream), as the texts come, whatever the number of workers. Training and the dictionary-only
 // build both make their dictionary here, so the same seed and texts give the same dictionary
-// and table.
-func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Config, workers int, keep func(i int, sents [][]string)) (*Dictionary, error) {
+// and table. log, if not nil, receives a line every pretrainLogEvery while the table is learnt.
+func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Config, workers int, keep func(i int, sents [][]string), log io.Writer) (*Dictionary, error) {
 	type job struct {
 		i    int
 		text string
@@ -99,7 +100,7 @@ func BuildDictionary(texts iter.Seq[string], tok *tokenize.Tokenizer, cfg *Confi
 	}
 	if cfg.Embed.Pretrain == "skipgram" {
 		start := time.Now()
-		if err := pretrain(d, counters[0], all, cfg); err != nil {
+		if err := pretrain(d, counters[0], all, cfg, log); err != nil {
 			return nil, err
 		}
 		d.Pretrain = time.Since(start)
@@ -115,7 +116,7 @@ const pretrainWords = 200_000
 // every token of vocab.min_count and more (up to pretrainWords), not only the dictionary's: the
 // rarer words beyond vocab.max_size are contexts that shape the vectors of the frequent ones.
 // The dictionary's entries then take their rows.
-func pretrain(d *Dictionary, counts *vocab.Counter, texts [][][]string, cfg *Config) error {
+func pretrain(d *Dictionary, counts *vocab.Counter, texts [][][]string, cfg *Config, log io.Writer) error {
 	wide := counts.Build(vocab.Limits{MinCount: max(cfg.Vocab.MinCount, 1), MaxSize: pretrainWords})
 	var sents [][]int32
 	for _, text := range texts {
@@ -128,7 +129,11 @@ func pretrain(d *Dictionary, counts *vocab.Counter, texts [][][]string, cfg *Con
 	if err != nil {
 		return &ConfigError{Key: "embed.dim", Msg: err.Error()}
 	}
-	if err := (embed.SkipGram{LR: 0.05}).Train(t, sents, r); err != nil {
+	sg := embed.SkipGram{LR: 0.05, Epochs: 5}
+	if log != nil {
+		sg.Progress = pretrainProgress(log, time.Now, sg.Epochs)
+	}
+	if err := sg.Train(t, sents, r); err != nil {
 		return &ConfigError{Key: "embed.pretrain", Msg: "embed.pretrain: " + err.Error()}
 	}
 	for id := 1; id < d.Vocab.Len(); id++ {
@@ -137,6 +142,28 @@ func pretrain(d *Dictionary, counts *vocab.Counter, texts [][][]string, cfg *Con
 		}
 	}
 	return nil
+}
+
+// pretrainLogEvery is how often a line says how far embed.pretrain has come.
+const pretrainLogEvery = 5 * time.Second
+
+// pretrainProgress returns the embed.SkipGram.Progress of a pretraining of the given passes: a
+// line on log every pretrainLogEvery (by now), with the share done, the pass and the time left.
+// The line of the end is loadText's.
+func pretrainProgress(log io.Writer, now func() time.Time, passes int) func(done, total int64) {
+	start := now()
+	last := start
+	return func(done, total int64) {
+		t := now()
+		if done <= 0 || done >= total || t.Sub(last) < pretrainLogEvery {
+			return
+		}
+		last = t
+		el := t.Sub(start)
+		left := time.Duration(float64(el) * float64(total-done) / float64(done))
+		fmt.Fprintf(log, "embed.pretrain: skip-gram %d%% (pass %d of %d), %s, about %s left\n",
+			100*done/total, min(int(done*int64(passes)/total)+1, passes), passes, el.Round(time.Second), left.Round(time.Second))
+	}
 }
 
 // NewEmbedTable returns the starting embedding table of rows entries: embed.dim values a row,

@@ -156,7 +156,7 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 			}
 		}
 	}
-	dict, err := pipeline.BuildDictionary(texts, tok, cfg, max(o.workers, 1), nil)
+	dict, err := pipeline.BuildDictionary(texts, tok, cfg, max(o.workers, 1), nil, s.err)
 	if err == nil {
 		err = readErr
 	}
@@ -175,8 +175,12 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 	fmt.Fprintf(w, "read %d documents (%.1f MB) from %s", dict.Counted, float64(dict.Bytes)/1e6, cfg.Source.Train)
 	fmt.Fprintf(w, "; left out: %d for validation, %d for testing, %d repeating an earlier one (seed %d)",
 		n[source.PartValidation], n[source.PartTest], n[source.PartDuplicate], cfg.Seed)
+	counted -= dict.Pretrain // the vectors' learning, said on its own line
 	fmt.Fprintf(w, "\ntokenized and counted in %s (%.1f MB/s, %d workers)\n", counted.Round(time.Millisecond),
 		float64(dict.Bytes)/1e6/counted.Seconds(), max(o.workers, 1))
+	if dict.Pretrain > 0 {
+		fmt.Fprintf(w, "embed.pretrain: %s vectors learnt from the training text in %s\n", cfg.Embed.Pretrain, dict.Pretrain.Round(time.Millisecond))
+	}
 	if loaded := dict.Pretrained; loaded != nil {
 		fmt.Fprintf(w, "pretrained %s: %d vectors read; %d of %d entries found (%d exactly, %d by lowercase), %d random\n",
 			cfg.Embed.Pretrained, loaded.Vectors, loaded.Found(), v.Len()-2, loaded.Exact, loaded.Lowercase, loaded.Missing)
