@@ -70,9 +70,11 @@
 // so that the thread count never changes which kernel a row meets): a batch sorted longest first,
 // as the trainer sorts it, computes next to no padding, forward and backward. The parts are cut
 // where the sum of the samples' lengths reaches an equal share, so that the threads finish
-// together. A pass over one sample of 64 steps or more, with two threads, runs half of each
-// step's units on the other core, with the answers of one core: on a goroutine that the first
-// such pass starts and that stays parked between passes for the life of the process.
+// together. A pass over one sample long enough (one that would take 100 µs or more on one core,
+// by the passes timed so far), with two threads, runs half of each step's units on the other
+// core, with the answers of one core: on a goroutine that the first such pass starts and that
+// stays parked between passes for the life of the process. A model that only answers can be
+// frozen (Model.Freeze): such passes then keep their copies of the weights from one to the next.
 //
 // # Basics
 //
