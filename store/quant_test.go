@@ -15,30 +15,38 @@ import (
 	"github.com/seqclf/seqclf/lstm/quant"
 )
 
+// quantizeFile quantizes the model file in into int8.db of a temporary folder, as seqclf model
+// quantize does, and returns in's model, the int8 one and the new file's path.
+func quantizeFile(t *testing.T, in string) (*Model, *quant.Model, string) {
+	t.Helper()
+	s, err := Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.LoadModel()
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := quant.New(m.LSTM, m.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "int8.db")
+	if err := WriteQuantModelFile(in, out, q); err != nil {
+		t.Fatal(err)
+	}
+	return m, q, out
+}
+
 // TestQuantModelRoundTrip quantizes the saved models of testdata into model files and reads them
 // back: the int8 weights and table as written, the float32 model and table as they stand for,
 // and the rest of the file as it was.
 func TestQuantModelRoundTrip(t *testing.T) {
 	for _, name := range []string{"model-v3-text.db", "model-v3-mnist.db", "model-v2-text.db", "model-v1-mnist.db"} {
 		in := filepath.Join("testdata", name)
-		s, err := Open(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := s.LoadModel()
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := quant.New(m.LSTM, m.Table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := filepath.Join(t.TempDir(), "int8.db")
-		if err := WriteQuantModelFile(in, out, q); err != nil {
-			t.Fatal(err)
-		}
-		s, err = Open(out)
+		m, q, out := quantizeFile(t, in)
+		s, err := Open(out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,24 +100,8 @@ func TestQuantModelRoundTrip(t *testing.T) {
 func TestMapQuantModel(t *testing.T) {
 	v, tab := storeFixture(t)
 	in, _ := writeModel(t, v, tab)
-	s, err := Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.LoadModel()
-	s.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := quant.New(m.LSTM, m.Table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "int8.db")
-	if err := WriteQuantModelFile(in, out, q); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(out)
+	_, q, out := quantizeFile(t, in)
+	s, err := Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
