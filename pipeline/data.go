@@ -32,11 +32,11 @@ type dataset struct {
 }
 
 // loadData reads and encodes the run's data.
-func loadData(cfg *Config, log io.Writer) (*dataset, error) {
+func loadData(cfg *Config, log io.Writer, cache *PretrainCache) (*dataset, error) {
 	if cfg.Source.Kind == "mnist" {
 		return loadMNIST(cfg, log)
 	}
-	return loadText(cfg, log)
+	return loadText(cfg, log, cache)
 }
 
 func loadMNIST(cfg *Config, log io.Writer) (*dataset, error) {
@@ -104,7 +104,7 @@ func NewSplit(cfg *Config) (*source.Split, error) {
 	return source.NewSplit(cfg.Source.Train, cfg.Source.Options(), sh)
 }
 
-func loadText(cfg *Config, log io.Writer) (*dataset, error) {
+func loadText(cfg *Config, log io.Writer, cache *PretrainCache) (*dataset, error) {
 	sc := cfg.Source
 	opts := sc.Options()
 	if sc.Train == "" {
@@ -202,7 +202,7 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
-	if d.dict, err = BuildDictionary(trainDocs, tok, cfg, workers, func(i int, sents [][]string) { tokens[trainIdx[i]] = sents }, log); err != nil {
+	if d.dict, err = BuildDictionary(trainDocs, tok, cfg, workers, func(i int, sents [][]string) { tokens[trainIdx[i]] = sents }, DictionaryOptions{Log: log, Pretrained: cache}); err != nil {
 		return nil, err
 	}
 	// The validation documents are read as the training ones, but not counted.
@@ -229,7 +229,9 @@ func loadText(cfg *Config, log io.Writer) (*dataset, error) {
 	fmt.Fprintf(log, "text: %d training documents, %d for validation, %d for testing, %d labels; tokenized in %.1fs\n",
 		len(docs)-nVal, nVal, len(testDocs), len(d.classes), time.Since(start).Seconds())
 	fmt.Fprintf(log, "vocab: %d entries cover %.2f%% of the training tokens\n", v.Len(), 100*cov.Share)
-	if t := d.dict.Pretrain; t > 0 {
+	if d.dict.PretrainReused {
+		fmt.Fprintf(log, "embed.pretrain: %s vectors of an earlier run of the same text, dictionary and seed\n", cfg.Embed.Pretrain)
+	} else if t := d.dict.Pretrain; t > 0 {
 		fmt.Fprintf(log, "embed.pretrain: %s vectors learnt from the training text in %.1fs\n", cfg.Embed.Pretrain, t.Seconds())
 	}
 	if st := d.dict.Pretrained; st != nil {

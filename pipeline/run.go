@@ -38,6 +38,9 @@ type RunOptions struct {
 	// NoTest leaves the test set alone: nothing is scored on it and the report has no test
 	// scores (a tuning trial, which must see only the validation split).
 	NoTest bool
+	// Pretrained, if not nil, is shared by runs that may learn the same embed.pretrain vectors
+	// (a tuning search's trials), so that they learn them once (PretrainCache).
+	Pretrained *PretrainCache
 }
 
 // RunResult is what a run produced.
@@ -139,7 +142,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) (res *RunResult, err er
 			}
 		}
 	}
-	data, err := loadData(cfg, o.Log)
+	data, err := loadData(cfg, o.Log, o.Pretrained)
 	if err != nil {
 		return nil, err
 	}

@@ -290,6 +290,10 @@ type tuner struct {
 	st    *tuneState
 	base  float64   // st.Spent when this run started
 	start time.Time // when this run started
+
+	// pretrained keeps the trials' embed.pretrain vectors: trials that differ in the
+	// model's and training's keys alone learn them once.
+	pretrained PretrainCache
 }
 
 // errBudget stops the search when its budget is spent.
@@ -688,7 +692,7 @@ func (t *tuner) step(ctx context.Context, tr *tuneTrial, k, epochs int) error {
 	})
 	start := time.Now()
 	_, statErr := os.Stat(filepath.Join(c.OutputDir, CheckpointFile))
-	res, err := Run(runCtx, c, RunOptions{Resume: statErr == nil, NoTest: true, Log: t.o.TrialLog, Progress: t.o.Progress})
+	res, err := Run(runCtx, c, RunOptions{Resume: statErr == nil, NoTest: true, Log: t.o.TrialLog, Progress: t.o.Progress, Pretrained: &t.pretrained})
 	secs := time.Since(start).Seconds()
 	tick.Stop()
 	close(stopTick)
@@ -900,7 +904,7 @@ func (t *tuner) finalRun(ctx context.Context, best *tuneTrial, bc *Config) (*Run
 		}
 	}
 	fmt.Fprintf(t.o.Log, "tune: training the best config, trial %d, with its test set in %s\n", best.ID, bc.OutputDir)
-	res, err := Run(ctx, bc, RunOptions{Resume: true, Log: t.o.TrialLog, Out: t.o.Out, Progress: t.o.Progress})
+	res, err := Run(ctx, bc, RunOptions{Resume: true, Log: t.o.TrialLog, Out: t.o.Out, Progress: t.o.Progress, Pretrained: &t.pretrained})
 	if errors.Is(err, train.ErrInterrupted) {
 		return nil, fmt.Errorf("%w: the search is done and its state saved in %s; the best config's run stopped with a checkpoint", train.ErrInterrupted, t.dir)
 	}

@@ -72,7 +72,7 @@ func runEncodeSpam(args []string) error {
 	}
 	cfg := pipeline.DefaultConfig()
 	cfg.Seed, cfg.Vocab.MinCount, cfg.Vocab.MaxSize, cfg.Embed.Dim = benchSeed, 2, *maxVocab, spamEmbed
-	dict, err := pipeline.BuildDictionary(slices.Values(texts), tok, &cfg, runtime.GOMAXPROCS(0), nil, nil)
+	dict, err := pipeline.BuildDictionary(slices.Values(texts), tok, &cfg, runtime.GOMAXPROCS(0), nil, pipeline.DictionaryOptions{})
 	if err != nil {
 		return err
 	}

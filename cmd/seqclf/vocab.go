@@ -156,7 +156,7 @@ func (o *vocabBuildOptions) run(cmd *cobra.Command, s streams) error {
 			}
 		}
 	}
-	dict, err := pipeline.BuildDictionary(texts, tok, cfg, max(o.workers, 1), nil, s.err)
+	dict, err := pipeline.BuildDictionary(texts, tok, cfg, max(o.workers, 1), nil, pipeline.DictionaryOptions{Log: s.err})
 	if err == nil {
 		err = readErr
 	}

@@ -231,7 +231,7 @@ func writeText(cfg *pipeline.Config, out string) (*Meta, error) {
 			}
 		}
 	}
-	dict, err := pipeline.BuildDictionary(trainTexts, tok, cfg, runtime.GOMAXPROCS(0), func(i int, sents [][]string) { tokens[trainIdx[i]] = sents }, nil)
+	dict, err := pipeline.BuildDictionary(trainTexts, tok, cfg, runtime.GOMAXPROCS(0), func(i int, sents [][]string) { tokens[trainIdx[i]] = sents }, pipeline.DictionaryOptions{})
 	if err != nil {
 		return nil, err
 	}
