@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -165,13 +166,21 @@ type DictionaryOptions struct {
 	Pretrained *PretrainCache
 }
 
-// PretrainCache keeps the vectors the last embed.pretrain learnt, so that runs which would learn
-// the same ones (a tuning search's trials: the same training text, dictionary limits, embedding
-// size and seed, other settings apart) learn them once: 44 s a trial for configs/brown.yaml on
-// 2 cores. The vectors given back are those the run would have learnt. It holds one table (the
-// last), and is safe for use by several builds at once; the zero value is empty.
+// PretrainCache keeps the vectors embed.pretrain learnt last, so that runs which would learn the
+// same ones (a tuning search's trials with the same training text, dictionary limits, embedding
+// size and seed, other settings apart) learn them once: 28–44 s a trial for configs/brown.yaml on
+// 2 cores. The vectors given back are those the run would have learnt. It holds the tables of
+// the last pretrainCacheSize learnings (one per embed.dim a search tries), and is safe for use
+// by several builds at once; the zero value is empty.
 type PretrainCache struct {
-	mu    sync.Mutex
+	mu      sync.Mutex
+	entries []pretrainEntry // oldest first
+}
+
+// pretrainCacheSize is the most tables a PretrainCache holds: a search tries three embed.dim.
+const pretrainCacheSize = 3
+
+type pretrainEntry struct {
 	key   [sha256.Size]byte
 	table *embed.Table // only read once stored
 }
@@ -182,10 +191,12 @@ func (c *PretrainCache) get(key [sha256.Size]byte) *embed.Table {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.table == nil || c.key != key {
-		return nil
+	for _, e := range c.entries {
+		if e.key == key {
+			return e.table
+		}
 	}
-	return c.table
+	return nil
 }
 
 func (c *PretrainCache) put(key [sha256.Size]byte, t *embed.Table) {
@@ -194,7 +205,10 @@ func (c *PretrainCache) put(key [sha256.Size]byte, t *embed.Table) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.key, c.table = key, t
+	if len(c.entries) == pretrainCacheSize {
+		c.entries = slices.Delete(c.entries, 0, 1)
+	}
+	c.entries = append(c.entries, pretrainEntry{key, t})
 }
 
 // pretrainKey digests what the vectors pretrain learns depend on: the seed, the table's size,

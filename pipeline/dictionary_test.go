@@ -35,8 +35,8 @@ func TestPretrainProgress(t *testing.T) {
 }
 
 // TestPretrainCache checks that a build given a PretrainCache learns the embed.pretrain vectors
-// the first time and takes them back the second, with the table of a build without the cache,
-// and learns them again for another seed.
+// the first time and takes them back later, with the table of a build without the cache,
+// learns them again for another seed, and forgets the oldest beyond pretrainCacheSize.
 func TestPretrainCache(t *testing.T) {
 	words := strings.Fields("red green blue cat dog bird runs sleeps sings the a one two three fast slow")
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -70,7 +70,7 @@ func TestPretrainCache(t *testing.T) {
 	for i, c := range []struct {
 		seed   uint64
 		reused bool
-	}{{7, false}, {7, true}, {8, false}, {8, true}} {
+	}{{7, false}, {7, true}, {8, false}, {8, true}, {7, true}, {9, false}, {10, false}, {7, false}} {
 		d := build(c.seed, &cache)
 		if d.PretrainReused != c.reused {
 			t.Errorf("build %d (seed %d): reused %v, want %v", i, c.seed, d.PretrainReused, c.reused)
