@@ -172,72 +172,65 @@ func sgemm2Asm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int,
 	if isa == isaGo || m <= gemvMaxRows[0] {
 		return false
 	}
-	biasAt := func(j0 int) *float32 {
-		if bias == nil {
-			return nil
-		}
-		return &bias[j0]
-	}
 	if isa == isaAVX512 {
 		forRowBlocks(m, max512Rows, func(i0, mr int) {
 			for j0 := 0; j0 < n; j0 += 32 {
-				kernels512x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, colMask(n-j0), biasAt(j0))
+				kernels512x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, colMask(n-j0), biasOf(bias, j0))
 			}
 		})
 		return true
 	}
-	// AVX2: full blocks of 16 columns, then the right edge under a lane mask.
+	gemm2AVX2(m, n, k1, a1, lda1, k2, a2, lda2, nil, b, ldb, beta, c, ldc, bias)
+	return true
+}
+
+// biasOf returns &bias[j0], or nil for no bias.
+func biasOf(bias []float32, j0 int) *float32 {
+	if bias == nil {
+		return nil
+	}
+	return &bias[j0]
+}
+
+// gemm2AVX2 is sgemm2Asm's AVX2 case: full blocks of 16 columns, from blocks when it is not nil
+// (Packed: block j0 at blocks[j0·K:], its K = k1+k2 rows 16 apart) or from b in place, then the
+// right edge from b under a lane mask.
+func gemm2AVX2(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, blocks, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
+	kk := k1 + k2
 	nFull := n - n%16
 	if nFull > 0 {
-		forRowChunks(m, k1+k2, func(r0, rows int) {
+		forRowChunks(m, kk, func(r0, rows int) {
 			for j0 := 0; j0 < nFull; j0 += 16 {
+				bp, ldp := &b[j0], ldb*4
+				if blocks != nil {
+					bp, ldp = &blocks[j0*kk], 16*4
+				}
 				forRowBlocks(rows, len(kernels256x2)-1, func(i0, mr int) {
 					i0 += r0
-					kernels256x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[j0], ldb*4, &c[i0*ldc+j0], ldc*4, beta, biasAt(j0))
+					kernels256x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, bp, ldp, &c[i0*ldc+j0], ldc*4, beta, biasOf(bias, j0))
 				})
 			}
 		})
 	}
 	if w := n - nFull; w > 0 {
 		forRowBlocks(m, len(kernels256x2Masked)-1, func(i0, mr int) {
-			kernels256x2Masked[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[nFull], ldb*4, &c[i0*ldc+nFull], ldc*4, beta, biasAt(nFull), &mask256[16-w])
+			kernels256x2Masked[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[nFull], ldb*4, &c[i0*ldc+nFull], ldc*4, beta, biasOf(bias, nFull), &mask256[16-w])
 		})
 	}
-	return true
 }
 
 // packPays reports whether Packed copies B: with AVX2. (AVX-512's kernels keep reading B in
 // place, the order measured on its own machine.)
 func packPays() bool { return isa == isaAVX2 }
 
-// sgemm2PackedAsm is sgemm2Asm with B's full blocks of 16 columns in blocks (Packed: block j0
-// at blocks[j0·K:], its K = k1+k2 rows 16 apart) and the right edge read from b in place. It
-// reports false, doing nothing, where sgemm2Asm would: the caller then multiplies by b.
+// sgemm2PackedAsm is sgemm2Asm with B's full blocks of 16 columns in blocks (Packed) and the
+// right edge read from b in place. It reports false, doing nothing, where sgemm2Asm would: the
+// caller then multiplies by b.
 func sgemm2PackedAsm(m, n, k1 int, a1 []float32, lda1, k2 int, a2 []float32, lda2 int, blocks, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) bool {
 	if isa != isaAVX2 || m <= gemvMaxRows[0] {
 		return false
 	}
-	biasAt := func(j0 int) *float32 {
-		if bias == nil {
-			return nil
-		}
-		return &bias[j0]
-	}
-	kk := k1 + k2
-	nFull := n - n%16
-	forRowChunks(m, kk, func(r0, rows int) {
-		for j0 := 0; j0 < nFull; j0 += 16 {
-			forRowBlocks(rows, len(kernels256x2)-1, func(i0, mr int) {
-				i0 += r0
-				kernels256x2[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &blocks[j0*kk], 16*4, &c[i0*ldc+j0], ldc*4, beta, biasAt(j0))
-			})
-		}
-	})
-	if w := n - nFull; w > 0 {
-		forRowBlocks(m, len(kernels256x2Masked)-1, func(i0, mr int) {
-			kernels256x2Masked[mr](k1, &a1[i0*lda1], lda1*4, k2, &a2[i0*lda2], lda2*4, &b[nFull], ldb*4, &c[i0*ldc+nFull], ldc*4, beta, biasAt(nFull), &mask256[16-w])
-		})
-	}
+	gemm2AVX2(m, n, k1, a1, lda1, k2, a2, lda2, blocks, b, ldb, beta, c, ldc, bias)
 	return true
 }
 
