@@ -107,8 +107,9 @@ func (s *Store) PutQuantModel(q *quant.Model) error {
 // the hashed layout's bytes for the SpamAssassin dictionary. The hashed layout is there to be
 // looked up in place, for a fast start; a quantized model's file is made to be small (the
 // default model's: 27% of its float32 file, 32% with the hashed layout), so its dictionary is
-// decoded when it opens (6 ms for 20,000 entries, 60 ms for 200,000), though its int8 table is
-// mapped. Store.Dictionary reads both.
+// decoded when it opens, though its int8 table is mapped: one line through seqclf classify took
+// 24 ms against 20 for the default model's float32 file, and a model of 200,000 entries opens
+// in 65 ms against 0.23 (BenchmarkOpenModel). Store.Dictionary reads both.
 func (s *Store) packVocab(t *txn) error {
 	if _, err := s.vocabSize(t.tx); err != nil {
 		return nil // no dictionary: a model of images
