@@ -321,18 +321,6 @@ func weightGradAsm(k, n int, a1 []float32, lda1, m1 int, a2 []float32, lda2, m2 
 	return true
 }
 
-// packBlocks16 sets dst[j0·rows + p·16 + j] = src[p·ldSrc + j0 + j] for p < rows, j0 a
-// multiple of 16 below n (a multiple of 16) and j < 16: the column blocks of AVX2's kernels,
-// one after another.
-func packBlocks16(dst, src []float32, ldSrc, rows, n int) {
-	for p := range rows {
-		row := src[p*ldSrc : p*ldSrc+n]
-		for j0 := 0; j0 < n; j0 += 16 {
-			copy(dst[j0*rows+p*16:j0*rows+p*16+16], row[j0:j0+16])
-		}
-	}
-}
-
 // packBlocks512 sets dst[jb·ldBlock + p·32 + j] = src[p·ldSrc + jb·32 + j] for p < rows,
 // jb < blocks and j < 32 (strides in bytes).
 //

@@ -32,11 +32,17 @@ func (p *Packed[T]) Pack(b []T, ldb, k, n int) {
 		p.blocks = make([]float32, k*nFull)
 	}
 	p.blocks = p.blocks[:k*nFull]
-	src := as32(b)
-	for i := range k {
-		row := src[i*ldb : i*ldb+nFull]
-		for j0 := 0; j0 < nFull; j0 += 16 {
-			copy(p.blocks[j0*k+i*16:j0*k+i*16+16], row[j0:j0+16])
+	packBlocks16(p.blocks, as32(b), ldb, k, nFull)
+}
+
+// packBlocks16 sets dst[j0·rows + p·16 + j] = src[p·ldSrc + j0 + j] for p < rows, j0 a
+// multiple of 16 below n (a multiple of 16) and j < 16: the column blocks of AVX2's kernels,
+// one after another.
+func packBlocks16(dst, src []float32, ldSrc, rows, n int) {
+	for p := range rows {
+		row := src[p*ldSrc : p*ldSrc+n]
+		for j0 := 0; j0 < n; j0 += 16 {
+			copy(dst[j0*rows+p*16:j0*rows+p*16+16], row[j0:j0+16])
 		}
 	}
 }
