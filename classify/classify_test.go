@@ -334,3 +334,58 @@ func TestLoadMapped(t *testing.T) {
 		}
 	}
 }
+
+// TestFreezeMemo checks that New readies a float32 text model to remember its tokens'
+// input projections (Freeze), which one-sample passes then fill, with the answers of the model
+// that does not.
+func TestFreezeMemo(t *testing.T) {
+	tok, err := tokenize.New(tokenize.Lowercase(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "The cat sat on the mat. The dog ate the bone! A bird sang on the mat."
+	c := vocab.NewCounter()
+	for _, s := range tok.Tokenize(text) {
+		c.Add(s)
+	}
+	v := c.Build(vocab.Limits{MinCount: 1, MaxSize: 100})
+	newModel := func() *store.Model {
+		rng := rand.New(rand.NewPCG(5, 5))
+		table, err := embed.New(v.Len(), 8, 0.5, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := lstm.New[float32](lstm.Config{InputDim: 8, NumUnits: 64, NumLayers: 1, Classes: 2, Pooling: lstm.PoolMax}, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &store.Model{LSTM: m, Labels: []string{"a", "b"}, Table: table,
+			Input: store.Input{Kind: KindText, Unit: "document", TimeStep: 32}}
+	}
+	sm := newModel()
+	cl, err := New(sm, v, tok, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := cl.Encode(text)
+	if err != nil || len(ids) != 1 || len(ids[0]) < 16 {
+		t.Fatalf("Encode: %d samples, %v", len(ids), err)
+	}
+	plain := newModel()
+	want, _ := (&Predictor{Model: plain.LSTM, Features: &feed.Embeddings{Table: plain.Table}, BatchSize: 1}).Predict([]feed.Sample{{IDs: ids[0]}})
+	if !sm.LSTM.Frozen() {
+		t.Fatal("New left the model unfrozen")
+	}
+	for range 2 {
+		got, err := cl.Classify([]string{text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("frozen, remembering: %v, want %v", got, want)
+		}
+	}
+	if isa, _ := lstm.Kernels(); isa != "go" && sm.LSTM.MemoHeld() == 0 {
+		t.Errorf("the model remembers no token after two texts (kernels %s)", isa)
+	}
+}

@@ -73,8 +73,11 @@
 // together. A pass over one sample long enough (one that would take 100 µs or more on one core,
 // by the passes timed so far), with two threads, runs half of each step's units on the other
 // core, with the answers of one core: on a goroutine that the first such pass starts and that
-// stays parked between passes for the life of the process. A model that only answers can be
-// frozen (Model.Freeze): such passes then keep their copies of the weights from one to the next.
+// lives as long as the process, spinning for 500 µs after a pass for the next one (which then
+// hands it half its work whatever its length), parked after that. A model that only answers can
+// be frozen (Model.Freeze): such passes then keep their copies of the weights from one to the
+// next, and a frozen text model can remember the input projections of the tokens it meets
+// (Model.MemoInputs), which such passes then copy rather than compute.
 //
 // # Basics
 //

@@ -178,6 +178,40 @@ func (m *Model[T]) Freeze() {
 // Frozen reports whether Freeze was called.
 func (m *Model[T]) Frozen() bool { return m.frozen }
 
+// MemoInputs makes the frozen model m remember, in its first layer (both directions), the input
+// projection x·Wx + b of each distinct input row it meets, up to maxBytes in all for each
+// direction (a row costs InputDim + 4·NumUnits values), so that a one-sample pass over a row met
+// before copies its projection rather than multiplying it. It pays for inputs drawn from a
+// finite set, as a text model's token embeddings are: on the benchmark's mails (256 tokens of
+// 100 dimensions, 128 units) the multiply is about 40% of a one-sample pass's work on one core;
+// rows that seldom repeat (MNIST's pixel rows) would only fill it. The answers keep their bits.
+// Only the one-sample path uses it (a batch of one sample, float32 LSTM layers on the assembly
+// kernels). Call it after Freeze and before passes run on other goroutines; maxBytes ≤ 0 (or too
+// small for one row) turns it off. It panics on a model that is not frozen.
+func (m *Model[T]) MemoInputs(maxBytes int) {
+	if !m.frozen {
+		panic(errNotFrozen)
+	}
+	for _, ls := range [][]*Layer[T]{m.Layers, m.Reverse} {
+		if len(ls) > 0 {
+			l := ls[0]
+			l.frozen.memo = newInputMemo[T](l.InputDim, 4*l.NumUnits, maxBytes)
+		}
+	}
+}
+
+// MemoHeld returns the number of input rows whose projections the first layer's forward
+// direction remembers (MemoInputs).
+func (m *Model[T]) MemoHeld() int {
+	if len(m.Layers) == 0 || m.Layers[0].frozen == nil || m.Layers[0].frozen.memo == nil {
+		return 0
+	}
+	return m.Layers[0].frozen.memo.held()
+}
+
+// errNotFrozen is MemoInputs' panic on a model that is not frozen.
+const errNotFrozen = "lstm: MemoInputs on a model that is not frozen (call Freeze first)"
+
 // errFrozen is the panic of a pass that would change a frozen model's weights.
 const errFrozen = "lstm: training a frozen model (Model.Freeze)"
 

@@ -43,8 +43,8 @@ import (
 // So the answers are the bits of the pass without this path, on one core or two
 // (TestOneSampleSameBits).
 //
-// The helper is one goroutine for the process, parked on a channel between passes: a pass hands
-// it its work, and it spins only while that pass runs. Only one pass at a time uses it
+// The helper is one goroutine for the process, waiting on a channel between passes: a pass hands
+// it its work, and it spins while that pass runs and for oneLinger after, then parks. Only one pass at a time uses it
 // (oneBusy); the others run both halves on their own core. The caller waits on the helper only
 // for work the helper has claimed (a block of the projection, a half step): work it has not
 // reached by the time the caller needs it, the caller takes, so a helper that is late to start
@@ -148,10 +148,17 @@ type oneRun[T Float] struct {
 	x, w, z, hs, cs, tc []T
 	panel               [2][]T // panel[s]: H × 4·(H/2), half s's columns of Wh in gate order
 	bias                []T    // 4H: B in panel order
-	acc                 [2][]T // acc[s]: 4·(H/2), half s's sums between its two runs of rows
-	steps, d, h         int
-	cSlots, tcSlots     int
-	blocks              int
+	// wx is Wx in panel order, packed (a frozen layer's), or nil: the projection then
+	// multiplies by Wx in place, a gate and half at a time.
+	wx *kernel.Packed[T]
+	// memo is the frozen layer's memory of input projections (Model.MemoInputs), or nil;
+	// scratch[s] is the buffers of the projection made by the caller (0) or the helper (1).
+	memo            *inputMemo[T]
+	scratch         *[2]memoScratch[T]
+	acc             [2][]T // acc[s]: 4·(H/2), half s's sums between its two runs of rows
+	steps, d, h     int
+	cSlots, tcSlots int
+	blocks          int
 	// projected[j] is set once block j's projection is in z.
 	projected []atomic.Uint32
 }
@@ -163,34 +170,44 @@ type onePass[T Float] struct {
 	projected []atomic.Uint32
 	bias      []T
 	row       []T // 4H: scratch of the reordering back
+	scratch   [2]memoScratch[T]
 	// helped is how many half 1s the helper ran in the last pass (tests and benchmarks).
 	helped int
 }
 
-// frozenLayer is what a frozen layer (Model.Freeze) keeps for this path: its panels and bias in
-// panel order, made by the first pass that needs them and only read after.
+// frozenLayer is what a frozen layer (Model.Freeze) keeps for this path: its panels, bias and
+// Wx in panel order, made by the first pass that needs them and only read after, and the
+// memory of its input projections (Model.MemoInputs), if it has one.
 type frozenLayer[T Float] struct {
 	once  sync.Once
 	panel [2][]T
 	bias  []T
+	wx    kernel.Packed[T]
+	wxRow []T // Wx in panel order, which wx packs
+	memo  *inputMemo[T]
 }
 
-// panels returns the frozen layer's panels and bias, made on the first call.
-func (f *frozenLayer[T]) panels(l *Layer[T]) ([2][]T, []T) {
+// panels returns the frozen layer's panels, bias and packed Wx, made on the first call.
+func (f *frozenLayer[T]) panels(l *Layer[T]) ([2][]T, []T, *kernel.Packed[T]) {
 	f.once.Do(func() {
-		h := l.NumUnits
-		run := &oneRun[T]{w: l.W.Value, d: l.InputDim, h: h}
+		h, d := l.NumUnits, l.InputDim
+		run := &oneRun[T]{w: l.W.Value, d: d, h: h}
 		for s := range 2 {
 			run.panel[s] = make([]T, h*2*h)
 			run.pack(s)
 		}
 		f.panel = run.panel
 		f.bias = make([]T, 4*h)
+		f.wxRow = make([]T, d*4*h)
 		for s := range 2 {
 			toPanel(f.bias[s*2*h:(s+1)*2*h], l.B.Value, h, s)
+			for k := range d {
+				toPanel(f.wxRow[k*4*h+s*2*h:k*4*h+(s+1)*2*h], l.W.Value[k*4*h:(k+1)*4*h], h, s)
+			}
 		}
+		f.wx.Pack(f.wxRow, 4*h, d, 4*h)
 	})
-	return f.panel, f.bias
+	return f.panel, f.bias, &f.wx
 }
 
 // oneOff turns this path off (tests and benchmarks compare the two).
@@ -205,13 +222,50 @@ var oneHelper struct {
 	c    chan interface{ help() }
 }
 
+// oneLinger is how long the helper spins after a pass for the next one before it parks, as
+// ONNX Runtime's threads spin between runs: a parked helper took 70–100 µs to start again (an
+// idle vCPU's wake-up), longer than a whole pass of 28 MNIST rows on two cores, which now
+// takes 75–80 µs on the Zen 3 machine against 115–125 µs with the helper parked. While it
+// lingers (oneLingering), a pass hands it half its work whatever its length. It yields its P
+// every 64 rounds, so that a goroutine waiting for one (another request) waits a few µs at most.
+const oneLinger = 500 * time.Microsecond
+
+// oneLingering is set while the helper spins for the next pass.
+var oneLingering atomic.Bool
+
 func startOneHelper() {
 	oneHelper.c = make(chan interface{ help() }, 1)
 	go func() {
 		for run := range oneHelper.c {
 			run.help()
+			for run != nil {
+				run = linger()
+				if run != nil {
+					run.help()
+				}
+			}
 		}
 	}()
+}
+
+// linger spins for up to oneLinger for the next pass, returning it, or nil if none came.
+func linger() interface{ help() } {
+	oneLingering.Store(true)
+	defer oneLingering.Store(false)
+	start := time.Now()
+	for spins := 0; ; spins++ {
+		select {
+		case run := <-oneHelper.c:
+			return run
+		default:
+		}
+		if spins&63 == 63 {
+			if time.Since(start) > oneLinger {
+				return nil
+			}
+			runtime.Gosched() // a goroutine waiting for a P (another request) gets this one
+		}
+	}
 }
 
 // forwardOne runs the pass on this path when it applies, and reports whether it did: one
@@ -237,8 +291,11 @@ func (r *pass[T]) forwardOne() bool {
 	}
 	var panel [2][]T
 	var bias []T
+	var wx *kernel.Packed[T]
+	var memo *inputMemo[T]
 	if f := r.l.frozen; f != nil {
-		panel, bias = f.panels(r.l)
+		panel, bias, wx = f.panels(r.l)
+		memo = f.memo
 	} else {
 		for s := range o.panel {
 			o.panel[s] = grow(o.panel[s], h*4*hh)
@@ -258,7 +315,7 @@ func (r *pass[T]) forwardOne() bool {
 	}
 	run := &oneRun[T]{
 		x: r.x, w: r.l.W.Value, z: r.buf.z, hs: r.buf.hs, cs: r.buf.cs, tc: r.buf.tc,
-		panel: panel, bias: bias, acc: o.acc,
+		panel: panel, bias: bias, acc: o.acc, wx: wx, memo: memo, scratch: &o.scratch,
 		steps: r.steps, d: r.l.InputDim, h: h, cSlots: r.buf.cSlots, tcSlots: r.buf.tcSlots,
 		blocks: blocks, projected: o.projected[:blocks],
 	}
@@ -266,7 +323,7 @@ func (r *pass[T]) forwardOne() bool {
 	clear(run.hs[:h])
 	clear(run.cs[:h])
 
-	helper := r.threads > 1 && helperWorth(r.steps, h) && runtime.GOMAXPROCS(0) > 1 && time.Now().UnixNano() >= oneAvoidUntil.Load() &&
+	helper := r.threads > 1 && (oneLingering.Load() || helperWorth(r.steps, h)) && runtime.GOMAXPROCS(0) > 1 && time.Now().UnixNano() >= oneAvoidUntil.Load() &&
 		oneBusy.CompareAndSwap(false, true)
 	if helper {
 		oneHelper.once.Do(startOneHelper)
@@ -469,7 +526,7 @@ func (o *oneRun[T]) projectNext() bool {
 	if j >= uint64(o.blocks) {
 		return false
 	}
-	o.project(int(j))
+	o.project(int(j), 1)
 	o.projected[j].Store(1)
 	return true
 }
@@ -480,7 +537,7 @@ func (o *oneRun[T]) ensure(j int) {
 	var stall stallClock
 	for spins := 0; o.projected[j].Load() == 0; spins++ {
 		if v := o.next.Load(); v == uint64(j) && o.next.CompareAndSwap(v, v+1) {
-			o.project(j)
+			o.project(j, 0)
 			o.projected[j].Store(1)
 			return
 		}
@@ -521,20 +578,79 @@ func toPanel[T Float](dst, row []T, h, s int) {
 	}
 }
 
-// project makes the input projection x_t·Wx + b of block j of the steps into z, in panel order:
-// one GEMM per half and gate, from the columns of Wx in place. Every block has at least
-// oneMinSteps rows: one row would go to the matrix-vector kernel, which sums in another order
-// than the one-core path's GEMM of all steps.
-func (o *oneRun[T]) project(j int) {
+// project makes the input projection x_t·Wx + b of block j of the steps into z, in panel order,
+// from the caller (side 0) or the helper (side 1): copied from the memory of a frozen layer
+// where it holds a row (projectMemo); otherwise one GEMM by Wx in panel order, packed, for a
+// frozen layer; otherwise one GEMM per half and gate, from the columns of Wx in place. Every
+// block has at least oneMinSteps rows: one row would go to the matrix-vector kernel, which sums
+// in another order than the one-core path's GEMM of all steps.
+func (o *oneRun[T]) project(j, side int) {
 	t0, t1 := j*o.steps/o.blocks, (j+1)*o.steps/o.blocks
 	h, hh, d := o.h, o.h/2, o.d
 	h4 := 4 * h
+	if o.memo != nil {
+		o.projectMemo(t0, t1, side)
+		return
+	}
+	if o.wx != nil {
+		kernel.GemmPacked(t1-t0, h4, d, o.x[t0*d:], d, o.wx, 0, o.z[t0*h4:], h4)
+		kernel.AddBias(o.z[t0*h4:t1*h4], o.bias)
+		return
+	}
 	for s := range 2 {
 		for g := range 4 {
 			kernel.Gemm(false, false, t1-t0, hh, d, 1, o.x[t0*d:], d, o.w[g*h+s*hh:], h4, 0, o.z[t0*h4+s*4*hh+g*hh:], h4)
 		}
 	}
 	kernel.AddBias(o.z[t0*h4:t1*h4], o.bias)
+}
+
+// memoScratch is the buffers of projectMemo on one side of a pass.
+type memoScratch[T Float] struct {
+	miss   []int    // the steps whose rows the memory lacks
+	hashes []uint64 // their rows' hashes
+	a, z   []T      // their rows, and their projections
+}
+
+// projectMemo makes the input projection of steps [t0, t1) into z, in panel order: a row the
+// layer's memory holds is copied from it; the others go through one GEMM together (two rows at
+// least: one would go to the matrix-vector kernel, which sums in another order), then into the
+// memory.
+func (o *oneRun[T]) projectMemo(t0, t1, side int) {
+	m, sc := o.memo, &o.scratch[side]
+	d, h4 := o.d, 4*o.h
+	sc.miss, sc.hashes = sc.miss[:0], sc.hashes[:0]
+	m.mu.RLock()
+	for t := t0; t < t1; t++ {
+		xt := o.x[t*d : (t+1)*d]
+		h := m.hash(xt)
+		if z := m.get(h, xt); z != nil {
+			copy(o.z[t*h4:(t+1)*h4], z)
+			continue
+		}
+		sc.miss = append(sc.miss, t)
+		sc.hashes = append(sc.hashes, h)
+	}
+	m.mu.RUnlock()
+	k := len(sc.miss)
+	if k == 0 {
+		return
+	}
+	rows := max(k, 2)
+	sc.a, sc.z = grow(sc.a, rows*d), grow(sc.z, rows*h4)
+	for i, t := range sc.miss {
+		copy(sc.a[i*d:(i+1)*d], o.x[t*d:(t+1)*d])
+	}
+	if k == 1 {
+		copy(sc.a[d:], sc.a[:d])
+	}
+	kernel.GemmPacked(rows, h4, d, sc.a, d, o.wx, 0, sc.z, h4)
+	kernel.AddBias(sc.z, o.bias)
+	for i, t := range sc.miss {
+		z := sc.z[i*h4 : (i+1)*h4]
+		copy(o.z[t*h4:(t+1)*h4], z)
+		m.put(sc.hashes[i], sc.a[i*d:(i+1)*d], z)
+	}
 }
 
 // rows runs half s's first run of rows of step t: the sums over h_{t-1}'s first H/2 values

@@ -145,8 +145,10 @@ func TestOneSampleConcurrent(t *testing.T) {
 }
 
 // BenchmarkOneSample times a forward pass of one sample of the benchmark models' shapes (text:
-// 256 steps of 100 inputs; MNIST rows: 28 of 28; 128 units), without forwardOne ("off") and
-// with it on one thread or two; "helped/op" is the share of half 1s the helper ran.
+// 256 steps of 100 inputs, drawn from 2,000 rows as tokens are; MNIST rows: 28 of 28; 128
+// units), without forwardOne ("off") and with it on one thread or two, on two once the model is
+// frozen, and then for text remembering its input rows (MemoInputs, "memo": the memory warm
+// after the first passes); "helped/op" is the share of half 1s the helper ran.
 func BenchmarkOneSample(b *testing.B) {
 	defer func() { oneOff = false }()
 	for _, s := range []struct {
@@ -159,13 +161,30 @@ func BenchmarkOneSample(b *testing.B) {
 			b.Fatal(err)
 		}
 		batch := oneSample(rng, s.steps, s.input, 2)
+		if s.name == "text" {
+			vocab := oneSample(rng, 2000, s.input, 2).X
+			for t := range s.steps {
+				copy(batch.X[t*s.input:(t+1)*s.input], vocab[rng.IntN(2000)*s.input:])
+			}
+		}
 		for _, v := range []struct {
-			name    string
-			off     bool
-			threads int
-		}{{"off", true, 2}, {"1thread", false, 1}, {"2threads", false, 2}} {
+			name         string
+			off          bool
+			threads      int
+			frozen, memo bool
+		}{{"off", true, 2, false, false}, {"1thread", false, 1, false, false}, {"2threads", false, 2, false, false},
+			{"frozen", false, 2, true, false}, {"memo", false, 2, true, true}} {
+			if v.memo && s.name != "text" {
+				continue
+			}
 			b.Run(s.name+"/"+v.name, func(b *testing.B) {
 				oneOff = v.off
+				if v.frozen {
+					m.Freeze()
+				}
+				if v.memo {
+					m.MemoInputs(32 << 20)
+				}
 				ws := m.NewWorkspace()
 				ws.Threads, ws.ForwardOnly = v.threads, true
 				helped := 0
@@ -294,4 +313,80 @@ func TestFreeze(t *testing.T) {
 			m.TrainStep(ws, samples[0], NewAdam[float32](0.01), TrainOptions[float32]{}, rng)
 		}()
 	}
+}
+
+// TestMemoInputs checks that a frozen model that remembers its input projections
+// (MemoInputs) answers samples drawn from a few rows with the bits of the same model unfrozen,
+// from several goroutines at once, whether its memory holds every row or fills up, and that it
+// holds rows afterwards.
+func TestMemoInputs(t *testing.T) {
+	defer func() { oneOff = false }()
+	for _, cfg := range []Config{
+		{InputDim: 100, NumUnits: 128, NumLayers: 1, Classes: 2, Pooling: PoolMax},
+		{InputDim: 5, NumUnits: 64, NumLayers: 2, Classes: 3, Pooling: PoolMean, Bidirectional: true},
+	} {
+		rng := rand.New(rand.NewPCG(16, 17))
+		vocab := oneSample(rng, 12, cfg.InputDim, 1).X // 12 rows
+		var samples []Batch[float32]
+		for _, steps := range []int{oneMinSteps, 30, 90, 300} {
+			b := Batch[float32]{X: make([]float32, steps*cfg.InputDim), Lengths: []int{steps}, Steps: steps, Labels: []int{0}}
+			for s := range steps {
+				copy(b.X[s*cfg.InputDim:(s+1)*cfg.InputDim], vocab[rng.IntN(12)*cfg.InputDim:])
+			}
+			samples = append(samples, b)
+		}
+		for _, rows := range []int{5, 100} { // fills up; holds every row
+			m, err := New[float32](cfg, rand.New(rand.NewPCG(18, 19)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			oneOff = true
+			var want []oneResult
+			for _, b := range samples {
+				ws := m.NewWorkspace()
+				ws.ForwardOnly = true
+				want = append(want, runOne(t, m, ws, b, false))
+			}
+			oneOff = false
+			m.Freeze()
+			m.MemoInputs(rows * (cfg.InputDim + 4*cfg.NumUnits) * 4)
+			var wg sync.WaitGroup
+			errs := make(chan string, 8)
+			for g := range 4 {
+				wg.Go(func() {
+					ws := m.NewWorkspace()
+					ws.Threads, ws.ForwardOnly = 2, true
+					for round := range 8 {
+						i := (g + round) % len(samples)
+						if got := runOne(t, m, ws, samples[i], false); !got.equal(want[i]) {
+							errs <- fmt.Sprintf("H=%d, memory of %d rows, goroutine %d, sample %d: differs from the unfrozen model", cfg.NumUnits, rows, g, i)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Error(e)
+			}
+			wantHeld := min(rows, 12)
+			if isa, _ := kernel.ISA(); isa == "go" {
+				wantHeld = 0 // forwardOne, which alone remembers, runs on the assembly kernels only
+			}
+			if held := m.MemoHeld(); held != wantHeld {
+				t.Errorf("H=%d, memory of %d rows: holds %d rows, want %d", cfg.NumUnits, rows, held, wantHeld)
+			}
+		}
+	}
+	m, err := New[float32](Config{InputDim: 3, NumUnits: 64, NumLayers: 1, Classes: 2, Pooling: PoolLast}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r != errNotFrozen {
+			t.Errorf("MemoInputs on a model not frozen: recovered %v, want the panic %q", r, errNotFrozen)
+		}
+	}()
+	m.MemoInputs(1 << 20)
 }

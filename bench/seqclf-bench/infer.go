@@ -119,7 +119,7 @@ const inferWarmup = 3
 // bench/ort_bench.js gives ONNX Runtime. features makes the model's inputs. Variant int8 insists
 // on a quantized model, so that float32 figures are never shown as int8 ones.
 func inferOnly(c commonFlags, task, path string, data []feed.Sample, features func(*store.Model) feed.Features) error {
-	if need := (c.inferBatches + 1) * inferBatch; len(data) < need || len(data) < c.latencyRuns {
+	if need := (c.inferBatches + 1) * inferBatch; len(data) < need || len(data) < c.latencyRuns+10 {
 		return fmt.Errorf("%d samples: need %d for inference", len(data), need)
 	}
 	s, err := store.Open(path)
@@ -137,7 +137,7 @@ func inferOnly(c commonFlags, task, path string, data []feed.Sample, features fu
 	} else if c.variant == "int8" {
 		return fmt.Errorf("%s: not a quantized model (seqclf model quantize), but -variant int8", path)
 	}
-	m.LSTM.Freeze() // a model that only answers, as classify.New freezes it
+	classify.Freeze(m) // a model that only answers, as classify.New freezes it
 	f := features(m)
 	predictor := func(batch int) *classify.Predictor {
 		return &classify.Predictor{Model: m.LSTM, Features: f, BatchSize: batch, Quant: m.Quant}

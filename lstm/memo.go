@@ -1,0 +1,99 @@
+package lstm
+
+import (
+	"bytes"
+	"hash/maphash"
+	"sync"
+	"unsafe"
+)
+
+// A text model's input rows are its token embeddings: a few thousand distinct rows, met again
+// and again. For a frozen first layer, the input projection x_t·Wx + b of a row is then the same
+// at every meeting, and a one-sample pass can copy it rather than multiply it: on a mail of 256
+// tokens of 100 dimensions and 128 units, that multiply is about 40% of a pass's work on one
+// core. inputMemo is that memory (Model.MemoInputs): the projections of the rows met so far,
+// each found by a hash of its bits and checked against the row itself. A projection is stored
+// as the one-sample path makes it, the GEMM's row plus the bias, in panel order; the GEMM
+// gives a row the same bits whatever rows it meets (its micro-kernels sum each value over the
+// inputs in order), so a copy is the bits of the multiply it saves (TestMemoInputs).
+
+// memoChunk is the rows of one chunk of an inputMemo's storage: chunks are never moved, so
+// that the memory grows without copying what it holds.
+const memoChunk = 256
+
+// inputMemo is a frozen layer's memory of input projections, shared by the passes of every
+// goroutine: lookups under a read lock, additions under the write lock until it holds max rows.
+type inputMemo[T Float] struct {
+	mu     sync.RWMutex
+	slot   map[uint64]int32 // hash of a row's bits → its slot
+	chunks [][]T            // slot i: chunks[i/memoChunk], row i%memoChunk of d+n values
+	rows   int
+	d, n   int // the widths of an input row and of its projection
+	max    int // the most rows held
+	seed   maphash.Seed
+}
+
+// newInputMemo returns a memory for rows of d inputs and projections of n values, of at most
+// maxBytes; nil if that holds no row.
+func newInputMemo[T Float](d, n, maxBytes int) *inputMemo[T] {
+	var zero T
+	rowBytes := (d + n) * int(unsafe.Sizeof(zero))
+	if maxBytes < rowBytes {
+		return nil
+	}
+	return &inputMemo[T]{slot: map[uint64]int32{}, d: d, n: n, max: maxBytes / rowBytes, seed: maphash.MakeSeed()}
+}
+
+// rowBytes returns x's memory, for hashing and comparing bits (-0 is not 0, a NaN is itself).
+func rowBytes[T Float](x []T) []byte {
+	var zero T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x)*int(unsafe.Sizeof(zero)))
+}
+
+// hash returns the hash of row x's bits.
+func (m *inputMemo[T]) hash(x []T) uint64 { return maphash.Bytes(m.seed, rowBytes(x)) }
+
+// at returns slot i's stored row and projection.
+func (m *inputMemo[T]) at(i int) (x, z []T) {
+	r := m.chunks[i/memoChunk][(i%memoChunk)*(m.d+m.n):]
+	return r[:m.d], r[m.d : m.d+m.n]
+}
+
+// get returns the projection of row x, whose hash is h, or nil if it holds none. The caller
+// holds the read lock.
+func (m *inputMemo[T]) get(h uint64, x []T) []T {
+	i, ok := m.slot[h]
+	if !ok {
+		return nil
+	}
+	sx, sz := m.at(int(i))
+	if !bytes.Equal(rowBytes(sx), rowBytes(x)) {
+		return nil // another row of the same hash holds the slot
+	}
+	return sz
+}
+
+// put stores the projection z of row x, whose hash is h, while there is room and no row of
+// that hash is held. It takes the write lock.
+func (m *inputMemo[T]) put(h uint64, x, z []T) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.slot[h]; ok || m.rows >= m.max {
+		return
+	}
+	if m.rows%memoChunk == 0 {
+		m.chunks = append(m.chunks, make([]T, min(memoChunk, m.max-m.rows)*(m.d+m.n)))
+	}
+	sx, sz := m.at(m.rows)
+	copy(sx, x)
+	copy(sz, z)
+	m.slot[h] = int32(m.rows)
+	m.rows++
+}
+
+// held returns the number of rows held.
+func (m *inputMemo[T]) held() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.rows
+}
