@@ -146,8 +146,11 @@ type oneRun[T Float] struct {
 	stalled atomic.Bool
 
 	x, w, z, hs, cs, tc []T
-	panel               [2][]T // panel[s]: H × 4·(H/2), half s's columns of Wh in gate order
-	bias                []T    // 4H: B in panel order
+	// panel[s] is half s's 4·(H/2) columns of Wh in gate order, H rows, in blocks of bw
+	// columns: block b's rows one after another from b·H·bw (panelBlock).
+	panel [2][]T
+	bw    int
+	bias  []T // 4H: B in panel order
 	// wx is Wx in panel order, packed (a frozen layer's), or nil: the projection then
 	// multiplies by Wx in place, a gate and half at a time.
 	wx *kernel.Packed[T]
@@ -191,7 +194,7 @@ type frozenLayer[T Float] struct {
 func (f *frozenLayer[T]) panels(l *Layer[T]) ([2][]T, []T, *kernel.Packed[T]) {
 	f.once.Do(func() {
 		h, d := l.NumUnits, l.InputDim
-		run := &oneRun[T]{w: l.W.Value, d: d, h: h}
+		run := &oneRun[T]{w: l.W.Value, d: d, h: h, bw: panelBlock(h)}
 		for s := range 2 {
 			run.panel[s] = make([]T, h*2*h)
 			run.pack(s)
@@ -315,7 +318,7 @@ func (r *pass[T]) forwardOne() bool {
 	}
 	run := &oneRun[T]{
 		x: r.x, w: r.l.W.Value, z: r.buf.z, hs: r.buf.hs, cs: r.buf.cs, tc: r.buf.tc,
-		panel: panel, bias: bias, acc: o.acc, wx: wx, memo: memo, scratch: &o.scratch,
+		panel: panel, bw: panelBlock(h), bias: bias, acc: o.acc, wx: wx, memo: memo, scratch: &o.scratch,
 		steps: r.steps, d: r.l.InputDim, h: h, cSlots: r.buf.cSlots, tcSlots: r.buf.tcSlots,
 		blocks: blocks, projected: o.projected[:blocks],
 	}
@@ -558,14 +561,34 @@ func (o *oneRun[T]) block(t int) int {
 	return j
 }
 
+// panelBlock returns the columns of a panel's blocks for h units: kernel.GemvChainBlock's
+// width, where it has one that divides a half's 4·(H/2) columns; otherwise all of them (one
+// block, rows whole).
+func panelBlock(h int) int {
+	bw := kernel.GemvChainBlock()
+	if bw == 0 || 2*h%bw != 0 {
+		return 2 * h
+	}
+	return bw
+}
+
 // pack copies half s's columns of Wh into its panel: for each row, its units' columns of the
-// gates i, f, g, o in turn.
+// gates i, f, g, o in turn, cut into the panel's blocks.
 func (o *oneRun[T]) pack(s int) {
-	h, hh := o.h, o.h/2
+	h, hh, bw := o.h, o.h/2, o.bw
 	h4 := 4 * h
 	wh, p := o.w[o.d*h4:], o.panel[s]
 	for k := range h {
-		toPanel(p[k*4*hh:(k+1)*4*hh], wh[k*h4:(k+1)*h4], h, s)
+		row := wh[k*h4 : (k+1)*h4]
+		for g := range 4 {
+			src := row[g*h+s*hh : g*h+(s+1)*hh]
+			for off := 0; off < hh; {
+				c := g*hh + off // the column in the half
+				n := min(hh-off, bw-c%bw)
+				copy(p[c/bw*h*bw+k*bw+c%bw:][:n], src[off:off+n])
+				off += n
+			}
+		}
 	}
 }
 
@@ -656,9 +679,11 @@ func (o *oneRun[T]) projectMemo(t0, t1, side int) {
 // rows runs half s's first run of rows of step t: the sums over h_{t-1}'s first H/2 values
 // (the units of half 0), into the half's accumulators.
 func (o *oneRun[T]) rows(s, t int) {
-	h, hh := o.h, o.h/2
-	if !kernel.GemvChain(hh, 4*hh, o.hs[t*h:t*h+hh], o.panel[s], 4*hh, o.acc[s], false, nil) {
-		panic(noGemvChain)
+	h, hh, bw := o.h, o.h/2, o.bw
+	for c0 := 0; c0 < 4*hh; c0 += bw { // block c0/bw starts at c0·H
+		if !kernel.GemvChain(hh, bw, o.hs[t*h:t*h+hh], o.panel[s][c0*h:], bw, o.acc[s][c0:], false, nil) {
+			panic(noGemvChain)
+		}
 	}
 }
 
@@ -674,8 +699,10 @@ func (o *oneRun[T]) finish(s, t int) {
 	h, hh := o.h, o.h/2
 	h4, n := 4*h, 4*hh
 	zt := o.z[t*h4+s*n : t*h4+(s+1)*n]
-	if !kernel.GemvChain(hh, n, o.hs[t*h+hh:(t+1)*h], o.panel[s][hh*n:], n, o.acc[s], true, zt) {
-		panic(noGemvChain)
+	for c0, bw := 0, o.bw; c0 < n; c0 += bw {
+		if !kernel.GemvChain(hh, bw, o.hs[t*h+hh:(t+1)*h], o.panel[s][c0*h+hh*bw:], bw, o.acc[s][c0:], true, zt[c0:]) {
+			panic(noGemvChain)
+		}
 	}
 	lo := s * hh
 	cPrev := o.cs[(t%o.cSlots)*h+lo:]
