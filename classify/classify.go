@@ -86,6 +86,22 @@ func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (
 // a token for 100 dimensions and 128 units, so 32 MiB hold about 13,700 distinct tokens.
 const InputMemoBytes = 32 << 20
 
+// WarmUp makes a float32 text model that remembers its tokens' input projections (Freeze)
+// remember those of its most frequent tokens, the dictionary's first rows, as many as
+// InputMemoBytes holds: what a server's first requests would otherwise compute one at a time.
+// For 20,000 tokens of 100 dimensions and 128 units that is about 2 GFLOP, tens of ms on one
+// core. It returns the tokens remembered; on other models it does nothing and returns 0. It may
+// run while the model answers.
+func WarmUp(m *store.Model) int {
+	if m.LSTM == nil || m.Table == nil || m.Quant != nil || m.Input.Kind != KindText {
+		return 0
+	}
+	return m.LSTM.MemoRows(m.Table.Data)
+}
+
+// WarmUp is the package's WarmUp for the classifier's model.
+func (c *Classifier) WarmUp() int { return WarmUp(c.model) }
+
 // Freeze readies m's network for answering, as New does: it freezes m.LSTM
 // (lstm.Model.Freeze), and a float32 text model's first layer remembers the input projections of
 // its tokens, up to InputMemoBytes (lstm.Model.MemoInputs), which a one-sample pass then copies

@@ -336,8 +336,8 @@ func TestLoadMapped(t *testing.T) {
 }
 
 // TestFreezeMemo checks that New readies a float32 text model to remember its tokens'
-// input projections (Freeze), which one-sample passes then fill, with the answers of the model
-// that does not.
+// input projections (Freeze), which one-sample passes then fill, or WarmUp with the whole
+// dictionary, with the answers of the model that does not.
 func TestFreezeMemo(t *testing.T) {
 	tok, err := tokenize.New(tokenize.Lowercase(true))
 	if err != nil {
@@ -385,7 +385,19 @@ func TestFreezeMemo(t *testing.T) {
 			t.Errorf("frozen, remembering: %v, want %v", got, want)
 		}
 	}
-	if isa, _ := lstm.Kernels(); isa != "go" && sm.LSTM.MemoHeld() == 0 {
+	isa, _ := lstm.Kernels()
+	if isa != "go" && sm.LSTM.MemoHeld() == 0 {
 		t.Errorf("the model remembers no token after two texts (kernels %s)", isa)
+	}
+	// Warmed up with the whole dictionary, then the same answer.
+	warm, err := New(newModel(), v, tok, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, want := warm.WarmUp(), v.Len(); isa != "go" && held != want {
+		t.Errorf("WarmUp remembers %d tokens, want the dictionary's %d", held, want)
+	}
+	if got, err := warm.Classify([]string{text}); err != nil || !slices.Equal(got, want) {
+		t.Errorf("warmed up: %v (%v), want %v", got, err, want)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"unsafe"
+
+	"github.com/seqclf/seqclf/lstm/internal/kernel"
 )
 
 // A text model's input rows are its token embeddings: a few thousand distinct rows, met again
@@ -96,4 +98,81 @@ func (m *inputMemo[T]) held() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.rows
+}
+
+// memoScratch is the buffers of one goroutine's lookups in an inputMemo and its computing of the
+// rows missing.
+type memoScratch[T Float] struct {
+	miss   []int    // the rows (of x) that the memory lacks
+	hashes []uint64 // their hashes
+	a, z   []T      // their values, and their projections
+}
+
+// lookup looks up rows [r0, r1) of x (d values each) under the read lock: found calls hit
+// with the row's number and projection (valid until the lock is released); the others go to
+// sc.miss, their hashes to sc.hashes.
+func (m *inputMemo[T]) lookup(sc *memoScratch[T], x []T, d, r0, r1 int, hit func(r int, z []T)) {
+	sc.miss, sc.hashes = sc.miss[:0], sc.hashes[:0]
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for r := r0; r < r1; r++ {
+		xr := x[r*d : (r+1)*d]
+		h := m.hash(xr)
+		if z := m.get(h, xr); z != nil {
+			hit(r, z)
+			continue
+		}
+		sc.miss = append(sc.miss, r)
+		sc.hashes = append(sc.hashes, h)
+	}
+}
+
+// compute makes the projections x_r·Wx + b of the rows r of x in sc.miss into sc.z (row i's
+// at sc.z[i·n:]), by one GEMM by wx (Wx in panel order, packed) over them all, and stores
+// them in the memory. The GEMM gets two rows at least: one would go to the matrix-vector
+// kernel, which sums in another order.
+func (m *inputMemo[T]) compute(sc *memoScratch[T], x []T, wx *kernel.Packed[T], bias []T) {
+	k, d, n := len(sc.miss), m.d, m.n
+	if k == 0 {
+		return
+	}
+	rows := max(k, 2)
+	sc.a, sc.z = grow(sc.a, rows*d), grow(sc.z, rows*n)
+	for i, r := range sc.miss {
+		copy(sc.a[i*d:(i+1)*d], x[r*d:(r+1)*d])
+	}
+	if k == 1 {
+		copy(sc.a[d:], sc.a[:d])
+	}
+	kernel.GemmPacked(rows, n, d, sc.a, d, wx, 0, sc.z, n)
+	kernel.AddBias(sc.z, bias)
+	for i := range k {
+		m.put(sc.hashes[i], sc.a[i*d:(i+1)*d], sc.z[i*n:(i+1)*n])
+	}
+}
+
+// memoChunkRows is the rows of x that MemoRows computes in one GEMM.
+const memoChunkRows = 256
+
+// MemoRows makes the first layer (both directions) of a model that remembers its input
+// projections (MemoInputs) remember those of the rows of x (InputDim values each), in order,
+// while there is room, skipping rows it holds. It is a warm-up for the rows that later passes
+// will meet most, a text model's most frequent tokens: computed in GEMMs of 256 rows, not one
+// pass at a time. It returns the rows the forward direction holds after; on a model that does
+// not remember, it does nothing and returns 0. It may run while passes do.
+func (m *Model[T]) MemoRows(x []T) int {
+	for _, ls := range [][]*Layer[T]{m.Layers, m.Reverse} {
+		if len(ls) == 0 || ls[0].frozen == nil || ls[0].frozen.memo == nil {
+			continue
+		}
+		l := ls[0]
+		_, bias, wx := l.frozen.panels(l)
+		memo, d := l.frozen.memo, l.InputDim
+		var sc memoScratch[T]
+		for r0 := 0; r0 < len(x)/d && memo.held() < memo.max; r0 += memoChunkRows {
+			memo.lookup(&sc, x, d, r0, min(len(x)/d, r0+memoChunkRows), func(int, []T) {})
+			memo.compute(&sc, x, wx, bias)
+		}
+	}
+	return m.MemoHeld()
 }

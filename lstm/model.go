@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"unsafe"
 
 	"github.com/seqclf/seqclf/lstm/internal/kernel"
 	"github.com/seqclf/seqclf/lstm/internal/pooling"
@@ -185,19 +186,27 @@ func (m *Model[T]) Frozen() bool { return m.frozen }
 // finite set, as a text model's token embeddings are: on the benchmark's mails (256 tokens of
 // 100 dimensions, 128 units) the multiply is about 40% of a one-sample pass's work on one core;
 // rows that seldom repeat (MNIST's pixel rows) would only fill it. The answers keep their bits.
-// Only the one-sample path uses it (a batch of one sample, float32 LSTM layers on the assembly
-// kernels). Call it after Freeze and before passes run on other goroutines; maxBytes ≤ 0 (or too
+// Only the one-sample path uses it (a batch of one sample, float32 LSTM layers of a multiple
+// of 64 units, on the assembly kernels); for other layers it does nothing. Call it after Freeze and before passes run on other goroutines; maxBytes ≤ 0 (or too
 // small for one row) turns it off. It panics on a model that is not frozen.
 func (m *Model[T]) MemoInputs(maxBytes int) {
 	if !m.frozen {
 		panic(errNotFrozen)
 	}
 	for _, ls := range [][]*Layer[T]{m.Layers, m.Reverse} {
-		if len(ls) > 0 {
+		if len(ls) > 0 && remembers(ls[0]) {
 			l := ls[0]
 			l.frozen.memo = newInputMemo[T](l.InputDim, 4*l.NumUnits, maxBytes)
 		}
 	}
+}
+
+// remembers reports whether layer l's one-sample passes could use a memory of its input
+// projections: forwardOne's layers (float32 LSTM, units a multiple of 64, assembly kernels).
+func remembers[T Float](l *Layer[T]) bool {
+	var zero T
+	isa, _ := kernel.ISA()
+	return l.Cell == CellLSTM && l.NumUnits%64 == 0 && unsafe.Sizeof(zero) == 4 && isa != "go"
 }
 
 // MemoHeld returns the number of input rows whose projections the first layer's forward

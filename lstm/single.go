@@ -628,51 +628,16 @@ func (o *oneRun[T]) project(j, side int) {
 	kernel.AddBias(o.z[t0*h4:t1*h4], o.bias)
 }
 
-// memoScratch is the buffers of projectMemo on one side of a pass.
-type memoScratch[T Float] struct {
-	miss   []int    // the steps whose rows the memory lacks
-	hashes []uint64 // their rows' hashes
-	a, z   []T      // their rows, and their projections
-}
-
 // projectMemo makes the input projection of steps [t0, t1) into z, in panel order: a row the
-// layer's memory holds is copied from it; the others go through one GEMM together (two rows at
-// least: one would go to the matrix-vector kernel, which sums in another order), then into the
-// memory.
+// layer's memory holds is copied from it; the others are made together (inputMemo.compute),
+// then copied.
 func (o *oneRun[T]) projectMemo(t0, t1, side int) {
 	m, sc := o.memo, &o.scratch[side]
-	d, h4 := o.d, 4*o.h
-	sc.miss, sc.hashes = sc.miss[:0], sc.hashes[:0]
-	m.mu.RLock()
-	for t := t0; t < t1; t++ {
-		xt := o.x[t*d : (t+1)*d]
-		h := m.hash(xt)
-		if z := m.get(h, xt); z != nil {
-			copy(o.z[t*h4:(t+1)*h4], z)
-			continue
-		}
-		sc.miss = append(sc.miss, t)
-		sc.hashes = append(sc.hashes, h)
-	}
-	m.mu.RUnlock()
-	k := len(sc.miss)
-	if k == 0 {
-		return
-	}
-	rows := max(k, 2)
-	sc.a, sc.z = grow(sc.a, rows*d), grow(sc.z, rows*h4)
+	h4 := 4 * o.h
+	m.lookup(sc, o.x, o.d, t0, t1, func(t int, z []T) { copy(o.z[t*h4:(t+1)*h4], z) })
+	m.compute(sc, o.x, o.wx, o.bias)
 	for i, t := range sc.miss {
-		copy(sc.a[i*d:(i+1)*d], o.x[t*d:(t+1)*d])
-	}
-	if k == 1 {
-		copy(sc.a[d:], sc.a[:d])
-	}
-	kernel.GemmPacked(rows, h4, d, sc.a, d, o.wx, 0, sc.z, h4)
-	kernel.AddBias(sc.z, o.bias)
-	for i, t := range sc.miss {
-		z := sc.z[i*h4 : (i+1)*h4]
-		copy(o.z[t*h4:(t+1)*h4], z)
-		m.put(sc.hashes[i], sc.a[i*d:(i+1)*d], z)
+		copy(o.z[t*h4:(t+1)*h4], sc.z[i*h4:(i+1)*h4])
 	}
 }
 

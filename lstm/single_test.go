@@ -317,8 +317,8 @@ func TestFreeze(t *testing.T) {
 
 // TestMemoInputs checks that a frozen model that remembers its input projections
 // (MemoInputs) answers samples drawn from a few rows with the bits of the same model unfrozen,
-// from several goroutines at once, whether its memory holds every row or fills up, and that it
-// holds rows afterwards.
+// from several goroutines at once, whether its memory holds every row (warmed up by MemoRows)
+// or fills up, and that it holds rows afterwards.
 func TestMemoInputs(t *testing.T) {
 	defer func() { oneOff = false }()
 	for _, cfg := range []Config{
@@ -350,6 +350,17 @@ func TestMemoInputs(t *testing.T) {
 			oneOff = false
 			m.Freeze()
 			m.MemoInputs(rows * (cfg.InputDim + 4*cfg.NumUnits) * 4)
+			isa, _ := kernel.ISA()
+			wantHeld := min(rows, 12)
+			if isa == "go" {
+				wantHeld = 0 // forwardOne, which alone remembers, runs on the assembly kernels only
+			}
+			if rows > 12 {
+				// Warmed up with the rows, then the same answers.
+				if held := m.MemoRows(vocab); held != wantHeld {
+					t.Errorf("H=%d: MemoRows of 12 rows holds %d, want %d", cfg.NumUnits, held, wantHeld)
+				}
+			}
 			var wg sync.WaitGroup
 			errs := make(chan string, 8)
 			for g := range 4 {
@@ -369,10 +380,6 @@ func TestMemoInputs(t *testing.T) {
 			close(errs)
 			for e := range errs {
 				t.Error(e)
-			}
-			wantHeld := min(rows, 12)
-			if isa, _ := kernel.ISA(); isa == "go" {
-				wantHeld = 0 // forwardOne, which alone remembers, runs on the assembly kernels only
 			}
 			if held := m.MemoHeld(); held != wantHeld {
 				t.Errorf("H=%d, memory of %d rows: holds %d rows, want %d", cfg.NumUnits, rows, held, wantHeld)

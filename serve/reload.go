@@ -41,6 +41,12 @@ func (s *Server) open() (*loaded, error) {
 		}
 	}
 	l.batcher = newBatcher(m, l.rows, l.cols, s.cfg, func(n int) { s.metrics.batchSize.Observe(float64(n)) })
+	go func() {
+		start := time.Now()
+		if n := m.WarmUp(); n > 0 {
+			s.log.Debug("model warmed up", "name", s.cfg.Name, "file", s.path, "tokens", n, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}()
 	return l, nil
 }
 

@@ -138,6 +138,7 @@ func inferOnly(c commonFlags, task, path string, data []feed.Sample, features fu
 		return fmt.Errorf("%s: not a quantized model (seqclf model quantize), but -variant int8", path)
 	}
 	classify.Freeze(m) // a model that only answers, as classify.New freezes it
+	classify.WarmUp(m) // its most frequent tokens remembered, as seqclf serve does at start
 	f := features(m)
 	predictor := func(batch int) *classify.Predictor {
 		return &classify.Predictor{Model: m.LSTM, Features: f, BatchSize: batch, Quant: m.Quant}
