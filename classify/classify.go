@@ -104,8 +104,10 @@ func (c *Classifier) WarmUp() int { return WarmUp(c.model) }
 
 // Freeze readies m's network for answering, as New does: it freezes m.LSTM
 // (lstm.Model.Freeze), and a float32 text model's first layer remembers the input projections of
-// its tokens, up to InputMemoBytes (lstm.Model.MemoInputs), which a one-sample pass then copies
-// rather than computes. The answers are the same, bit for bit.
+// its tokens, up to InputMemoBytes (lstm.Model.MemoInputs), which its passes then copy rather
+// than compute. A text's answer keeps its bits when it goes alone; in a batch of five or more it
+// is the one-layer model's answer in a batch of any size from two, which may differ in the last
+// bits from what the model gave before Freeze (see lstm.Model.MemoInputs).
 func Freeze(m *store.Model) {
 	if m.LSTM == nil || m.LSTM.Frozen() {
 		return

@@ -190,6 +190,8 @@ type pass[T Float] struct {
 	// and whT and wxT Whᵀ and Wxᵀ, once per backward pass: the weights may change between
 	// passes, never during one.
 	w, whT, wxT kernel.Packed[T]
+	// memoSc[p] is part p's buffers for a layer's memory of input projections (inputMemo).
+	memoSc []memoScratch[T]
 }
 
 func newPass[T Float]() *pass[T] {
@@ -212,10 +214,15 @@ func (r *pass[T]) forward() {
 		return
 	}
 	h4 := 4 * r.l.NumUnits
-	if r.projectsAll() {
+	switch {
+	case r.projectsAll():
 		kernel.Gemm(false, false, r.steps*batch, h4, d, 1, r.x, d, r.l.W.Value[:d*h4], h4, 0, r.buf.z, h4)
 		kernel.AddBias(r.buf.z[:r.steps*batch*h4], r.l.B.Value)
-	} else {
+	case r.memo() != nil:
+		if len(r.memoSc) < r.parts {
+			r.memoSc = make([]memoScratch[T], r.parts)
+		}
+	default:
 		r.w.Pack(r.l.W.Value, h4, d+r.l.NumUnits, h4)
 	}
 	r.d.parallel(r.threads, r.parts, r.recur)
@@ -277,9 +284,18 @@ func (r *pass[T]) projectsAll() bool {
 	return r.buf.zSlots == r.steps && len(r.lengths) <= projectAllBelow
 }
 
+// memo returns the layer's memory of input projections (Model.MemoInputs), or nil.
+func (r *pass[T]) memo() *inputMemo[T] {
+	if f := r.l.frozen; f != nil {
+		return f.memo
+	}
+	return nil
+}
+
 // recurPart runs its samples through every step: z_t = x_t·Wx + h_{t-1}·Wh + b, one multiply
 // by the fused W (kernel.Gemm2), then the gates; or, with the projection made (projectsAll),
-// z_t += h_{t-1}·Wh.
+// z_t += h_{t-1}·Wh; or, for a layer that remembers its input projections, z_t set to them
+// (inputMemo.project), then z_t += h_{t-1}·Wh, the bits of the projectsAll passes.
 func (r *pass[T]) recurPart(p int) {
 	batch, h, d := len(r.lengths), r.l.NumUnits, r.l.InputDim
 	h4, bh := 4*h, batch*h
@@ -295,6 +311,10 @@ func (r *pass[T]) recurPart(p int) {
 		clear(buf.cs[lo*h : hi*h])
 	}
 	projected := r.projectsAll()
+	var memo *inputMemo[T]
+	if !projected {
+		memo = r.memo()
+	}
 	for t := range r.steps {
 		zs := t % buf.zSlots
 		hPrev, hCur := buf.hs[t*bh:(t+1)*bh], buf.hs[(t+1)*bh:(t+2)*bh]
@@ -303,6 +323,9 @@ func (r *pass[T]) recurPart(p int) {
 		case n == 0:
 		case projected:
 			kernel.Gemm(false, false, n, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
+		case memo != nil:
+			memo.project(&r.memoSc[p], r.x, t*batch+lo, t*batch+lo+n, zt[lo*h4:])
+			kernel.GemmPacked(n, h4, h, hPrev[lo*h:], h, &memo.wh, 1, zt[lo*h4:], h4)
 		default:
 			kernel.Gemm2Packed(n, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, &r.w, 0, zt[lo*h4:(lo+n)*h4], h4, r.l.B.Value)
 		}
@@ -321,7 +344,7 @@ func (r *pass[T]) recurPart(p int) {
 		cPrev, cCur := buf.cs[cs*bh:(cs+1)*bh], buf.cs[next*bh:(next+1)*bh]
 		ts := t % buf.tcSlots
 		tct := buf.tc[ts*bh : (ts+1)*bh]
-		ahead := buf.zSlots == r.steps && !projected && t+1 < r.steps
+		ahead := buf.zSlots == r.steps && !projected && memo == nil && t+1 < r.steps
 		for b := lo; b < hi; b++ {
 			o := b * h
 			if t >= r.lengths[b] {

@@ -181,14 +181,19 @@ func (m *Model[T]) Frozen() bool { return m.frozen }
 
 // MemoInputs makes the frozen model m remember, in its first layer (both directions), the input
 // projection x·Wx + b of each distinct input row it meets, up to maxBytes in all for each
-// direction (a row costs InputDim + 4·NumUnits values), so that a one-sample pass over a row met
-// before copies its projection rather than multiplying it. It pays for inputs drawn from a
-// finite set, as a text model's token embeddings are: on the benchmark's mails (256 tokens of
-// 100 dimensions, 128 units) the multiply is about 40% of a one-sample pass's work on one core;
-// rows that seldom repeat (MNIST's pixel rows) would only fill it. The answers keep their bits.
-// Only the one-sample path uses it (a batch of one sample, float32 LSTM layers of a multiple
-// of 64 units, on the assembly kernels); for other layers it does nothing. Call it after Freeze and before passes run on other goroutines; maxBytes ≤ 0 (or too
-// small for one row) turns it off. It panics on a model that is not frozen.
+// direction (a row costs InputDim + 4·NumUnits values), so that a pass over a row met before
+// copies its projection rather than multiplying it. It pays for inputs drawn from a finite set,
+// as a text model's token embeddings are: on the benchmark's mails (100 dimensions, 128 units)
+// the multiply is about 40% of a one-sample pass's work and a third of a batch's multiply-adds;
+// rows that seldom repeat (MNIST's pixel rows) would only fill it. MemoRows fills it ahead.
+//
+// One-sample passes keep their bits. A batch of five samples or more then sums as batches of
+// two to four do (the projection first, then h·Wh added at each step): a one-layer model gives
+// a sample the same bits in a batch of any size from two, and may differ in the last bits from
+// the model that does not remember, which sums x·Wx and h·Wh in one chain from five samples on.
+// Layers it cannot help are left alone: GRU layers, units not a multiple of 64, float64, no
+// assembly kernels. Call it after Freeze and before passes run on other goroutines; maxBytes ≤ 0
+// (or too small for one row) turns it off. It panics on a model that is not frozen.
 func (m *Model[T]) MemoInputs(maxBytes int) {
 	if !m.frozen {
 		panic(errNotFrozen)
@@ -196,7 +201,7 @@ func (m *Model[T]) MemoInputs(maxBytes int) {
 	for _, ls := range [][]*Layer[T]{m.Layers, m.Reverse} {
 		if len(ls) > 0 && remembers(ls[0]) {
 			l := ls[0]
-			l.frozen.memo = newInputMemo[T](l.InputDim, 4*l.NumUnits, maxBytes)
+			l.frozen.memo = newInputMemo(l, maxBytes)
 		}
 	}
 }

@@ -628,16 +628,18 @@ func (o *oneRun[T]) project(j, side int) {
 	kernel.AddBias(o.z[t0*h4:t1*h4], o.bias)
 }
 
-// projectMemo makes the input projection of steps [t0, t1) into z, in panel order: a row the
-// layer's memory holds is copied from it; the others are made together (inputMemo.compute),
-// then copied.
+// projectMemo makes the input projection of steps [t0, t1) into z, in panel order: from the
+// layer's memory (inputMemo.project, in the usual order), then put in panel order.
 func (o *oneRun[T]) projectMemo(t0, t1, side int) {
-	m, sc := o.memo, &o.scratch[side]
-	h4 := 4 * o.h
-	m.lookup(sc, o.x, o.d, t0, t1, func(t int, z []T) { copy(o.z[t*h4:(t+1)*h4], z) })
-	m.compute(sc, o.x, o.wx, o.bias)
-	for i, t := range sc.miss {
-		copy(o.z[t*h4:(t+1)*h4], sc.z[i*h4:(i+1)*h4])
+	sc := &o.scratch[side]
+	h, h4 := o.h, 4*o.h
+	sc.out = grow(sc.out, (t1-t0)*h4)
+	o.memo.project(sc, o.x, t0, t1, sc.out)
+	for t := t0; t < t1; t++ {
+		row := sc.out[(t-t0)*h4 : (t-t0+1)*h4]
+		for s := range 2 {
+			toPanel(o.z[t*h4+s*2*h:t*h4+(s+1)*2*h], row, h, s)
+		}
 	}
 }
 

@@ -397,3 +397,69 @@ func TestMemoInputs(t *testing.T) {
 	}()
 	m.MemoInputs(1 << 20)
 }
+
+// TestMemoBatch checks that a frozen one-layer model that remembers its input projections
+// answers each sample of a batch of any size from 2, on one thread or two, with the bits of the
+// same model unfrozen answering it in a batch of two (whose passes make the projection first),
+// where a model that does not remember sums in another order from five samples on.
+func TestMemoBatch(t *testing.T) {
+	for _, cfg := range []Config{
+		{InputDim: 100, NumUnits: 128, NumLayers: 1, Classes: 2, Pooling: PoolMax},
+		{InputDim: 5, NumUnits: 64, NumLayers: 1, Classes: 3, Pooling: PoolLast, Bidirectional: true},
+	} {
+		rng := rand.New(rand.NewPCG(20, 21))
+		vocab := oneSample(rng, 12, cfg.InputDim, 1).X
+		m, err := New[float32](cfg, rand.New(rand.NewPCG(22, 23)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var samples [][]float32 // each sample's steps, InputDim values each
+		var want [][]float32
+		for i := range 20 {
+			steps := 1 + (i*37)%60
+			x := make([]float32, steps*cfg.InputDim)
+			for s := range steps {
+				copy(x[s*cfg.InputDim:(s+1)*cfg.InputDim], vocab[rng.IntN(12)*cfg.InputDim:])
+			}
+			samples = append(samples, x)
+			ws := m.NewWorkspace()
+			ws.ForwardOnly = true
+			want = append(want, slices.Clone(m.Forward(ws, timeMajor([][]float32{x, x}, cfg.InputDim))[:cfg.Classes]))
+		}
+		m.Freeze()
+		m.MemoInputs(1 << 20)
+		for _, size := range []int{2, 5, 20} {
+			for _, threads := range []int{1, 2} {
+				for lo := 0; lo+size <= len(samples); lo += size {
+					b := timeMajor(samples[lo:lo+size], cfg.InputDim)
+					ws := m.NewWorkspace()
+					ws.Threads, ws.ForwardOnly = threads, true
+					got := m.Forward(ws, b)
+					for i := range size {
+						if g := got[i*cfg.Classes : (i+1)*cfg.Classes]; !slices.Equal(g, want[lo+i]) {
+							t.Errorf("H=%d, batch of %d, %d threads: sample %d gives %v, want %v", cfg.NumUnits, size, threads, lo+i, g, want[lo+i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// timeMajor returns a batch of the samples (each steps×dim values), padded with zeros to the
+// longest, time-major.
+func timeMajor(samples [][]float32, dim int) Batch[float32] {
+	steps := 0
+	lengths := make([]int, len(samples))
+	for i, s := range samples {
+		lengths[i] = len(s) / dim
+		steps = max(steps, lengths[i])
+	}
+	x := make([]float32, steps*len(samples)*dim)
+	for i, s := range samples {
+		for t := range lengths[i] {
+			copy(x[(t*len(samples)+i)*dim:], s[t*dim:(t+1)*dim])
+		}
+	}
+	return Batch[float32]{X: x, Lengths: lengths, Steps: steps}
+}
