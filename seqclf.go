@@ -166,8 +166,8 @@ func (m *Model) Close() error {
 // its most frequent tokens (classify.WarmUp), which a call with one text then copies rather
 // than computes; without it, the model remembers the tokens as calls meet them. It takes tens
 // of ms for 20,000 tokens and may run while the model answers; `seqclf serve` runs it in the
-// background at start. It returns the tokens remembered: 0 for a model of images, an int8
-// model, or after Close.
+// background at start. It returns the tokens remembered: 0 for a model of images or after
+// Close.
 func (m *Model) WarmUp() int {
 	c, err := m.classifier()
 	if err != nil {

@@ -86,34 +86,45 @@ func New(m *store.Model, d Dictionary, tok *tokenize.Tokenizer, batchSize int) (
 // a token for 100 dimensions and 128 units, so 32 MiB hold about 13,700 distinct tokens.
 const InputMemoBytes = 32 << 20
 
-// WarmUp makes a float32 text model that remembers its tokens' input projections (Freeze)
-// remember those of its most frequent tokens, the dictionary's first rows, as many as
-// InputMemoBytes holds: what a server's first requests would otherwise compute one at a time.
-// For 20,000 tokens of 100 dimensions and 128 units that is about 2 GFLOP, tens of ms on one
-// core. It returns the tokens remembered; on other models it does nothing and returns 0. It may
-// run while the model answers.
+// WarmUp makes a text model that remembers its tokens' input projections (Freeze) remember
+// those of its most frequent tokens, the dictionary's first rows, as many as InputMemoBytes
+// holds: what a server's first requests would otherwise compute a few at a time. For 20,000
+// tokens of 100 dimensions and 128 units that is about 2 GFLOP, tens of ms on one core. It
+// returns the tokens remembered; on a model of images it does nothing and returns 0. It may run
+// while the model answers.
 func WarmUp(m *store.Model) int {
-	if m.LSTM == nil || m.Table == nil || m.Quant != nil || m.Input.Kind != KindText {
+	switch {
+	case m.Input.Kind != KindText:
 		return 0
+	case m.Quant != nil:
+		return m.Quant.WarmTokens()
+	case m.LSTM != nil && m.Table != nil:
+		return m.LSTM.MemoRows(m.Table.Data)
 	}
-	return m.LSTM.MemoRows(m.Table.Data)
+	return 0
 }
 
 // WarmUp is the package's WarmUp for the classifier's model.
 func (c *Classifier) WarmUp() int { return WarmUp(c.model) }
 
 // Freeze readies m's network for answering, as New does: it freezes m.LSTM
-// (lstm.Model.Freeze), and a float32 text model's first layer remembers the input projections of
-// its tokens, up to InputMemoBytes (lstm.Model.MemoInputs), which its passes then copy rather
-// than compute. A text's answer keeps its bits when it goes alone; in a batch of five or more it
-// is the one-layer model's answer in a batch of any size from two, which may differ in the last
-// bits from what the model gave before Freeze (see lstm.Model.MemoInputs).
+// (lstm.Model.Freeze), and a text model's first layer remembers the input projections of its
+// tokens, up to InputMemoBytes for each direction (lstm.Model.MemoInputs, or for an int8 model
+// quant.Model.MemoTokens), which its passes then copy rather than compute. An int8 model's
+// answers keep their bits, and so does a float32 one's for a text that goes alone; in a batch of
+// five or more, a float32 text's answer is the one-layer model's in a batch of any size from
+// two, which may differ in the last bits from what the model gave before Freeze (see
+// lstm.Model.MemoInputs).
 func Freeze(m *store.Model) {
 	if m.LSTM == nil || m.LSTM.Frozen() {
 		return
 	}
 	m.LSTM.Freeze()
-	if m.Input.Kind == KindText && m.Quant == nil {
+	switch {
+	case m.Input.Kind != KindText:
+	case m.Quant != nil:
+		m.Quant.MemoTokens(InputMemoBytes)
+	default:
 		m.LSTM.MemoInputs(InputMemoBytes)
 	}
 }

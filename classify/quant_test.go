@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 )
 
 // TestQuantizedModels quantizes the saved text and MNIST models and classifies with the int8
-// files: the answers recorded for the float32 ones, each probability within 0.05.
+// files: the answers recorded for the float32 ones, each probability within 0.05; and, for the
+// text model warmed up (WarmUp), the answers it gave before.
 func TestQuantizedModels(t *testing.T) {
 	b, err := os.ReadFile("../store/testdata/texts.txt")
 	if err != nil {
@@ -87,6 +89,24 @@ func TestQuantizedModels(t *testing.T) {
 			t.Errorf("%s: a probability differs from the float32 model's by %.4f", c.model, worst)
 		}
 		t.Logf("%s: largest difference of a probability %.4f", c.model, worst)
+		if cl.Kind() != KindText {
+			continue
+		}
+		// Warmed up, its tokens' projections all remembered: the same answers.
+		if s, err = store.Open(out); err != nil {
+			t.Fatal(err)
+		}
+		warm, err := Load(s, 3)
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := warm.WarmUp(); n == 0 {
+			t.Errorf("%s: WarmUp remembers no token", c.model)
+		}
+		if got, err := warm.Classify(texts); err != nil || !slices.Equal(got, probs) {
+			t.Errorf("%s: warmed up, other answers (%v)", c.model, err)
+		}
 	}
 }
 

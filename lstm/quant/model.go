@@ -24,6 +24,7 @@ type Layer struct {
 	B                  []float32
 
 	px, ph *qkernel.Matrix // Wx with B, and Wh, packed for the kernels
+	memo   *tokenMemo      // the input projections of the tokens remembered (MemoTokens), or nil
 }
 
 // Model is an lstm.Model with int8 layer weights; the attention and the head run in float32.
@@ -169,6 +170,14 @@ type scratch struct {
 	xsum, hsum []int32
 	z, c, tc   []float32
 	x          []float32 // the part's inputs, [steps][rows][InputDim], of a pass with fill
+	// The tokens a step's projection lacks in the layer's memory (projectStep), and their
+	// int8 rows, scales, sums and projections.
+	missRows []int
+	missIDs  []int32
+	mq       []int8
+	ms       []float32
+	msum     []int32
+	mz       []float32
 }
 
 // NewWorkspace returns an empty workspace for m.
@@ -335,7 +344,8 @@ func (ws *Workspace) run(p *pass) {
 }
 
 // recur runs samples [lo, hi) of p through every step: at step t it quantizes (or looks up) the
-// inputs, z = x_t·Wx + b, z += h_{t-1}·Wh with h_{t-1} quantized, and applies the gates. An
+// inputs, z = x_t·Wx + b (or copies it from the layer's memory of its tokens), z += h_{t-1}·Wh
+// with h_{t-1} quantized, and applies the gates. An
 // LSTM's gates (qkernel.LSTMStep) quantize the outputs they make for the next step; a GRU's
 // outputs are quantized at the start of the next step.
 func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
@@ -362,7 +372,6 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 	out := p.out
 	clear(out[lo*h : hi*h])
 	clear(sc.c)
-	table := ws.m.Embed
 	z := sc.z
 	// in holds the part's inputs, row i of step s at in[(s·ldin+i)·d:]: the pass's, or filled here.
 	in, ldin := p.in, batch
@@ -375,36 +384,11 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 		in, ldin = sc.x, rows
 	}
 	for t := range ws.steps {
-		if p.tokens == nil && !p.reversed {
-			// Step t's rows of the part lie side by side.
-			qkernel.QuantizeRows(rows, d, sc.xq, xlda, in[t*ldin*d:], d, sc.xs, sc.xsum)
+		if p.tokens != nil && l.memo != nil {
+			ws.projectStep(p, sc, lo, rows, t, z)
+		} else {
+			ws.projectInputs(p, sc, lo, rows, t, in, ldin, xlda, z)
 		}
-		for i := range rows {
-			if p.tokens == nil && !p.reversed {
-				break
-			}
-			b := lo + i
-			n, s := ws.lengths[b], t
-			if p.reversed {
-				s = mirror(t, n)
-			}
-			xrow := sc.xq[i*xlda : (i+1)*xlda]
-			if p.tokens != nil {
-				id := int32(0)
-				if s < n && s < len(p.tokens[b]) {
-					id = p.tokens[b][s]
-				}
-				copy(xrow, table.Values[int(id)*d:int(id+1)*d])
-				clear(xrow[d:])
-				// The row's sum, which the kernel subtracts, made here rather than kept for
-				// every row: the table's pages are then read only for the rows used.
-				qkernel.DequantizeRows(1, d, nil, xrow[:d], nil, sc.xsum[i:i+1])
-				sc.xs[i] = table.Scale[id]
-				continue
-			}
-			sc.xs[i], sc.xsum[i] = qkernel.Quantize(xrow, in[(s*ldin+i)*d:(s*ldin+i+1)*d])
-		}
-		qkernel.Gemm(rows, sc.xq, xlda, sc.xsum, sc.xs, l.px, false, z, h4)
 		hPrev, hCur := out[t*bh:(t+1)*bh], out[(t+1)*bh:(t+2)*bh]
 		if t > 0 {
 			if gru {
@@ -440,6 +424,44 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 			i = j
 		}
 	}
+}
+
+// projectInputs sets z (row i at z[i·4H:]) to the input projections x_t·Wx + b of step t of
+// samples [lo, lo+rows): their inputs quantized, or their tokens' int8 rows looked up, then
+// one multiply. in holds the part's inputs, row i of step s at in[(s·ldin+i)·d:].
+func (ws *Workspace) projectInputs(p *pass, sc *scratch, lo, rows, t int, in []float32, ldin, xlda int, z []float32) {
+	l, table := p.l, ws.m.Embed
+	d, h4 := l.InputDim, 4*l.NumUnits
+	if p.tokens == nil && !p.reversed {
+		// Step t's rows of the part lie side by side.
+		qkernel.QuantizeRows(rows, d, sc.xq, xlda, in[t*ldin*d:], d, sc.xs, sc.xsum)
+	}
+	for i := range rows {
+		if p.tokens == nil && !p.reversed {
+			break
+		}
+		b := lo + i
+		n, s := ws.lengths[b], t
+		if p.reversed {
+			s = mirror(t, n)
+		}
+		xrow := sc.xq[i*xlda : (i+1)*xlda]
+		if p.tokens != nil {
+			id := int32(0)
+			if s < n && s < len(p.tokens[b]) {
+				id = p.tokens[b][s]
+			}
+			copy(xrow, table.Values[int(id)*d:int(id+1)*d])
+			clear(xrow[d:])
+			// The row's sum, which the kernel subtracts, made here rather than kept for
+			// every row: the table's pages are then read only for the rows used.
+			qkernel.DequantizeRows(1, d, nil, xrow[:d], nil, sc.xsum[i:i+1])
+			sc.xs[i] = table.Scale[id]
+			continue
+		}
+		sc.xs[i], sc.xsum[i] = qkernel.Quantize(xrow, in[(s*ldin+i)*d:(s*ldin+i+1)*d])
+	}
+	qkernel.Gemm(rows, sc.xq, xlda, sc.xsum, sc.xs, l.px, false, z, h4)
 }
 
 // pool reduces the top layer's outputs out ([steps][batch][E]) to ws.pooled ([batch][E]), as

@@ -357,3 +357,74 @@ func TestSmallBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoTokens checks that a model that remembers its tokens' input projections (MemoTokens)
+// gives the bits of the same model that does not, in both directions, in batches of one and
+// many, on one thread or two, on every instruction set, with its memory filling as it goes,
+// holding only some tokens, or warmed up (WarmTokens).
+func TestMemoTokens(t *testing.T) {
+	rng := rand.New(rand.NewPCG(30, 31))
+	cfg := lstm.Config{InputDim: 12, NumUnits: 16, NumLayers: 2, Classes: 3, Pooling: lstm.PoolMax, Bidirectional: true}
+	m, err := lstm.New[float32](cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaled(m)
+	const vocab, steps = 40, 30
+	table, err := embed.New(vocab, cfg.InputDim, 0.5, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches []Batch
+	for _, size := range []int{1, 5, 20} {
+		seqs := make([][]int32, size)
+		lengths := make([]int, size)
+		for i := range seqs {
+			for range 1 + rng.IntN(steps) {
+				seqs[i] = append(seqs[i], int32(rng.IntN(vocab)))
+			}
+			lengths[i] = len(seqs[i])
+		}
+		batches = append(batches, Batch{Tokens: seqs, Lengths: lengths, Steps: steps})
+	}
+	forEachISA(func(isa string) {
+		plain, err := New(m, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want [][]float32
+		for _, b := range batches {
+			want = append(want, slices.Clone(plain.Forward(plain.NewWorkspace(), b)))
+		}
+		for _, c := range []struct {
+			name   string
+			tokens int // remembered
+			warm   bool
+		}{{"filling", vocab, false}, {"some", 10, false}, {"warm", vocab, true}} {
+			q, err := New(m, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q.MemoTokens(c.tokens * 16 * cfg.NumUnits)
+			if c.warm {
+				if held := q.WarmTokens(); held != c.tokens {
+					t.Errorf("%s, %s: WarmTokens holds %d tokens, want %d", isa, c.name, held, c.tokens)
+				}
+			}
+			for _, threads := range []int{1, 2} {
+				for round := range 2 {
+					for i, b := range batches {
+						ws := q.NewWorkspace()
+						ws.Threads = threads
+						if got := q.Forward(ws, b); !slices.Equal(got, want[i]) {
+							t.Errorf("%s, %s, %d threads, round %d: batch of %d differs from the model that does not remember", isa, c.name, threads, round, len(b.Lengths))
+						}
+					}
+				}
+			}
+			if held := q.Layers[0].memo.held(); held == 0 || held > c.tokens {
+				t.Errorf("%s, %s: the memory holds %d tokens, want 1 to %d", isa, c.name, held, c.tokens)
+			}
+		}
+	})
+}
