@@ -283,26 +283,7 @@ func TestFreeze(t *testing.T) {
 		if !m.Frozen() {
 			t.Fatal("Frozen is false after Freeze")
 		}
-		var wg sync.WaitGroup
-		errs := make(chan string, 8)
-		for g := range 4 {
-			wg.Go(func() {
-				ws := m.NewWorkspace()
-				ws.Threads, ws.ForwardOnly = 2, true
-				for round := range 6 {
-					i := (g + round) % len(samples)
-					if got := runOne(t, m, ws, samples[i], false); !got.equal(want[i]) {
-						errs <- fmt.Sprintf("H=%d, goroutine %d, round %d: differs from the unfrozen model", cfg.NumUnits, g, round)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for e := range errs {
-			t.Error(e)
-		}
+		sameFromGoroutines(t, m, samples, want, 6, fmt.Sprintf("H=%d", cfg.NumUnits))
 		func() {
 			defer func() {
 				if r := recover(); r != errFrozen {
@@ -361,26 +342,7 @@ func TestMemoInputs(t *testing.T) {
 					t.Errorf("H=%d: MemoRows of 12 rows holds %d, want %d", cfg.NumUnits, held, wantHeld)
 				}
 			}
-			var wg sync.WaitGroup
-			errs := make(chan string, 8)
-			for g := range 4 {
-				wg.Go(func() {
-					ws := m.NewWorkspace()
-					ws.Threads, ws.ForwardOnly = 2, true
-					for round := range 8 {
-						i := (g + round) % len(samples)
-						if got := runOne(t, m, ws, samples[i], false); !got.equal(want[i]) {
-							errs <- fmt.Sprintf("H=%d, memory of %d rows, goroutine %d, sample %d: differs from the unfrozen model", cfg.NumUnits, rows, g, i)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for e := range errs {
-				t.Error(e)
-			}
+			sameFromGoroutines(t, m, samples, want, 8, fmt.Sprintf("H=%d, memory of %d rows", cfg.NumUnits, rows))
 			if held := m.MemoHeld(); held != wantHeld {
 				t.Errorf("H=%d, memory of %d rows: holds %d rows, want %d", cfg.NumUnits, rows, held, wantHeld)
 			}
@@ -462,4 +424,31 @@ func timeMajor(samples [][]float32, dim int) Batch[float32] {
 		}
 	}
 	return Batch[float32]{X: x, Lengths: lengths, Steps: steps}
+}
+
+// sameFromGoroutines runs samples through m from 4 goroutines at once, rounds passes each
+// (goroutine g's pass r takes sample (g+r) mod len(samples)), and reports under name each pass
+// whose result is not want's.
+func sameFromGoroutines(t *testing.T, m *Model[float32], samples []Batch[float32], want []oneResult, rounds int, name string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			ws := m.NewWorkspace()
+			ws.Threads, ws.ForwardOnly = 2, true
+			for round := range rounds {
+				i := (g + round) % len(samples)
+				if got := runOne(t, m, ws, samples[i], false); !got.equal(want[i]) {
+					errs <- fmt.Sprintf("%s, goroutine %d, round %d, sample %d: differs from the unfrozen model", name, g, round, i)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
