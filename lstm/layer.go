@@ -324,7 +324,8 @@ func (r *pass[T]) recurPart(p int) {
 		case projected:
 			kernel.Gemm(false, false, n, h4, h, 1, hPrev[lo*h:], h, w[d*h4:], h4, 1, zt[lo*h4:], h4)
 		case memo != nil:
-			memo.project(&r.memoSc[p], r.x, t*batch+lo, t*batch+lo+n, zt[lo*h4:])
+			r0 := t*batch + lo
+			memo.project(&r.memoSc[p], r.x, r0, r0+n, func(r int, z []T) { copy(zt[(lo+r-r0)*h4:(lo+r-r0+1)*h4], z) })
 			kernel.GemmPacked(n, h4, h, hPrev[lo*h:], h, &memo.wh, 1, zt[lo*h4:], h4)
 		default:
 			kernel.Gemm2Packed(n, h4, d, r.x[(t*batch+lo)*d:], d, h, hPrev[lo*h:], h, &r.w, 0, zt[lo*h4:(lo+n)*h4], h4, r.l.B.Value)

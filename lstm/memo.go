@@ -118,7 +118,6 @@ type memoScratch[T Float] struct {
 	miss   []int    // the rows (of x) that the memory lacks
 	hashes []uint64 // their hashes
 	a, z   []T      // their values, and their projections
-	out    []T      // the projections of a block of steps (the one-sample path)
 }
 
 // lookup looks up rows [r0, r1) of x (d values each) under the read lock: found calls hit
@@ -163,14 +162,14 @@ func (m *inputMemo[T]) compute(sc *memoScratch[T], x []T) {
 	}
 }
 
-// project sets out's rows to the projections of rows [r0, r1) of x: copied from the memory,
-// or computed (compute).
-func (m *inputMemo[T]) project(sc *memoScratch[T], x []T, r0, r1 int, out []T) {
+// project calls put with each of rows [r0, r1) of x and its projection, from the memory or
+// computed (compute); put copies it where it goes.
+func (m *inputMemo[T]) project(sc *memoScratch[T], x []T, r0, r1 int, put func(r int, z []T)) {
 	n := m.n
-	m.lookup(sc, x, m.d, r0, r1, func(r int, z []T) { copy(out[(r-r0)*n:(r-r0+1)*n], z) })
+	m.lookup(sc, x, m.d, r0, r1, put)
 	m.compute(sc, x)
 	for i, r := range sc.miss {
-		copy(out[(r-r0)*n:(r-r0+1)*n], sc.z[i*n:(i+1)*n])
+		put(r, sc.z[i*n:(i+1)*n])
 	}
 }
 

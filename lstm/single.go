@@ -629,18 +629,13 @@ func (o *oneRun[T]) project(j, side int) {
 }
 
 // projectMemo makes the input projection of steps [t0, t1) into z, in panel order: from the
-// layer's memory (inputMemo.project, in the usual order), then put in panel order.
+// layer's memory (inputMemo.project, in the usual order), each put in panel order.
 func (o *oneRun[T]) projectMemo(t0, t1, side int) {
-	sc := &o.scratch[side]
 	h, h4 := o.h, 4*o.h
-	sc.out = grow(sc.out, (t1-t0)*h4)
-	o.memo.project(sc, o.x, t0, t1, sc.out)
-	for t := t0; t < t1; t++ {
-		row := sc.out[(t-t0)*h4 : (t-t0+1)*h4]
-		for s := range 2 {
-			toPanel(o.z[t*h4+s*2*h:t*h4+(s+1)*2*h], row, h, s)
-		}
-	}
+	o.memo.project(&o.scratch[side], o.x, t0, t1, func(t int, z []T) {
+		toPanel(o.z[t*h4:t*h4+2*h], z, h, 0)
+		toPanel(o.z[t*h4+2*h:(t+1)*h4], z, h, 1)
+	})
 }
 
 // rows runs half s's first run of rows of step t: the sums over h_{t-1}'s first H/2 values
