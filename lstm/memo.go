@@ -162,14 +162,14 @@ func (m *inputMemo[T]) compute(sc *memoScratch[T], x []T) {
 	}
 }
 
-// project calls put with each of rows [r0, r1) of x and its projection, from the memory or
-// computed (compute); put copies it where it goes.
-func (m *inputMemo[T]) project(sc *memoScratch[T], x []T, r0, r1 int, put func(r int, z []T)) {
+// project calls emit with each of rows [r0, r1) of x and its projection, from the memory or
+// computed (compute); emit copies it where it goes.
+func (m *inputMemo[T]) project(sc *memoScratch[T], x []T, r0, r1 int, emit func(r int, z []T)) {
 	n := m.n
-	m.lookup(sc, x, m.d, r0, r1, put)
+	m.lookup(sc, x, m.d, r0, r1, emit)
 	m.compute(sc, x)
 	for i, r := range sc.miss {
-		put(r, sc.z[i*n:(i+1)*n])
+		emit(r, sc.z[i*n:(i+1)*n])
 	}
 }
 
