@@ -416,7 +416,10 @@ end:
 
 // func lstmStep256(z *float32, ldz int, c *float32, ldc int, h *float32, ldh int, hq *int8, ldq int, hs *float32, hsum *int32, n int, rows int)
 //
-// The strides are in bytes; n is a multiple of 8, rows at least 1.
+// The strides are in bytes; n is a multiple of 8, rows at least 1. A row's units go in two
+// passes, the four exponentials and c' of every unit, then tanh(c') and h: the same operations
+// on each unit as in one pass, but the chain of one group of 8 (two exponentials and two
+// divides after each other) no longer holds up the next. h holds eo+1 between the passes.
 TEXT ·lstmStep256(SB), NOSPLIT, $0-96
 	MOVQ z+0(FP), SI
 	MOVQ c+16(FP), R8
@@ -456,9 +459,22 @@ unit:
 	VMULPS Y9, Y8, Y8               // a·b·d
 	VDIVPS Y8, Y12, Y12             // c'
 	VMOVUPS Y12, (R8)
+	VADDPS lstmc<>+64(SB), Y11, Y11 // eo+1
+	VMOVUPS Y11, (R9)               // kept in h's place for the second pass
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JNE unit
+	// The second pass: h = o·tanh(c') from c' and eo+1, and max |h|.
+	SUBQ DX, R8
+	SUBQ DX, R9
+	MOVQ n+80(FP), CX
+cell:
+	VMOVUPS (R8), Y12
 	VMULPS lstmc<>+128(SB), Y12, Y13
 	EXP2C256(Y13, Y4, Y15)          // ec
-	VADDPS lstmc<>+64(SB), Y11, Y11 // eo+1
+	VMOVUPS (R9), Y11               // eo+1
 	VADDPS lstmc<>+64(SB), Y15, Y4  // ec+1
 	VMOVUPS lstmc<>+64(SB), Y5
 	VSUBPS Y15, Y5, Y15             // 1-ec
@@ -467,11 +483,10 @@ unit:
 	VMOVUPS Y15, (R9)
 	VANDPS lstmc<>+320(SB), Y15, Y15
 	VMAXPS Y15, Y14, Y14
-	ADDQ $32, SI
 	ADDQ $32, R8
 	ADDQ $32, R9
 	SUBQ $8, CX
-	JNE unit
+	JNE cell
 	SUBQ DX, R9
 	VEXTRACTF128 $1, Y14, X5
 	VMAXPS X5, X14, X4
