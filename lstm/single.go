@@ -44,12 +44,12 @@ import (
 // (TestOneSampleSameBits).
 //
 // The helper is one goroutine for the process, waiting on a channel between passes: a pass hands
-// it its work, and it spins while that pass runs and for oneLinger after, then parks. Only one pass at a time uses it
-// (oneBusy); the others run both halves on their own core. The caller waits on the helper only
-// for work the helper has claimed (a block of the projection, a half step): work it has not
-// reached by the time the caller needs it, the caller takes, so a helper that is late to start
-// costs speed, never progress; one kept off its core by other work is noticed (stallClock) and
-// left out of the passes that follow for a while.
+// it its work, and it spins while that pass runs and for oneLinger after, then parks. Only one
+// pass at a time uses it (oneBusy); the others run both halves on their own core. The caller
+// waits on the helper only for work the helper has claimed (a block of the projection, a half
+// step): work it has not reached by the time the caller needs it, the caller takes, so a helper
+// that is late to start costs speed, never progress; one kept off its core by other work is
+// noticed (stallClock) and left out of the passes that follow for a while.
 
 // oneMinSteps is the fewest steps a sample needs for this path: below, copying the panels
 // (a few µs) costs more than it saves.
@@ -225,12 +225,13 @@ var oneHelper struct {
 	c    chan interface{ help() }
 }
 
-// oneLinger is how long the helper spins after a pass for the next one before it parks, as
-// ONNX Runtime's threads spin between runs: a parked helper took 70–100 µs to start again (an
-// idle vCPU's wake-up), longer than a whole pass of 28 MNIST rows on two cores, which now
-// takes 75–80 µs on the Zen 3 machine against 115–125 µs with the helper parked. While it
-// lingers (oneLingering), a pass hands it half its work whatever its length. It yields its P
-// every 64 rounds, so that a goroutine waiting for one (another request) waits a few µs at most.
+// oneLinger is how long the helper spins after a pass for the next one before it parks, as ONNX
+// Runtime's threads spin between runs: a parked helper took 70–100 µs to start again (an idle
+// vCPU's wake-up), longer than a whole pass of 28 MNIST rows on two cores: on the Zen 3 machine,
+// an image's classification took a median of 80 µs against 124 µs with the helper parked (6
+// alternated pairs of seqclf-bench runs). While it lingers (oneLingering), a pass hands it half
+// its work whatever its length. It yields its P every 64 rounds, so that a goroutine waiting for
+// one (another request) waits a few µs at most.
 const oneLinger = 500 * time.Microsecond
 
 // oneLingering is set while the helper spins for the next pass.
