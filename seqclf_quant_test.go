@@ -17,21 +17,8 @@ import (
 // TestOpenQuantized opens an int8 copy of the saved text model and classifies with it: the
 // float32 model's answers, each probability within 0.01, and the same Info but Quantized.
 func TestOpenQuantized(t *testing.T) {
-	s, err := store.Open(textModel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.LoadModel()
-	s.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := quant.New(m.LSTM, m.Table)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "int8.db")
-	if err := store.WriteQuantModelFile(textModel, path, q); err != nil {
+	if _, _, err := store.QuantizeModelFile(textModel, path); err != nil {
 		t.Fatal(err)
 	}
 	f, i := open(t, textModel), open(t, path)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/seqclf/seqclf/idx"
-	"github.com/seqclf/seqclf/lstm/quant"
 	"github.com/seqclf/seqclf/store"
 )
 
@@ -30,25 +29,12 @@ func TestQuantizedModels(t *testing.T) {
 		{"model-v3-text.db", "text-answers.jsonl"},
 		{"model-v3-mnist.db", "mnist-answers.jsonl"},
 	} {
-		in := "../store/testdata/" + c.model
-		s, err := store.Open(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := s.LoadModel()
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := quant.New(m.LSTM, m.Table)
-		if err != nil {
-			t.Fatal(err)
-		}
 		out := filepath.Join(t.TempDir(), "int8.db")
-		if err := store.WriteQuantModelFile(in, out, q); err != nil {
+		if _, _, err := store.QuantizeModelFile("../store/testdata/"+c.model, out); err != nil {
 			t.Fatal(err)
 		}
-		if s, err = store.Open(out); err != nil {
+		s, err := store.Open(out)
+		if err != nil {
 			t.Fatal(err)
 		}
 		cl, err := Load(s, 3)

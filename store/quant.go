@@ -339,6 +339,33 @@ func WriteQuantModelFile(in, out string, q *quant.Model) error {
 	return rewriteCopy(in, out, false, func(s *Store) error { return s.PutQuantModel(q) })
 }
 
+// QuantizeModelFile writes out as the int8 copy of the float32 model file in (quant.New of its
+// network and embedding table, then WriteQuantModelFile), as `seqclf model quantize` does, and
+// returns the float32 model read from in and its int8 network. A model that is quantized
+// already is an error.
+func QuantizeModelFile(in, out string) (*Model, *quant.Model, error) {
+	s, err := Open(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.LoadModel()
+	s.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Quant != nil {
+		return nil, nil, fmt.Errorf("%s is quantized already", in)
+	}
+	q, err := quant.New(m.LSTM, m.Table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", in, err)
+	}
+	if err := WriteQuantModelFile(in, out, q); err != nil {
+		return nil, nil, err
+	}
+	return m, q, nil
+}
+
 // rewriteCopy writes out as a copy of the model file in, opened for writing (which brings it to
 // this layout), changed by edit (if not nil), closed and compacted (Compact), through a temporary
 // file beside out renamed over it: a reader of out sees the old file or the whole new one, and

@@ -19,21 +19,9 @@ import (
 // quantize does, and returns in's model, the int8 one and the new file's path.
 func quantizeFile(t *testing.T, in string) (*Model, *quant.Model, string) {
 	t.Helper()
-	s, err := Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.LoadModel()
-	s.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := quant.New(m.LSTM, m.Table)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(t.TempDir(), "int8.db")
-	if err := WriteQuantModelFile(in, out, q); err != nil {
+	m, q, err := QuantizeModelFile(in, out)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return m, q, out

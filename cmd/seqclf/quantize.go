@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/seqclf/seqclf/lstm/quant"
 	"github.com/seqclf/seqclf/store"
 )
 
@@ -33,24 +32,8 @@ trained further, or quantized again.
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, out := args[0], args[1]
-			st, err := store.Open(in)
-			if err != nil {
-				return err
-			}
-			m, err := st.LoadModel()
-			st.Close()
-			if err != nil {
-				return err
-			}
-			if m.Quant != nil {
-				return fmt.Errorf("model quantize: %s is quantized already", in)
-			}
-			q, err := quant.New(m.LSTM, m.Table)
-			if err != nil {
+			if _, _, err := store.QuantizeModelFile(in, out); err != nil {
 				return fmt.Errorf("model quantize: %w", err)
-			}
-			if err := store.WriteQuantModelFile(in, out, q); err != nil {
-				return err
 			}
 			fi, ferr := os.Stat(in)
 			fo, oerr := os.Stat(out)
