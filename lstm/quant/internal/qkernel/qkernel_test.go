@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/seqclf/seqclf/lstm/internal/kernel"
 )
 
 // refGemm is Gemm written from its doc comment, on the unpacked W.
@@ -154,6 +157,53 @@ func BenchmarkGemm(b *testing.B) {
 				}
 				b.ReportMetric(float64(m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 			})
+		})
+	}
+}
+
+// BenchmarkVsFloat32 runs the int8 Gemm and the float32 one that the float32 model runs
+// (kernel.GemmPacked, B packed) on the same shapes in turn, call after call on one goroutine,
+// and reports each one's multiply-adds per second and the median of the pairs' ratios (int8
+// over float32): the int8 path's gain where it is all multiply. The shapes are a row block's
+// recurrent and MNIST-input multiplies at batch 256 on two threads.
+func BenchmarkVsFloat32(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, s := range [][3]int{{128, 128, 512}, {128, 28, 512}} {
+		m, k, n := s[0], s[1], s[2]
+		a, w := randInt8(rng, m*k), randInt8(rng, k*n)
+		pw := Pack(w, k, n, make([]float32, n), nil)
+		lda := pw.RowBytes()
+		ap := make([]int8, m*lda)
+		for i := range m {
+			copy(ap[i*lda:], a[i*k:(i+1)*k])
+		}
+		asum, sa, c := make([]int32, m), make([]float32, m), make([]float32, m*n)
+		fa, fw, fc := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		for i, v := range a {
+			fa[i] = float32(v)
+		}
+		for i, v := range w {
+			fw[i] = float32(v)
+		}
+		var fp kernel.Packed[float32]
+		fp.Pack(fw, n, k, n)
+		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
+			var qt, ft time.Duration
+			var ratios []float64
+			for b.Loop() {
+				t0 := time.Now()
+				kernel.GemmPacked(m, n, k, fa, k, &fp, 0, fc, n)
+				t1 := time.Now()
+				Gemm(m, ap, lda, asum, sa, pw, false, c, n)
+				t2 := time.Now()
+				ft, qt = ft+t1.Sub(t0), qt+t2.Sub(t1)
+				ratios = append(ratios, float64(t1.Sub(t0))/float64(t2.Sub(t1)))
+			}
+			slices.Sort(ratios)
+			macs := float64(m*k*n) * float64(b.N)
+			b.ReportMetric(macs/ft.Seconds()/1e9, "float32-GMAC/s")
+			b.ReportMetric(macs/qt.Seconds()/1e9, "int8-GMAC/s")
+			b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
 		})
 	}
 }
