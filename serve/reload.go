@@ -44,7 +44,7 @@ func (s *Server) open() (*loaded, error) {
 	go func() {
 		start := time.Now()
 		if n := m.WarmUp(); n > 0 {
-			s.log.Debug("model warmed up", "name", s.cfg.Name, "file", s.path, "tokens", n, "took", time.Since(start).Round(time.Millisecond))
+			s.log.Info("model warmed up", "name", s.cfg.Name, "file", s.path, "tokens", n, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}()
 	return l, nil

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +23,11 @@ import (
 	"time"
 
 	"github.com/seqclf/seqclf"
+	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/idx"
+	"github.com/seqclf/seqclf/lstm"
+	"github.com/seqclf/seqclf/store"
+	"github.com/seqclf/seqclf/vocab"
 )
 
 // The saved models of store/testdata, the inputs they answered and their recorded answers.
@@ -742,6 +747,85 @@ func TestLogLines(t *testing.T) {
 	if lines[1]["inputs"] != 2.0 || lines[2]["err"] == nil {
 		t.Errorf("inputs and err: %v %v", lines[1], lines[2])
 	}
+}
+
+// TestWarmUpLogged: a text model whose passes remember their tokens' projections (64 units, on
+// the assembly kernels) is warmed up at start, in one info line naming the model, the tokens
+// remembered (as many as its own WarmUp reports) and the time it took; a model with nothing to
+// remember (8 units) logs none.
+func TestWarmUpLogged(t *testing.T) {
+	warmUpLine := func(ts *testServer) map[string]any {
+		for line := range strings.SplitSeq(strings.TrimSpace(ts.log.String()), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "model warmed up" {
+				return m
+			}
+		}
+		return nil
+	}
+	path := writeTextModel(t, 64)
+	m, err := seqclf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := m.WarmUp()
+	m.Close()
+	if tokens == 0 {
+		t.Skip("this build's kernels remember nothing (pure Go)")
+	}
+	ts := start(t, path, Config{Name: "mails"})
+	var warm map[string]any
+	for deadline := time.Now().Add(20 * time.Second); warm == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		warm = warmUpLine(ts)
+	}
+	if warm == nil {
+		t.Fatalf("no warm-up line:\n%s", ts.log.String())
+	}
+	if warm["level"] != "INFO" || warm["name"] != "mails" || warm["file"] != path || warm["took"] == nil || warm["tokens"] != float64(tokens) {
+		t.Errorf("warm-up line %v, want level INFO, name mails, file %s, the time and %d tokens", warm, path, tokens)
+	}
+	small := start(t, textModel, Config{})
+	small.post(t, "/v1/classify", map[string]any{"texts": []string{"a"}}, http.StatusOK, nil)
+	if m := warmUpLine(small); m != nil {
+		t.Errorf("a model of 8 units logged a warm-up: %v", m)
+	}
+}
+
+// writeTextModel writes a text model file of the given units, with random weights and a
+// dictionary of 40 words, and returns its path.
+func writeTextModel(t *testing.T, units int) string {
+	t.Helper()
+	c := vocab.NewCounter()
+	var words []string
+	for i := range 38 {
+		words = append(words, fmt.Sprintf("w%d", i))
+	}
+	c.Add(words)
+	v := c.Build(vocab.Limits{MinCount: 1, MaxSize: 100})
+	rng := rand.New(rand.NewPCG(3, 4))
+	table, err := embed.New(v.Len(), 8, 0.5, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lstm.New[float32](lstm.Config{InputDim: 8, NumUnits: units, NumLayers: 1, Classes: 2, Pooling: lstm.PoolMax}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.db")
+	err = store.WriteModelFile(path, ".model-", func(s *store.Store) error {
+		if err := s.PutVocab(v); err != nil {
+			return err
+		}
+		if err := s.PutTable(table); err != nil {
+			return err
+		}
+		return s.PutModel(&store.Trained{LSTM: m, Labels: []string{"ham", "spam"},
+			Input: store.Input{Kind: "text", Unit: "document", TimeStep: 32}, Run: []byte("{}"), History: []byte("[]")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestSlowClients: a client that never finishes its headers, or its body, loses its connection
