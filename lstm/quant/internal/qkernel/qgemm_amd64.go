@@ -46,17 +46,24 @@ func detectISA() int {
 // bytes; accumulate is 0 or 1; blocks is the number of column blocks, each of nr columns.
 type kern func(groups int, a *int8, lda int, w *byte, ldw int, c *float32, ldc int, ws *float32, bias *float32, sa *float32, asum *int32, accumulate int, blocks int)
 
+// kernelsOneRow is kernels256's counterpart for a multiply of one row with AVX2.
+var kernelsOneRow = [...]kern{nil, qgemv256}
+
 // gemmAsm is Gemm on the assembly kernels; it reports false, doing nothing, without them. The
 // arguments have been checked. The rows go in blocks of at most 6 (AVX-512) or 4 (AVX2), as
 // even as can be, each block over every column block of 64 (or 16) in one call; a last column
-// block that passes w.N goes through a scratch tile.
+// block that passes w.N goes through a scratch tile. A single row (one sample's step) goes in
+// column blocks of 64 with AVX2 too (qgemv256).
 func gemmAsm(m int, a []int8, lda int, asum []int32, sa []float32, w *Matrix, accumulate bool, c []float32, ldc int) bool {
 	if isa == isaGo {
 		return false
 	}
 	kernels, nr, mr, packed := kernels256[:], 16, 4, unsafe.Pointer(unsafe.SliceData(w.s8))
-	if isa == isaVNNI {
+	switch {
+	case isa == isaVNNI:
 		kernels, nr, mr, packed = kernels512[:], 64, 6, unsafe.Pointer(unsafe.SliceData(w.u8))
+	case m == 1:
+		kernels, nr = kernelsOneRow[:], 64
 	}
 	acc := 0
 	if accumulate {

@@ -34,6 +34,11 @@ func qgemm256_3(groups int, a *int8, lda int, w *byte, ldw int, c *float32, ldc 
 //go:noescape
 func qgemm256_4(groups int, a *int8, lda int, w *byte, ldw int, c *float32, ldc int, ws *float32, bias *float32, sa *float32, asum *int32, accumulate int, blocks int)
 
+// qgemv256 is the AVX2 kernel for one row, in blocks of 64 columns.
+//
+//go:noescape
+func qgemv256(groups int, a *int8, lda int, w *byte, ldw int, c *float32, ldc int, ws *float32, bias *float32, sa *float32, asum *int32, accumulate int, blocks int)
+
 // kernels512[mr] is the kernel for a block of mr rows.
 var kernels512 = [...]kern{nil, qgemm512_1, qgemm512_2, qgemm512_3, qgemm512_4, qgemm512_5, qgemm512_6}
 

@@ -8,10 +8,11 @@
 //
 // On amd64 the multiply runs on Go-assembly micro-kernels written by qasmgen: AVX-512 VNNI
 // (VPDPBUSD, 6×64 blocks) when the CPU has AVX512_VNNI and AVX512BW, else AVX2 (VPMADDUBSW and
-// VPMADDWD, 4×16 blocks), else pure Go; Quantize and LSTMStep use AVX-512 or AVX2 likewise
-// (quantize_amd64.s, lstm_amd64.s), QuantizeRows and DequantizeRows AVX-512 or Go. SEQCLF_CPU,
-// which caps the float32 kernels of package lstm, caps these too: avx2 for the AVX2 kernels, go
-// for pure Go. The purego build tag and other architectures take the Go path.
+// VPMADDWD, 4×16 blocks, and 1×64 for a single row), else pure Go; Quantize and LSTMStep use
+// AVX-512 or AVX2 likewise (quantize_amd64.s, lstm_amd64.s), QuantizeRows and DequantizeRows
+// AVX-512 or Go. SEQCLF_CPU, which caps the float32 kernels of package lstm, caps these too:
+// avx2 for the AVX2 kernels, go for pure Go. The purego build tag and other architectures take
+// the Go path.
 //
 // # Caveats
 //

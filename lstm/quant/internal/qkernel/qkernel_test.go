@@ -41,7 +41,7 @@ func randInt8(rng *rand.Rand, n int) []int8 {
 
 func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	shapes := [][3]int{{1, 4, 16}, {1, 1, 1}, {3, 7, 17}, {6, 28, 64}, {7, 28, 512}, {13, 128, 130}, {4, 100, 48}, {25, 37, 200}, {2, 132, 65}}
+	shapes := [][3]int{{1, 4, 16}, {1, 1, 1}, {1, 128, 512}, {1, 100, 200}, {1, 28, 40}, {3, 7, 17}, {6, 28, 64}, {7, 28, 512}, {13, 128, 130}, {4, 100, 48}, {25, 37, 200}, {2, 132, 65}}
 	for _, s := range shapes {
 		m, k, n := s[0], s[1], s[2]
 		lda := (k+3)&^3 + 4
@@ -145,7 +145,7 @@ func TestQuantize(t *testing.T) {
 
 func BenchmarkGemm(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, s := range [][3]int{{32, 128, 512}, {32, 28, 512}} {
+	for _, s := range [][3]int{{32, 128, 512}, {32, 28, 512}, {1, 128, 512}} {
 		m, k, n := s[0], s[1], s[2]
 		a, w := randInt8(rng, m*k), randInt8(rng, k*n)
 		pw := Pack(w, k, n, make([]float32, n), nil)

@@ -16,6 +16,10 @@
 // unsigned by signed bytes and adds pairs into int16 with saturation; with |a| as the unsigned
 // side and w·sign(a) as the signed one (VPABSB, VPSIGNB) every pair is at most 2·127·127 = 32258,
 // so no pair saturates and the sums are exact. VPMADDWD by ones adds the pairs into int32.
+// qgemv256, for a multiply of one row (a one-sample pass), takes 64 columns a block instead, its
+// 8 accumulators all for that row: each group of four rows of W is then read as 256 contiguous
+// bytes rather than 64 (the groups are a row of the packed W apart, 4·N' bytes), so a block
+// streams W rather than waiting on it line by line.
 //
 // The float epilogue is the same sequence as the Go fallback's, a multiply by ws, a multiply by
 // sa, an add of the bias, an add of C, without fused multiply-adds: every path gives the same
@@ -47,6 +51,7 @@ func main() {
 	for mr := 1; mr <= max256; mr++ {
 		gen(&s, &d, mr, false)
 	}
+	genWide(&s, &d)
 	table(&d, "kernels512", "qgemm512", max512)
 	table(&d, "kernels256", "qgemm256", max256)
 	if err := os.WriteFile("qgemm_amd64.s", s.Bytes(), 0o644); err != nil {
@@ -83,16 +88,31 @@ func rowAddr(r int) string {
 	}
 }
 
-// gen writes one kernel: for each of blocks column blocks (64 columns with AVX-512, 16 with
-// AVX2), the k loop over every group of four rows of W, then the epilogue of the block. Registers
-// across blocks: R12 the block's W, R9 its C, R11 its ws, R13 its bias (0 for none), R14 sa, DI
-// asum, R10 ldw, R8 the blocks left.
+// gen writes the kernel for mr rows: 64 columns a block with AVX-512, 16 with AVX2.
 func gen(s, d *bytes.Buffer, mr int, avx512 bool) {
 	name := fmt.Sprintf("qgemm256_%d", mr)
-	vecs, vbytes, reg := 2, 32, "Y"
+	vecs := 2
 	if avx512 {
-		name = fmt.Sprintf("qgemm512_%d", mr)
-		vecs, vbytes, reg = 4, 64, "Z"
+		name, vecs = fmt.Sprintf("qgemm512_%d", mr), 4
+	}
+	genKernel(s, d, name, mr, vecs, avx512)
+}
+
+// genWide writes qgemv256: AVX2, one row, blocks of 64 columns.
+func genWide(s, d *bytes.Buffer) {
+	fmt.Fprintf(d, "// qgemv256 is the AVX2 kernel for one row, in blocks of 64 columns.\n")
+	genKernel(s, d, "qgemv256", 1, 8, false)
+}
+
+// genKernel writes the kernel name for mr rows and column blocks of vecs vectors: for each of
+// blocks column blocks, the k loop over every group of four rows of W, then the epilogue of the
+// block. Registers across blocks: R12 the block's W, R9 its C, R11 its ws, R13 its bias (0 for
+// none), R14 sa, DI asum, R10 ldw, R8 the blocks left. With AVX2, more than two vectors a block
+// is for one row only.
+func genKernel(s, d *bytes.Buffer, name string, mr, vecs int, avx512 bool) {
+	vbytes, reg := 32, "Y"
+	if avx512 {
+		vbytes, reg = 64, "Z"
 	}
 	block := vecs * vbytes // bytes of a block's W group, and of its C row, ws and bias
 	fmt.Fprintf(d, "//go:noescape\nfunc %s%s\n\n", name, sig)
@@ -144,6 +164,18 @@ func gen(s, d *bytes.Buffer, mr int, avx512 bool) {
 			for v := range vecs {
 				p("VPDPBUSD.BCST %s, Z%d, %s", rowAddr(r), 24+v, acc(r, v))
 			}
+		}
+	} else if vecs > 2 {
+		// One row: W a vector at a time, in Y8 and Y9 by turns (temporaries Y12, Y13).
+		p("VPBROADCASTD %s, Y10", rowAddr(0))
+		p("VPABSB Y10, Y11")
+		for v := range vecs {
+			w, t := 8+v%2, 12+v%2
+			p("VMOVDQU %d(BX), Y%d", v*vbytes, w)
+			p("VPSIGNB Y10, Y%d, Y%d", w, t)
+			p("VPMADDUBSW Y%d, Y11, Y%d", t, t)
+			p("VPMADDWD Y15, Y%d, Y%d", t, t)
+			p("VPADDD Y%d, %s, %s", t, acc(0, v), acc(0, v))
 		}
 	} else {
 		p("VMOVDQU (BX), Y8")
