@@ -6,20 +6,24 @@ import (
 	"testing"
 )
 
-// benchShape is one of the two shapes that matter: MNIST rows and text.
+// benchShape is one of the shapes that matter: MNIST rows, text, and configs/spam.yaml's GRU.
 type benchShape struct {
 	name                               string
 	batch, steps, input, units, labels int
 	// short lists the lengths of the batch's last samples, longest first; the others run every
 	// step (as a batch of mails cut to time_step, sorted by train.Trainer).
 	short []int
+	cell  Cell
+	pool  Pooling
 }
 
 var benchShapes = []benchShape{
-	{"mnist-rows", 128, 28, 28, 128, 10, nil},
-	{"text", 64, 256, 100, 128, 2, nil},
+	{"mnist-rows", 128, 28, 28, 128, 10, nil, CellLSTM, PoolLast},
+	{"text", 64, 256, 100, 128, 2, nil, CellLSTM, PoolLast},
 	// SpamAssassin in seqclf-bench: 87% of the mails are cut to 256 tokens.
-	{"text-mixed", 64, 256, 100, 128, 2, []int{230, 200, 160, 120, 90, 60, 40, 20}},
+	{"text-mixed", 64, 256, 100, 128, 2, []int{230, 200, 160, 120, 90, 60, 40, 20}, CellLSTM, PoolLast},
+	// configs/spam.yaml: a GRU over sentences of up to 64 tokens, max pooling.
+	{"gru-sentences", 64, 64, 100, 128, 2, nil, CellGRU, PoolMax},
 }
 
 // benchThreads are the thread counts the benchmarks run with: one, and all of GOMAXPROCS.
@@ -32,7 +36,7 @@ func benchThreads() []int {
 
 func benchSetup(b *testing.B, s benchShape) (*Model[float32], *Workspace[float32], Batch[float32]) {
 	rng := testRNG()
-	m, err := New[float32](Config{InputDim: s.input, NumUnits: s.units, NumLayers: 1, Classes: s.labels}, rng)
+	m, err := New[float32](Config{InputDim: s.input, NumUnits: s.units, NumLayers: 1, Classes: s.labels, Cell: s.cell, Pooling: s.pool}, rng)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -308,11 +308,24 @@ func GatesBackward[T Float](act, cPrev, tc, dh, dc, dz []T) {
 // holds 4·n pre-activations in the blocks r, z, n_x, n_h: a_r = x·W_ir + h·W_hr + b_r, a_z
 // likewise, a_nx = x·W_in + b_in and a_nh = h·W_hn + b_hn. It computes r = σ(a_r), u = σ(a_z),
 // n = tanh(a_nx + r⊙a_nh) and writes the output h = (1−u)⊙n + u⊙hPrev; z then holds r, u, n and
-// a_nh, what GRUBackward reads.
+// a_nh, what GRUBackward reads. With assembly, σ and tanh are the vector kernels GatesForward
+// uses (a few float32 ulps from the math package's, as GatesForward's are), over all of r and u
+// in one call, then over n.
 func GRUForward[T Float](z, hPrev, h []T) {
 	n := len(h)
 	zr, zu, zn, zh := z[:n], z[n:2*n], z[2*n:3*n], z[3*n:4*n]
 	hPrev = hPrev[:n]
+	if is32[T]() && n > 0 && sigmoidsAsm(as32(z[:2*n]), as32(z[:2*n])) == 2*n {
+		for j := range n {
+			zn[j] += T(zr[j] * zh[j]) // rounded before the add: no fused multiply-add
+		}
+		tanhsAsm(as32(zn), as32(zn))
+		for j := range n {
+			c := zn[j]
+			h[j] = c + T(zu[j]*(hPrev[j]-c))
+		}
+		return
+	}
 	for j := range n {
 		r := Sigmoid(zr[j])
 		u := Sigmoid(zu[j])

@@ -267,6 +267,38 @@ func TestElementwise(t *testing.T) {
 	})
 }
 
+// TestGRUForward holds GRUForward to PyTorch's GRU equations in float64, on every instruction
+// set (the vector σ and tanh with assembly, the math package's without), for lengths with and
+// without a tail of a vector, and checks that it writes nothing past its n outputs.
+func TestGRUForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	forEachISA(func(isaName string) {
+		for _, n := range []int{1, 5, 16, 17, 31, 128, 130} {
+			name := fmt.Sprintf("%s/n%d", isaName, n)
+			z, hPrev := randSlice(rng, 4*n), randSlice(rng, n)
+			for i := range z {
+				z[i] *= 8
+			}
+			z64, h64 := to64(z), to64(hPrev)
+			act, want := make([]float64, 4*n), make([]float64, n)
+			for j := range n {
+				r, u := sig(z64[j]), sig(z64[n+j])
+				c := math.Tanh(z64[2*n+j] + r*z64[3*n+j])
+				act[j], act[n+j], act[2*n+j], act[3*n+j] = r, u, c, z64[3*n+j]
+				want[j] = (1-u)*c + u*h64[j]
+			}
+			h := make([]float32, n+1)
+			GRUForward(z, hPrev, h[:n])
+			closeTo(t, name+"/act", z, act, 2e-6)
+			closeTo(t, name+"/h", h, want, 2e-6)
+			if h[n] != 0 {
+				t.Fatalf("%s: wrote past n", name)
+			}
+		}
+	})
+}
+
 // TestGatesBackwardInPlace checks that GatesBackward may write dz over act, as the engine does
 // to keep one buffer of gates per step, on every instruction set.
 func TestGatesBackwardInPlace(t *testing.T) {
