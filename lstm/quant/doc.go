@@ -38,7 +38,8 @@
 // else in pure Go; SEQCLF_CPU caps them as it caps package lstm's. An LSTM's gates run on a
 // kernel of their own there too (qkernel.LSTMStep: sigmoid and tanh from one 2^t, a degree-4
 // polynomial, and two divisions a unit), which gives the float32 gates' values within a few
-// units of 1e-6; a GRU's run on the float32 kernels' vector tanh (σ(a) = (1 + tanh(a/2))/2).
+// units of 1e-6; a GRU's are the float32 model's own (the vector σ and tanh of
+// kernel.GRUForward).
 //
 // # Caveats
 //

@@ -163,12 +163,12 @@ type Workspace struct {
 }
 
 // scratch holds one goroutine's buffers for its part of a pass: the quantized inputs and
-// outputs of a step, their scales and sums, the gates, the cell state and a GRU's scratch.
+// outputs of a step, their scales and sums, the gates and the cell state.
 type scratch struct {
 	xq, hq     []int8
 	xs, hsc    []float32
 	xsum, hsum []int32
-	z, c, tc   []float32
+	z, c       []float32
 	x          []float32 // the part's inputs, [steps][rows][InputDim], of a pass with fill
 	// The tokens a step's projection lacks in the layer's memory (projectStep), and their
 	// int8 rows, scales, sums and projections.
@@ -363,7 +363,7 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 	sc.xs, sc.hsc = grow(sc.xs, rows), grow(sc.hsc, rows)
 	sc.xsum, sc.hsum = grow(sc.xsum, rows), grow(sc.hsum, rows)
 	sc.z = grow(sc.z, rows*h4)
-	sc.c, sc.tc = grow(sc.c, rows*h), grow(sc.tc, 2*h)
+	sc.c = grow(sc.c, rows*h)
 	// h_{-1} = 0, and so its quantization, for the rows that have no step.
 	clear(sc.hq)
 	clear(sc.hsc)
@@ -403,7 +403,7 @@ func (ws *Workspace) recur(p *pass, sc *scratch, lo, hi int) {
 					copy(hCur[o:o+h], hPrev[o:o+h])
 					continue
 				}
-				gruStep(z[i*h4:(i+1)*h4], hPrev[o:o+h], hCur[o:o+h], sc.tc[:2*h])
+				kernel.GRUForward(z[i*h4:(i+1)*h4], hPrev[o:o+h], hCur[o:o+h])
 			}
 			continue
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/seqclf/seqclf/embed"
 	"github.com/seqclf/seqclf/internal/half"
 	"github.com/seqclf/seqclf/lstm"
-	"github.com/seqclf/seqclf/lstm/internal/kernel"
 	"github.com/seqclf/seqclf/lstm/quant/internal/qkernel"
 )
 
@@ -307,27 +306,6 @@ func BenchmarkForward(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
 			})
-		}
-	}
-}
-
-// TestGRUStep holds gruStep to kernel.GRUForward's results.
-func TestGRUStep(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 9))
-	for _, n := range []int{1, 7, 16, 37, 128} {
-		z, hPrev := make([]float32, 4*n), make([]float32, n)
-		for i := range z {
-			z[i] = float32(rng.NormFloat64() * 3)
-		}
-		for i := range hPrev {
-			hPrev[i] = float32(rng.Float64()*2 - 1)
-		}
-		want, got := make([]float32, n), make([]float32, n)
-		zw := append([]float32(nil), z...)
-		kernel.GRUForward(zw, hPrev, want)
-		gruStep(z, hPrev, got, make([]float32, 2*n))
-		if d, _ := maxDiff(got, want); d > 2e-6 {
-			t.Errorf("n=%d: differs from GRUForward by %g", n, d)
 		}
 	}
 }
